@@ -1,0 +1,29 @@
+# The two commands: `make run` and `make test`. Everything else here serves them.
+SHELL := /bin/sh
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
+
+.PHONY: run test install bench clean
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## make run: set up from nothing and serve the demo site on http://127.0.0.1:8000
+run: $(STAMP)
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	$(VENV)/bin/honcho --procfile Procfile.dev start
+
+## make test: set up and run the whole suite (in parallel)
+test: $(STAMP)
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache db.sqlite3 var/

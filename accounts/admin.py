@@ -1,0 +1,64 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Exists, OuterRef
+
+from accounts import entitlements
+from accounts.models import TrialClaim, User
+from accounts.services import trial_extend
+from allauth.account.models import EmailAddress
+
+
+class ExtendTrialForm(ActionForm):
+    days = forms.IntegerField(min_value=1, max_value=365, required=False, help_text="Days, for “Extend trial”.")
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["-date_joined"]
+    search_fields = ["email", "name"]
+    list_display = ["email", "verified", "trial_started_at", "trial_ends_at", "access_state", "is_staff"]
+    list_filter = ["is_staff", "is_active", "trial_ends_at"]
+    readonly_fields = ["date_joined", "last_login", "trial_ended_at", "access_state"]
+    action_form = ExtendTrialForm
+    actions = ["extend_trial"]
+    fieldsets = [
+        (None, {"fields": ["email", "name", "password"]}),
+        ("Membership", {"fields": ["trial_started_at", "trial_ends_at", "trial_ended_at", "access_state"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["date_joined", "last_login"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+    def get_queryset(self, request):
+        verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
+        return super().get_queryset(request).annotate(is_verified=Exists(verified))
+
+    @admin.display(boolean=True, description="Verified", ordering="is_verified")
+    def verified(self, user):
+        return user.is_verified
+
+    @admin.display(description="Access")
+    def access_state(self, user):
+        return entitlements.for_user(user, verified=getattr(user, "is_verified", None)).state.replace("_", " ")
+
+    @admin.action(description="Extend trial by N days")
+    def extend_trial(self, request, queryset):
+        form = ExtendTrialForm(request.POST)
+        if not form.is_valid() or not form.cleaned_data.get("days"):
+            self.message_user(request, "Enter a number of days from 1 to 365 to extend trials by.", messages.ERROR)
+            return
+        days = form.cleaned_data["days"]
+        for user in queryset:
+            trial_extend(user=user, days=days)
+        self.message_user(request, f"Extended {queryset.count()} trial(s) by {days} day(s).", messages.SUCCESS)
+
+
+@admin.register(TrialClaim)
+class TrialClaimAdmin(admin.ModelAdmin):
+    list_display = ["claimed_at", "user"]
+    readonly_fields = ["email_digest", "user", "claimed_at"]
+
+    def has_add_permission(self, request):
+        return False

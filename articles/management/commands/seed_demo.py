@@ -1,0 +1,76 @@
+"""Fills an empty site with the demo publication. Safe to run again: it updates in place."""
+
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import trial_start
+from articles import demo_data
+from articles.models import Article, Person, Status, Topic
+from billing.models import Interval, Plan
+
+DEMO_PASSWORD = "masthead-demo"
+DEMO_LOGINS = [
+    ("admin@example.com", "staff: the admin at /admin/ and every article"),
+    ("reader@example.com", "a member in the free trial"),
+    ("lapsed@example.com", "a member whose trial is over"),
+]
+PLANS = [("Monthly", 1200, Interval.MONTH), ("Annual", 9900, Interval.YEAR)]
+
+
+class Command(BaseCommand):
+    help = "Create or update the demo articles, plans and logins."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        topics = {t["slug"]: Topic.objects.update_or_create(slug=t["slug"], defaults=t)[0] for t in demo_data.TOPICS}
+        people = {p["slug"]: Person.objects.update_or_create(slug=p["slug"], defaults=p)[0] for p in demo_data.PEOPLE}
+        now = timezone.now()
+        for item in demo_data.ARTICLES:
+            fields = {k: v for k, v in item.items() if k not in {"slug", "topic", "author", "reviewer", "days_ago"}}
+            Article.objects.update_or_create(
+                slug=item["slug"],
+                defaults={
+                    **fields,
+                    "topic": topics[item["topic"]],
+                    "author": people[item["author"]],
+                    "reviewer": people[item["reviewer"]] if item["reviewer"] else None,
+                    "status": Status.PUBLISHED,
+                    "publish_at": now - timedelta(days=item["days_ago"]),
+                },
+            )
+        for name, amount, interval in PLANS:
+            Plan.objects.update_or_create(
+                name=name, defaults={"amount": amount, "currency": "gbp", "interval": interval, "active": True}
+            )
+        self._demo_members(now)
+        self.stdout.write(self.style.SUCCESS(f"Demo site ready: {Article.objects.count()} articles."))
+        self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
+        for email, what in DEMO_LOGINS:
+            self.stdout.write(f"  {email:<22} {what}")
+
+    def _demo_members(self, now):
+        admin = self._member("admin@example.com", is_staff=True, is_superuser=True)
+        reader = self._member("reader@example.com")
+        lapsed = self._member("lapsed@example.com")
+        trial_start(user=reader)
+        if trial_start(user=lapsed) or lapsed.trial_ends_at > now:
+            # a trial that began nine days ago and ended two days ago
+            User.objects.filter(pk=lapsed.pk).update(
+                trial_started_at=now - timedelta(days=9), trial_ends_at=now - timedelta(days=2)
+            )
+        return admin, reader, lapsed
+
+    def _member(self, email, **flags):
+        user, created = User.objects.get_or_create(email=email, defaults=flags)
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user

@@ -1,0 +1,435 @@
+"""Build Stripe-shaped objects from Stripe's own published examples.
+
+Every builder deep-copies the fixture of its type (fixtures.json, taken from
+stripe/openapi) and overwrites fields, so the key set of what the stand-in
+returns is exactly the key set Stripe documents. Placeholder values in the
+fixtures (a discount with id "obj_123", a package of 1221029593 units, ...)
+are replaced with what a fresh test-mode object really holds, mostly null.
+"""
+
+import calendar
+import copy
+import datetime
+import json
+import os
+import secrets
+import string
+
+from stripe._api_version import _ApiVersion
+
+API_VERSION = _ApiVersion.CURRENT
+
+_FIXTURES_PATH = os.path.join(os.path.dirname(__file__), "fixtures.json")
+with open(_FIXTURES_PATH, encoding="utf-8") as _f:
+    FIXTURES = json.load(_f)["resources"]
+
+_ID_ALPHABET = string.ascii_letters + string.digits
+# Suffix lengths roughly as Stripe's own ids, so code that stores them in
+# CharFields meets realistic sizes.
+_ID_LENGTHS = {"cs_test_": 58, "cus_": 14, "prod_": 14, "si_": 14, "il_": 24}
+
+
+def new_id(prefix):
+    length = _ID_LENGTHS.get(prefix, 24)
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+def fixture(kind):
+    return copy.deepcopy(FIXTURES[kind])
+
+
+def add_interval(timestamp, interval, count=1):
+    """Move a Unix timestamp on by ``count`` billing intervals (UTC calendar)."""
+    if interval == "day":
+        return timestamp + 86400 * count
+    if interval == "week":
+        return timestamp + 7 * 86400 * count
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    months = count * (12 if interval == "year" else 1)
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    # Jan 31 + 1 month is Feb 28/29, as Stripe bills it.
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return int(moment.replace(year=year, month=month, day=day).timestamp())
+
+
+def list_object(data, url):
+    """A Stripe list, shaped as the fixtures' nested lists (no total_count)."""
+    return {"object": "list", "data": data, "has_more": False, "url": url}
+
+
+def customer(*, now, email=None, name=None, description=None, phone=None, metadata=None):
+    obj = fixture("customer")
+    obj.update(
+        id=new_id("cus_"),
+        created=now,
+        email=email,
+        name=name,
+        description=description,
+        phone=phone,
+        metadata=metadata or {},
+        address=None,
+        currency=None,  # set by the first subscription, as in Stripe
+        discount=None,
+        shipping=None,
+        invoice_prefix=secrets.token_hex(4).upper(),
+        livemode=False,
+    )
+    obj["invoice_settings"].update(rendering_options=None)
+    return obj
+
+
+def product(*, now, name, description=None, active=True, metadata=None):
+    obj = fixture("product")
+    obj.update(
+        id=new_id("prod_"),
+        created=now,
+        updated=now,
+        name=name,
+        description=description,
+        active=active,
+        metadata=metadata or {},
+        default_price=None,
+        package_dimensions=None,
+        type="service",
+        livemode=False,
+    )
+    return obj
+
+
+def price(*, now, product_id, unit_amount, currency, recurring=None, lookup_key=None,
+          nickname=None, active=True, metadata=None):
+    """``recurring`` is None for a one-time price, else {"interval", "interval_count"}."""
+    obj = fixture("price")
+    obj.update(
+        id=new_id("price_"),
+        created=now,
+        product=product_id,
+        unit_amount=unit_amount,
+        unit_amount_decimal=str(unit_amount),
+        currency=currency,
+        lookup_key=lookup_key,
+        nickname=nickname,
+        active=active,
+        metadata=metadata or {},
+        custom_unit_amount=None,
+        transform_quantity=None,
+        type="recurring" if recurring else "one_time",
+        livemode=False,
+    )
+    if recurring:
+        obj["recurring"].update(
+            interval=recurring["interval"],
+            interval_count=recurring.get("interval_count", 1),
+            trial_period_days=None,
+        )
+    else:
+        obj["recurring"] = None
+    return obj
+
+
+def plan_from_price(price_obj):
+    """The legacy ``plan`` view of a recurring price, as subscription items carry it."""
+    obj = fixture("plan")
+    recurring = price_obj["recurring"] or {}
+    obj.update(
+        id=price_obj["id"],
+        active=price_obj["active"],
+        amount=price_obj["unit_amount"],
+        amount_decimal=price_obj["unit_amount_decimal"],
+        billing_scheme=price_obj["billing_scheme"],
+        created=price_obj["created"],
+        currency=price_obj["currency"],
+        interval=recurring.get("interval"),
+        interval_count=recurring.get("interval_count"),
+        livemode=False,
+        metadata=price_obj["metadata"],
+        nickname=price_obj["nickname"],
+        product=price_obj["product"],
+        transform_usage=None,
+        usage_type=recurring.get("usage_type", "licensed"),
+    )
+    return obj
+
+
+def checkout_session(*, now, base_url, params, amount, currency, customer_id):
+    """A subscription-mode session; ``params`` are the decoded create parameters."""
+    obj = fixture("checkout.session")
+    session_id = new_id("cs_test_")
+    allow_promotion_codes = params.get("allow_promotion_codes")
+    obj.update(
+        id=session_id,
+        created=now,
+        expires_at=now + 24 * 3600,
+        mode="subscription",
+        status="open",
+        payment_status="unpaid",
+        url="%s/checkout/%s" % (base_url, session_id),
+        success_url=params.get("success_url"),
+        cancel_url=params.get("cancel_url"),
+        client_reference_id=params.get("client_reference_id"),
+        customer=customer_id,
+        customer_email=params.get("customer_email"),
+        customer_creation=None if customer_id else "always",
+        customer_details=None,
+        metadata=params.get("metadata") or {},
+        allow_promotion_codes=None if allow_promotion_codes is None else allow_promotion_codes == "true",
+        amount_subtotal=amount,
+        amount_total=amount,
+        currency=currency,
+        locale=params.get("locale"),
+        ui_mode="hosted",
+        after_expiration=None,
+        billing_address_collection=None,
+        consent=None,
+        consent_collection=None,
+        collected_information=None,
+        currency_conversion=None,
+        discounts=[],
+        invoice=None,
+        invoice_creation=None,
+        payment_intent=None,  # subscription mode: payments belong to invoices
+        payment_method_collection="always",
+        payment_method_configuration_details=None,
+        permissions=None,
+        saved_payment_method_options=None,
+        shipping_address_collection=None,
+        shipping_cost=None,
+        subscription=None,
+        wallet_options=None,
+        livemode=False,
+    )
+    obj["automatic_tax"].update(enabled=False, liability=None, status=None, provider=None)
+    obj["custom_text"] = {key: None for key in obj["custom_text"]}
+    obj["total_details"].update(amount_discount=0, amount_shipping=0, amount_tax=0)
+    obj["adaptive_pricing"]["enabled"] = False
+    obj["managed_payments"]["enabled"] = False
+    return obj
+
+
+def customer_details(customer_obj):
+    """``checkout.session.customer_details`` once the session is paid."""
+    details = fixture("checkout.session")["customer_details"]
+    details.update(
+        email=customer_obj["email"],
+        name=customer_obj["name"],
+        phone=customer_obj["phone"],
+        tax_exempt="none",
+        tax_ids=[],
+    )
+    return details
+
+
+def portal_session(*, now, base_url, customer_id, return_url, configuration_id):
+    obj = fixture("billing_portal.session")
+    session_id = new_id("bps_")
+    obj.update(
+        id=session_id,
+        created=now,
+        customer=customer_id,
+        return_url=return_url,
+        url="%s/portal/%s" % (base_url, session_id),
+        configuration=configuration_id,
+        flow=None,
+        livemode=False,
+    )
+    return obj
+
+
+def subscription_item(*, now, subscription_id, price_obj, quantity, period_start, period_end):
+    item = fixture("subscription_item")
+    item.update(
+        id=new_id("si_"),
+        created=now,
+        subscription=subscription_id,
+        price=copy.deepcopy(price_obj),
+        plan=plan_from_price(price_obj),
+        quantity=quantity,
+        current_period_start=period_start,
+        current_period_end=period_end,
+        billing_thresholds=None,
+        metadata={},
+    )
+    return item
+
+
+def subscription(*, now, customer_id, price_obj, quantity, trial_days=None, metadata=None):
+    """A new subscription, ``active`` or ``trialing`` when ``trial_days`` is given."""
+    obj = fixture("subscription")
+    sub_id = new_id("sub_")
+    interval = price_obj["recurring"]["interval"]
+    interval_count = price_obj["recurring"]["interval_count"]
+    if trial_days:
+        trial_end = now + trial_days * 86400
+        period_end, status = trial_end, "trialing"
+    else:
+        trial_end = None
+        period_end, status = add_interval(now, interval, interval_count), "active"
+    item = subscription_item(
+        now=now, subscription_id=sub_id, price_obj=price_obj, quantity=quantity,
+        period_start=now, period_end=period_end,
+    )
+    obj.update(
+        id=sub_id,
+        created=now,
+        start_date=now,
+        billing_cycle_anchor=period_end if trial_days else now,
+        customer=customer_id,
+        currency=price_obj["currency"],
+        status=status,
+        trial_start=now if trial_days else None,
+        trial_end=trial_end,
+        metadata=metadata or {},
+        items=list_object([item], "/v1/subscription_items?subscription=%s" % sub_id),
+        cancel_at=None,
+        cancel_at_period_end=False,
+        canceled_at=None,
+        ended_at=None,
+        latest_invoice=None,
+        billing_cycle_anchor_config=None,
+        billing_thresholds=None,
+        billing_schedules=[],
+        next_pending_invoice_item_invoice=None,
+        pause_collection=None,
+        pending_invoice_item_interval=None,
+        pending_update=None,
+        transfer_data=None,
+        livemode=False,
+    )
+    obj["automatic_tax"].update(enabled=False, liability=None, disabled_reason=None)
+    obj["billing_mode"] = {"type": "classic", "flexible": None}
+    obj["managed_payments"]["enabled"] = False
+    obj["payment_settings"].update(
+        payment_method_options=None, payment_method_types=None, save_default_payment_method="off",
+    )
+    return obj
+
+
+def invoice(*, now, subscription_obj, customer_obj, product_name, amount, billing_reason, number):
+    """A finalized invoice for the subscription's current period, still ``open``.
+
+    The caller marks it paid (``mark_invoice_paid``) or failed.
+    """
+    obj = fixture("invoice")
+    invoice_id = new_id("in_")
+    item = subscription_obj["items"]["data"][0]
+    period = {"start": item["current_period_start"], "end": item["current_period_end"]}
+    currency = subscription_obj["currency"]
+
+    line = copy.deepcopy(obj["lines"]["data"][0])
+    line.update(
+        id=new_id("il_"),
+        invoice=invoice_id,
+        amount=amount,
+        subtotal=amount,
+        currency=currency,
+        description=_line_description(item, amount, product_name),
+        discountable=True,
+        metadata={},
+        period=period,
+        quantity=item["quantity"],
+        quantity_decimal=str(item["quantity"]),
+        subscription=subscription_obj["id"],
+        pretax_credit_amounts=[],
+        taxes=[],
+        livemode=False,
+    )
+    line["parent"] = {
+        "invoice_item_details": None,
+        "subscription_item_details": {
+            "invoice_item": None,
+            "proration": False,
+            "proration_details": {"credited_items": None},
+            "subscription": subscription_obj["id"],
+            "subscription_item": item["id"],
+        },
+        "type": "subscription_item_details",
+    }
+    line["pricing"].update(type="price_details", unit_amount_decimal=item["price"]["unit_amount_decimal"])
+
+    obj.update(
+        id=invoice_id,
+        created=now,
+        effective_at=now,
+        customer=customer_obj["id"],
+        customer_email=customer_obj["email"],
+        customer_name=customer_obj["name"],
+        customer_address=None,
+        customer_shipping=None,
+        subscription=subscription_obj["id"],
+        currency=currency,
+        account_name="Masthead (Stripe stand-in)",
+        amount_due=amount,
+        amount_paid=0,
+        amount_remaining=amount,
+        amount_overpaid=0,
+        subtotal=amount,
+        subtotal_excluding_tax=amount,
+        total=amount,
+        total_excluding_tax=amount,
+        total_pretax_credit_amounts=[],
+        total_taxes=[],
+        ending_balance=0,
+        starting_balance=0,
+        billing_reason=billing_reason,
+        number=number,
+        status="open",
+        attempt_count=0,
+        attempted=False,
+        auto_advance=True,
+        due_date=None,
+        next_payment_attempt=None,
+        period_start=period["start"],
+        period_end=period["end"],
+        lines=list_object([line], "/v1/invoices/%s/lines" % invoice_id),
+        metadata={},
+        from_invoice=None,
+        last_finalization_error=None,
+        rendering=None,
+        shipping_cost=None,
+        shipping_details=None,
+        webhooks_delivered_at=None,
+        livemode=False,
+    )
+    obj["automatic_tax"].update(enabled=False, liability=None, status=None, disabled_reason=None, provider=None)
+    obj["payment_settings"].update(payment_method_options=None, payment_method_types=None)
+    obj["status_transitions"].update(finalized_at=now, paid_at=None)
+    obj["parent"] = {
+        "quote_details": None,
+        "subscription_details": {
+            "metadata": copy.deepcopy(subscription_obj["metadata"]),
+            "subscription": subscription_obj["id"],
+        },
+        "type": "subscription_details",
+    }
+    return obj
+
+
+def _line_description(item, amount, product_name):
+    if amount == 0 and item["price"]["unit_amount"]:
+        return "Trial period for %s" % product_name
+    return "%s × %s" % (item["quantity"], product_name)
+
+
+def event(*, now, type, data_object, previous_attributes=None, request_id=None,
+          idempotency_key=None, pending_webhooks=0):
+    obj = fixture("event")
+    data = {"object": copy.deepcopy(data_object)}
+    if previous_attributes is not None:
+        data["previous_attributes"] = previous_attributes
+    obj.update(
+        id=new_id("evt_"),
+        api_version=API_VERSION,
+        created=now,
+        data=data,
+        livemode=False,
+        pending_webhooks=pending_webhooks,
+        request={"id": request_id, "idempotency_key": idempotency_key},
+        type=type,
+    )
+    return obj
+
+
+def previous_attributes(before, after):
+    """Stripe's ``data.previous_attributes``: old values of the top-level fields that changed."""
+    return {key: before[key] for key in after if before.get(key) != after[key]}
