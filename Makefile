@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 
 .PHONY: run test install bench clean
 
+# The local run and the tests use development defaults (SQLite, console mail, the Stripe
+# stand-in); production sets DEBUG=0 and the settings in the README's table.
+run test: export DEBUG ?= 1
+
 $(STAMP): requirements.lock
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
