@@ -14,9 +14,11 @@ FALSE = {"0", "false", "no", "off", ""}
 
 def env(name: str, default: str | None = None, *, required: bool = False) -> str:
     value = os.environ.get(name)
+    # An empty value counts as missing: `SECRET_KEY=` in a deploy's env file is a mistake,
+    # not a request for the development fallback.
+    if required and not (value or "").strip():
+        raise ImproperlyConfigured(f"The {name} environment variable is required.")
     if value is None:
-        if required:
-            raise ImproperlyConfigured(f"The {name} environment variable is required.")
         return default if default is not None else ""
     return value
 
