@@ -94,3 +94,33 @@ class TrialClaim(models.Model):
 
     def __str__(self):
         return f"trial claimed {self.claimed_at:%Y-%m-%d}"
+
+
+class SentMail(models.Model):
+    """One row per member message, written when the message is queued; the mail log.
+
+    The unique key ("trial_ending:<user id>:<trial end>", "payment_failed:<invoice id>")
+    is what makes every message go at most once however often a job or task runs.
+    The row is written in the same transaction as the change that calls for the
+    message, so a message is never lost to a crash between that commit and the
+    task being queued: rows still unsent are queued again by a periodic job.
+    sent_at is set in the transaction that sends.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=40)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "member mail"
+        verbose_name_plural = "member mail"
+        indexes = [
+            # the job that queues unsent mail again reads only these rows
+            models.Index(fields=["created_at"], name="sentmail_unsent_idx", condition=models.Q(sent_at__isnull=True)),
+        ]
+
+    def __str__(self):
+        return self.key

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import mail
 from accounts.emails import email_fingerprint
 from accounts.models import TrialClaim, User
 
@@ -27,6 +28,7 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
             )
             if not started:  # a concurrent verification of another address won the race
                 raise IntegrityError("trial already started")
+            mail.queue(mail.TRIAL_STARTED, user_id=user.pk, key=f"trial_started:{user.pk}")
     except IntegrityError:
         return False
     user.refresh_from_db(fields=["trial_started_at", "trial_ends_at", "trial_ended_at"])

@@ -128,6 +128,53 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <hello@example.com>")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))  # for the file-based backend
+
+# Celery: trial ends, reminders and member mail (see config/celery.py and accounts/tasks.py).
+# The local run needs no broker server: kombu's filesystem transport keeps messages
+# under var/celery/. Production and CI use Redis; a production run without a broker
+# stops here rather than losing mail.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://" if DEBUG else None, required=not DEBUG)
+if CELERY_BROKER_URL == "filesystem://":
+    _celery_folder = Path(env("CELERY_FILESYSTEM_FOLDER", str(BASE_DIR / "var" / "celery")))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_folder / "queue"),
+        "data_folder_out": str(_celery_folder / "queue"),
+        "processed_folder": str(_celery_folder / "processed"),
+        "control_folder": str(_celery_folder / "control"),
+    }
+    for _folder in ("queue", "processed", "control"):
+        (_celery_folder / _folder).mkdir(parents=True, exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged task to another worker after this long: longer
+    # than any task's hard time limit, or a slow task would run twice at once.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+else:
+    raise ImproperlyConfigured(f"CELERY_BROKER_URL must be a redis:// URL or filesystem://, not {CELERY_BROKER_URL!r}.")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True  # tasks change records and send mail; nobody waits on a result
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# A task is acknowledged when it is done, and handed to another worker if its worker dies.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Every task has a time limit; tasks that need another set their own.
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+# Mail has its own queue, so a slow mail server never holds up the sweeps (and the other
+# way round). A worker started without -Q consumes both.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "masthead")
+CELERY_MAIL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.mail"
+CELERY_TASK_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE]
+CELERY_TASK_ROUTES = {"accounts.tasks.send_*": {"queue": CELERY_MAIL_QUEUE}}
+CELERY_BEAT_SCHEDULE = {
+    "end-due-trials": {"task": "accounts.tasks.end_due_trials", "schedule": 60.0},
+    "remind-trials-ending": {"task": "accounts.tasks.remind_trials_ending", "schedule": 10 * 60.0},
+    "requeue-unsent-mail": {"task": "accounts.tasks.requeue_unsent_mail", "schedule": 15 * 60.0},
+}
+# Rows per transaction in the trial sweeps: small enough to keep locks short.
+TRIAL_SWEEP_CHUNK = envint("TRIAL_SWEEP_CHUNK", "1000", minimum=1)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

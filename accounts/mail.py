@@ -1,0 +1,174 @@
+"""Member mail: one function per message, and `queue()` to send any of them from a job or view.
+
+Each message renders templates/emails/<kind>-subject.txt, <kind>-body.txt and
+<kind>-body.html. Links are absolute, built from settings.SITE_URL. Mail is never
+sent inside a request: callers `queue()` a message, which records it (SentMail)
+in their transaction and hands it to the Celery worker once that commits.
+
+No message carries an article's premium body: they are about the membership only.
+"""
+
+import json
+from datetime import datetime
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.models import SentMail, User
+
+TRIAL_STARTED = "trial_started"
+TRIAL_ENDING = "trial_ending"
+TRIAL_ENDED = "trial_ended"
+PAYMENT_FAILED = "payment_failed"
+SUBSCRIPTION_STARTED = "subscription_started"
+SUBSCRIPTION_CANCELLED = "subscription_cancelled"
+
+MAIL_BATCH = 200  # recorded messages per sending task
+
+
+def queue(kind: str, *, user_id: int, key: str, context: dict | None = None) -> None:
+    """Send message `kind` to the member once per `key`, after the current transaction commits.
+
+    Nothing is sent if the transaction rolls back. Queuing the same key twice (a job
+    that runs twice, a webhook delivered twice) sends one message. `context` holds
+    small display values (plan name, amount, dates as text); it must be JSON.
+    """
+    if kind not in SENDERS:
+        raise ValueError(f"Unknown member mail {kind!r}; expected one of {', '.join(SENDERS)}.")
+    context = dict(context or {})
+    json.dumps(context)  # fail here, in the caller, rather than in the worker
+    record(kind, [(user_id, key)], context=context)
+    transaction.on_commit(lambda: _send_member_mail().delay(kind, user_id, key, context))
+
+
+def record(kind: str, recipients: list[tuple[int, str]], *, context: dict | None = None) -> None:
+    """Write the SentMail rows for (user_id, key) pairs; keys already recorded are left alone.
+
+    One INSERT for the lot, so a sweep can record a chunk of messages at once.
+    """
+    now = timezone.now()
+    SentMail.objects.bulk_create(
+        [SentMail(key=key, kind=kind, user_id=user_id, context=context or {}, created_at=now) for user_id, key in recipients],
+        ignore_conflicts=True,
+    )
+
+
+def enqueue_recorded(keys: list[str]) -> None:
+    """Queue the sending of recorded messages, in batches, once the current transaction commits.
+
+    A sweep that ends a thousand trials queues a handful of tasks, not a thousand.
+    """
+    from accounts.tasks import send_recorded_mail
+
+    batches = [list(keys[i : i + MAIL_BATCH]) for i in range(0, len(keys), MAIL_BATCH)]
+    for batch in batches:
+        transaction.on_commit(lambda batch=batch: send_recorded_mail.delay(batch))
+
+
+def _send_member_mail():
+    from accounts.tasks import send_member_mail  # the tasks module imports this one
+
+    return send_member_mail
+
+
+def deliver(kind: str, *, user_id: int, key: str, context: dict | None = None) -> bool:
+    """Send the message under `key` unless it has gone already. Returns whether it sent.
+
+    Records the message first if it was not recorded (a task queued by hand), then
+    sends it as `deliver_recorded` does.
+    """
+    with transaction.atomic():
+        if not User.objects.filter(pk=user_id).exists():
+            return False  # the member deleted their account meanwhile (and the rows with it)
+        record(kind, [(user_id, key)], context=context)
+        return deliver_recorded(key)
+
+
+def deliver_recorded(key: str) -> bool:
+    """Send the recorded message under `key` unless it has gone already. Returns whether it sent.
+
+    The row is locked and marked sent in the transaction that sends, so a transport
+    error rolls the mark back (the task retries), and a rerun after success, or a
+    duplicate task running at the same time, sends nothing. The one gap no database
+    can close: a crash after the mail server accepted the message and before the
+    commit sends that message again on retry.
+    """
+    with transaction.atomic():
+        row = SentMail.objects.select_for_update().filter(key=key, sent_at__isnull=True).first()
+        if row is None:
+            return False  # sent already, or the member's account is gone
+        user = User.objects.get(pk=row.user_id)
+        SENDERS[row.kind](user, row.context)
+        row.sent_at = timezone.now()
+        row.save(update_fields=["sent_at"])
+    return True
+
+
+# One function per message. Each takes the member and the context the caller queued.
+
+
+def send_trial_started(user: User, context: dict) -> None:
+    _send(TRIAL_STARTED, user, context, trial_ends_at=_trial_end(user, context))
+
+
+def send_trial_ending(user: User, context: dict) -> None:
+    from billing.models import Plan
+
+    _send(TRIAL_ENDING, user, context, trial_ends_at=_trial_end(user, context), plan=Plan.objects.from_price())
+
+
+def send_trial_ended(user: User, context: dict) -> None:
+    from billing.models import Plan
+
+    _send(TRIAL_ENDED, user, context, trial_ends_at=_trial_end(user, context), plan=Plan.objects.from_price())
+
+
+def send_payment_failed(user: User, context: dict) -> None:
+    _send(PAYMENT_FAILED, user, context)
+
+
+def send_subscription_started(user: User, context: dict) -> None:
+    _send(SUBSCRIPTION_STARTED, user, context)
+
+
+def send_subscription_cancelled(user: User, context: dict) -> None:
+    _send(SUBSCRIPTION_CANCELLED, user, context)
+
+
+SENDERS = {
+    TRIAL_STARTED: send_trial_started,
+    TRIAL_ENDING: send_trial_ending,
+    TRIAL_ENDED: send_trial_ended,
+    PAYMENT_FAILED: send_payment_failed,
+    SUBSCRIPTION_STARTED: send_subscription_started,
+    SUBSCRIPTION_CANCELLED: send_subscription_cancelled,
+}
+
+
+def _trial_end(user: User, context: dict) -> datetime | None:
+    """The trial end the message is about: the one queued with it, else the member's current one."""
+    queued = context.get("trial_ends_at")
+    return (parse_datetime(queued) if isinstance(queued, str) else None) or user.trial_ends_at
+
+
+def _send(kind: str, user: User, context: dict, **extra) -> None:
+    site = settings.SITE_URL
+    ctx = {
+        **context,  # the caller's display values first: our own names below always win
+        "user": user,
+        "site_name": settings.SITE_NAME,
+        "site_url": site,
+        "account_url": f"{site}/account/",
+        "pricing_url": f"{site}/pricing/",
+        **extra,
+    }
+    subject = " ".join(render_to_string(f"emails/{kind}-subject.txt", ctx).split())
+    text = render_to_string(f"emails/{kind}-body.txt", ctx)
+    html = render_to_string(f"emails/{kind}-body.html", ctx)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [user.email])
+    message.attach_alternative(html, "text/html")
+    message.send()

@@ -1,0 +1,47 @@
+"""Background work for members: a thin layer over accounts.mail and accounts.lifecycle.
+
+Tasks take ids or keys, are safe to run twice, and are acknowledged only when done
+(acks_late), so a worker that dies mid-task leaves the message to be run again.
+"""
+
+import logging
+import smtplib
+
+from celery import shared_task
+
+from accounts import mail
+
+log = logging.getLogger(__name__)
+
+# Worth retrying: the mail server or the network, not the message.
+TRANSPORT_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, smtplib.SMTPHeloError, OSError)
+MAIL_RETRY = {
+    "autoretry_for": TRANSPORT_ERRORS + (smtplib.SMTPResponseException,),
+    "retry_backoff": 10,  # 10 s, 20 s, 40 s ... with jitter
+    "retry_backoff_max": 30 * 60,
+    "max_retries": 10,  # about five hours; after that the periodic requeue tries again
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+@shared_task(**MAIL_RETRY)
+def send_member_mail(kind: str, user_id: int, key: str, context: dict | None = None) -> bool:
+    """Send one member message, once per key (see accounts.mail.queue)."""
+    return mail.deliver(kind, user_id=user_id, key=key, context=context)
+
+
+@shared_task(**{**MAIL_RETRY, "soft_time_limit": 240, "time_limit": 300})
+def send_recorded_mail(keys: list[str]) -> int:
+    """Send a batch of recorded messages, each once. Returns how many went.
+
+    A transport error stops the batch and retries it; messages already sent are
+    skipped on the retry. A refused recipient does not hold up the rest.
+    """
+    sent = 0
+    for key in keys:
+        try:
+            sent += mail.deliver_recorded(key)
+        except smtplib.SMTPRecipientsRefused:
+            log.warning("Mail server refused the recipient of %s; left unsent", key)
+    return sent
