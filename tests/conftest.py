@@ -22,6 +22,20 @@ SECRET_SENTENCES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests check which password is accepted, not the hasher's deliberate slowness (~0.2 s a hash)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """allauth's rate limits count in the cache: without this, sign-ups in one test use up the next's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_member(db):
     """make_member("alice@example.com", verified=True, trial="active" | "over" | None, staff=False)."""
