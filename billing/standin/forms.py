@@ -26,8 +26,8 @@ def split_key(key):
         return [head]
     rest = "[" + rest
     parts = _KEY_PART.findall(rest)
-    if "".join("[%s]" % p for p in parts) != rest:
-        raise ParamError("Invalid parameter name: %s" % key, key)
+    if "".join(f"[{p}]" for p in parts) != rest:
+        raise ParamError(f"Invalid parameter name: {key}", key)
     return [head] + parts
 
 
@@ -43,13 +43,13 @@ def parse_params(text):
         node = root
         for depth, part in enumerate(parts):
             if not isinstance(node, dict):
-                raise ParamError("Invalid parameter: %s" % key, key)
+                raise ParamError(f"Invalid parameter: {key}", key)
             if part == "":
                 # "a[]" appends: give it the next free index.
                 part = str(len(node))
             if depth == len(parts) - 1:
                 if isinstance(node.get(part), dict):
-                    raise ParamError("Invalid parameter: %s" % key, key)
+                    raise ParamError(f"Invalid parameter: {key}", key)
                 node[part] = value
             else:
                 node = node.setdefault(part, {})

@@ -44,7 +44,7 @@ def add_interval(timestamp, interval, count=1):
         return timestamp + 86400 * count
     if interval == "week":
         return timestamp + 7 * 86400 * count
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
     months = count * (12 if interval == "year" else 1)
     month_index = moment.month - 1 + months
     year, month = moment.year + month_index // 12, month_index % 12 + 1
@@ -97,8 +97,18 @@ def product(*, now, name, description=None, active=True, metadata=None):
     return obj
 
 
-def price(*, now, product_id, unit_amount, currency, recurring=None, lookup_key=None,
-          nickname=None, active=True, metadata=None):
+def price(
+    *,
+    now,
+    product_id,
+    unit_amount,
+    currency,
+    recurring=None,
+    lookup_key=None,
+    nickname=None,
+    active=True,
+    metadata=None,
+):
     """``recurring`` is None for a one-time price, else {"interval", "interval_count"}."""
     obj = fixture("price")
     obj.update(
@@ -164,7 +174,7 @@ def checkout_session(*, now, base_url, params, amount, currency, customer_id):
         mode="subscription",
         status="open",
         payment_status="unpaid",
-        url="%s/checkout/%s" % (base_url, session_id),
+        url=f"{base_url}/checkout/{session_id}",
         success_url=params.get("success_url"),
         cancel_url=params.get("cancel_url"),
         client_reference_id=params.get("client_reference_id"),
@@ -173,7 +183,9 @@ def checkout_session(*, now, base_url, params, amount, currency, customer_id):
         customer_creation=None if customer_id else "always",
         customer_details=None,
         metadata=params.get("metadata") or {},
-        allow_promotion_codes=None if allow_promotion_codes is None else allow_promotion_codes == "true",
+        allow_promotion_codes=None
+        if allow_promotion_codes is None
+        else allow_promotion_codes == "true",
         amount_subtotal=amount,
         amount_total=amount,
         currency=currency,
@@ -228,7 +240,7 @@ def portal_session(*, now, base_url, customer_id, return_url, configuration_id):
         created=now,
         customer=customer_id,
         return_url=return_url,
-        url="%s/portal/%s" % (base_url, session_id),
+        url=f"{base_url}/portal/{session_id}",
         configuration=configuration_id,
         flow=None,
         livemode=False,
@@ -266,8 +278,12 @@ def subscription(*, now, customer_id, price_obj, quantity, trial_days=None, meta
         trial_end = None
         period_end, status = add_interval(now, interval, interval_count), "active"
     item = subscription_item(
-        now=now, subscription_id=sub_id, price_obj=price_obj, quantity=quantity,
-        period_start=now, period_end=period_end,
+        now=now,
+        subscription_id=sub_id,
+        price_obj=price_obj,
+        quantity=quantity,
+        period_start=now,
+        period_end=period_end,
     )
     obj.update(
         id=sub_id,
@@ -280,7 +296,7 @@ def subscription(*, now, customer_id, price_obj, quantity, trial_days=None, meta
         trial_start=now if trial_days else None,
         trial_end=trial_end,
         metadata=metadata or {},
-        items=list_object([item], "/v1/subscription_items?subscription=%s" % sub_id),
+        items=list_object([item], f"/v1/subscription_items?subscription={sub_id}"),
         cancel_at=None,
         cancel_at_period_end=False,
         canceled_at=None,
@@ -300,7 +316,9 @@ def subscription(*, now, customer_id, price_obj, quantity, trial_days=None, meta
     obj["billing_mode"] = {"type": "classic", "flexible": None}
     obj["managed_payments"]["enabled"] = False
     obj["payment_settings"].update(
-        payment_method_options=None, payment_method_types=None, save_default_payment_method="off",
+        payment_method_options=None,
+        payment_method_types=None,
+        save_default_payment_method="off",
     )
     return obj
 
@@ -345,7 +363,9 @@ def invoice(*, now, subscription_obj, customer_obj, product_name, amount, billin
         },
         "type": "subscription_item_details",
     }
-    line["pricing"].update(type="price_details", unit_amount_decimal=item["price"]["unit_amount_decimal"])
+    line["pricing"].update(
+        type="price_details", unit_amount_decimal=item["price"]["unit_amount_decimal"]
+    )
 
     obj.update(
         id=invoice_id,
@@ -381,7 +401,7 @@ def invoice(*, now, subscription_obj, customer_obj, product_name, amount, billin
         next_payment_attempt=None,
         period_start=period["start"],
         period_end=period["end"],
-        lines=list_object([line], "/v1/invoices/%s/lines" % invoice_id),
+        lines=list_object([line], f"/v1/invoices/{invoice_id}/lines"),
         metadata={},
         from_invoice=None,
         last_finalization_error=None,
@@ -391,7 +411,9 @@ def invoice(*, now, subscription_obj, customer_obj, product_name, amount, billin
         webhooks_delivered_at=None,
         livemode=False,
     )
-    obj["automatic_tax"].update(enabled=False, liability=None, status=None, disabled_reason=None, provider=None)
+    obj["automatic_tax"].update(
+        enabled=False, liability=None, status=None, disabled_reason=None, provider=None
+    )
     obj["payment_settings"].update(payment_method_options=None, payment_method_types=None)
     obj["status_transitions"].update(finalized_at=now, paid_at=None)
     obj["parent"] = {
@@ -407,12 +429,20 @@ def invoice(*, now, subscription_obj, customer_obj, product_name, amount, billin
 
 def _line_description(item, amount, product_name):
     if amount == 0 and item["price"]["unit_amount"]:
-        return "Trial period for %s" % product_name
-    return "%s × %s" % (item["quantity"], product_name)
+        return f"Trial period for {product_name}"
+    return f"{item['quantity']} × {product_name}"
 
 
-def event(*, now, type, data_object, previous_attributes=None, request_id=None,
-          idempotency_key=None, pending_webhooks=0):
+def event(
+    *,
+    now,
+    type,
+    data_object,
+    previous_attributes=None,
+    request_id=None,
+    idempotency_key=None,
+    pending_webhooks=0,
+):
     obj = fixture("event")
     data = {"object": copy.deepcopy(data_object)}
     if previous_attributes is not None:

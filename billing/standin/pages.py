@@ -8,8 +8,24 @@ import datetime
 from html import escape
 
 # Currencies Stripe counts in whole units (no cents).
-ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
-                "vnd", "vuv", "xaf", "xof", "xpf"}
+ZERO_DECIMAL = {
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
+}
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$"}
 
 STYLE = """
@@ -27,95 +43,101 @@ form.inline { display: inline; margin-right: .5rem; }
 .hint { font-size: .9rem; color: #555; }
 """
 
-TEST_MODE_BANNER = ('<p class="banner">Test mode: this is the local Stripe stand-in. '
-                    "No card is charged.</p>")
+TEST_MODE_BANNER = (
+    '<p class="banner">Test mode: this is the local Stripe stand-in. No card is charged.</p>'
+)
 
 
 def money(amount, currency):
     """``money(500, "usd")`` -> "$5.00"."""
     currency = (currency or "").lower()
     if currency in ZERO_DECIMAL:
-        number = "{:,}".format(amount)
+        number = f"{amount:,}"
     else:
-        number = "{:,.2f}".format(amount / 100)
+        number = f"{amount / 100:,.2f}"
     symbol = SYMBOLS.get(currency)
-    return symbol + number if symbol else "%s %s" % (number, currency.upper())
+    return symbol + number if symbol else f"{number} {currency.upper()}"
 
 
 def price_label(price):
-    """"$5.00 per month", "$50.00 every 3 months"."""
+    """ "$5.00 per month", "$50.00 every 3 months"."""
     amount = money(price["unit_amount"], price["currency"])
     recurring = price["recurring"]
     if not recurring:
         return amount
     if recurring["interval_count"] == 1:
-        return "%s per %s" % (amount, recurring["interval"])
-    return "%s every %d %ss" % (amount, recurring["interval_count"], recurring["interval"])
+        return f"{amount} per {recurring['interval']}"
+    return f"{amount} every {recurring['interval_count']} {recurring['interval']}s"
 
 
 def date(timestamp):
     if timestamp is None:
         return ""
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%-d %B %Y")
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).strftime("%-d %B %Y")
 
 
 def document(title, body):
     return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n%s\n%s\n</main>\n</body>\n</html>\n"
-        % (escape(title), STYLE, TEST_MODE_BANNER, body)
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{TEST_MODE_BANNER}\n{body}\n</main>\n</body>\n</html>\n"
     )
 
 
 def not_found(what):
-    return document("Not found", "<h1>Not found</h1>\n<p>%s</p>" % escape(what))
+    return document("Not found", f"<h1>Not found</h1>\n<p>{escape(what)}</p>")
 
 
 # ---- checkout ----------------------------------------------------------------
 
-def checkout(session, product, price, quantity, trial_days, customer_email, error=None, card_number=""):
+
+def checkout(
+    session, product, price, quantity, trial_days, customer_email, error=None, card_number=""
+):
     """The payment form; ``error`` is shown above it after a failed attempt."""
     plan_name = product["name"]
-    lines = ["<h1>Subscribe to %s</h1>" % escape(plan_name),
-             '<p class="price">%s</p>' % escape(price_label(price))]
+    lines = [
+        f"<h1>Subscribe to {escape(plan_name)}</h1>",
+        f'<p class="price">{escape(price_label(price))}</p>',
+    ]
     if quantity != 1:
-        lines.append("<p>Quantity: %d (total %s)</p>" % (quantity, escape(money(session["amount_total"], price["currency"]))))
+        total = escape(money(session["amount_total"], price["currency"]))
+        lines.append(f"<p>Quantity: {quantity} (total {total})</p>")
     if trial_days:
-        lines.append("<p>Includes a %d-day free trial. You will not be charged today.</p>" % trial_days)
+        lines.append(
+            f"<p>Includes a {trial_days}-day free trial. You will not be charged today.</p>"
+        )
     if customer_email:
-        lines.append("<p>Subscribing as %s</p>" % escape(customer_email))
+        lines.append(f"<p>Subscribing as {escape(customer_email)}</p>")
     described_by = "card-help"
     if error:
-        lines.append('<p class="error" role="alert" id="card-error">%s</p>' % escape(error))
+        lines.append(f'<p class="error" role="alert" id="card-error">{escape(error)}</p>')
         described_by = "card-error card-help"
+    session_id = escape(session["id"])
+    invalid = ' aria-invalid="true"' if error else ""
+    button = "Start trial" if trial_days else "Subscribe"
     lines.append(
-        '<form method="post" action="/checkout/%s">\n'
+        f'<form method="post" action="/checkout/{session_id}">\n'
         '<label for="card_number">Card number</label>\n'
         '<input id="card_number" name="card_number" type="text" inputmode="numeric" '
-        'autocomplete="cc-number" required aria-describedby="%s"%s value="%s">\n'
+        f'autocomplete="cc-number" required aria-describedby="{described_by}"{invalid} '
+        f'value="{escape(card_number)}">\n'
         '<p class="hint" id="card-help">Test cards: 4242 4242 4242 4242 succeeds; '
         "4000 0000 0000 0002 is declined; 4000 0000 0000 9995 has insufficient funds.</p>\n"
-        '<button type="submit">%s</button>\n'
+        f'<button type="submit">{button}</button>\n'
         "</form>"
-        % (
-            escape(session["id"]),
-            described_by,
-            ' aria-invalid="true"' if error else "",
-            escape(card_number),
-            "Start trial" if trial_days else "Subscribe",
-        )
     )
     if session["cancel_url"]:
-        lines.append('<p><a href="%s">Cancel and return to the site</a></p>' % escape(session["cancel_url"]))
-    return document("Subscribe to %s" % plan_name, "\n".join(lines))
+        cancel_url = escape(session["cancel_url"])
+        lines.append(f'<p><a href="{cancel_url}">Cancel and return to the site</a></p>')
+    return document(f"Subscribe to {plan_name}", "\n".join(lines))
 
 
 def checkout_closed(message, success_url=None):
     """A session that can no longer be paid: complete or expired."""
-    body = '<h1>Checkout</h1>\n<p role="status">%s</p>' % escape(message)
+    body = f'<h1>Checkout</h1>\n<p role="status">{escape(message)}</p>'
     if success_url:
-        body += '\n<p><a href="%s">Continue to the site</a></p>' % escape(success_url)
+        body += f'\n<p><a href="{escape(success_url)}">Continue to the site</a></p>'
     return document("Checkout", body)
 
 
@@ -141,15 +163,16 @@ def portal(session, customer, rows, notice=None):
     """The customer's subscriptions; ``rows`` is a list of (subscription, product, price)."""
     lines = ["<h1>Manage your subscription</h1>"]
     if customer.get("email"):
-        lines.append("<p>Signed in as %s</p>" % escape(customer["email"]))
+        lines.append(f"<p>Signed in as {escape(customer['email'])}</p>")
     if notice in NOTICES:
-        lines.append('<p class="notice" role="status">%s</p>' % escape(NOTICES[notice]))
+        lines.append(f'<p class="notice" role="status">{escape(NOTICES[notice])}</p>')
     if not rows:
         lines.append("<p>You have no subscriptions.</p>")
     for subscription, product, price in rows:
         lines.append(_portal_subscription(session, subscription, product, price))
     if session["return_url"]:
-        lines.append('<p><a href="%s">Return to site</a></p>' % escape(session["return_url"]))
+        return_url = escape(session["return_url"])
+        lines.append(f'<p><a href="{return_url}">Return to site</a></p>')
     return document("Manage your subscription", "\n".join(lines))
 
 
@@ -164,20 +187,22 @@ def _portal_subscription(session, subscription, product, price):
         facts.append(("Ended", date(subscription["ended_at"])))
     elif subscription["cancel_at_period_end"]:
         facts.append(("Cancels on", date(subscription["cancel_at"])))
-    else:
+    elif status != "trialing":  # a trial's end is already its next payment date
         facts.append(("Renews on", date(item["current_period_end"])))
     lines = [
-        '<section aria-labelledby="sub-%s">' % sub_id,
-        '<h2 id="sub-%s">%s</h2>' % (sub_id, escape(product["name"])),
+        f'<section aria-labelledby="sub-{sub_id}">',
+        f'<h2 id="sub-{sub_id}">{escape(product["name"])}</h2>',
         "<dl>",
-        *("<dt>%s</dt><dd>%s</dd>" % (escape(term), escape(value)) for term, value in facts),
+        *(f"<dt>{escape(term)}</dt><dd>{escape(value)}</dd>" for term, value in facts),
         "</dl>",
     ]
     if status != "canceled":
         if subscription["cancel_at_period_end"]:
             lines.append(_action_form(session, subscription, "resume", "Resume"))
         else:
-            lines.append(_action_form(session, subscription, "cancel_at_period_end", "Cancel at period end"))
+            lines.append(
+                _action_form(session, subscription, "cancel_at_period_end", "Cancel at period end")
+            )
         lines.append(_action_form(session, subscription, "cancel_now", "Cancel now"))
     lines.append("</section>")
     return "\n".join(lines)
@@ -185,9 +210,8 @@ def _portal_subscription(session, subscription, product, price):
 
 def _action_form(session, subscription, action, label):
     return (
-        '<form class="inline" method="post" action="/portal/%s/action">'
-        '<input type="hidden" name="subscription" value="%s">'
-        '<input type="hidden" name="action" value="%s">'
-        '<button type="submit">%s</button></form>'
-        % (escape(session["id"]), escape(subscription["id"]), action, escape(label))
+        f'<form class="inline" method="post" action="/portal/{escape(session["id"])}/action">'
+        f'<input type="hidden" name="subscription" value="{escape(subscription["id"])}">'
+        f'<input type="hidden" name="action" value="{action}">'
+        f'<button type="submit">{escape(label)}</button></form>'
     )

@@ -7,7 +7,9 @@ while holding the store's lock, so concurrent requests see whole changes.
 import base64
 import json
 import re
+import socket
 import sys
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode, urlsplit
 
@@ -44,7 +46,9 @@ def route(pattern):
 
 
 class App:
-    def __init__(self, base_url, *, webhook_url=None, webhook_secret=None, api_key=None, retry_base=0.5):
+    def __init__(
+        self, base_url, *, webhook_url=None, webhook_secret=None, api_key=None, retry_base=0.5
+    ):
         self.base_url = base_url
         self.api_key = api_key
         self.store = Store(base_url)
@@ -66,8 +70,16 @@ class App:
             ("GET", "/v1/prices/{id}", self._retrieve("prices", "price")),
             ("POST", "/v1/prices/{id}", lambda p, id: s.update_price(id, p)),
             ("POST", "/v1/checkout/sessions", s.create_checkout_session),
-            ("GET", "/v1/checkout/sessions/{id}", self._retrieve("checkout_sessions", "checkout.session")),
-            ("POST", "/v1/checkout/sessions/{id}/expire", lambda p, id: s.expire_checkout_session(id)),
+            (
+                "GET",
+                "/v1/checkout/sessions/{id}",
+                self._retrieve("checkout_sessions", "checkout.session"),
+            ),
+            (
+                "POST",
+                "/v1/checkout/sessions/{id}/expire",
+                lambda p, id: s.expire_checkout_session(id),
+            ),
             ("POST", "/v1/billing_portal/sessions", s.create_portal_session),
             ("GET", "/v1/subscriptions", s.list_subscriptions),
             ("GET", "/v1/subscriptions/{id}", self._retrieve("subscriptions", "subscription")),
@@ -98,6 +110,7 @@ class App:
         def retrieve(params, id):
             check_known(params, set())
             return self.store.get(collection, label, id)
+
         return retrieve
 
     def _cancel_subscription(self, params, id):
@@ -114,9 +127,11 @@ class App:
             match = pattern.fullmatch(path)
             if match and method == request.method:
                 if path.startswith("/_standin/") and not request.from_loopback:
-                    return json_response(403, {"error": {"message": "The control API answers localhost only."}})
+                    return json_response(
+                        403, {"error": {"message": "The control API answers localhost only."}}
+                    )
                 return handler(request, **match.groupdict())
-        return html_response(404, pages.not_found("Nothing here: %s %s" % (request.method, path)))
+        return html_response(404, pages.not_found(f"Nothing here: {request.method} {path}"))
 
     def handle_api(self, request, path):
         request_id = objects.new_id("req_")
@@ -126,7 +141,9 @@ class App:
             if match and method == request.method:
                 break
         else:
-            error = StandinError("Unrecognized request URL (%s: %s)." % (request.method, path), status=404)
+            error = StandinError(
+                f"Unrecognized request URL ({request.method}: {path}).", status=404
+            )
             return json_response(404, error.body(), headers)
 
         api_key, auth_error = self._authenticate(request)
@@ -137,11 +154,15 @@ class App:
         except ParamError as error:
             return json_response(400, StandinError(str(error), param=error.param).body(), headers)
 
-        idempotency_key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        idempotency_key = (
+            request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        )
         with self.store.lock:
             if idempotency_key:
                 headers["Idempotency-Key"] = idempotency_key
-                replay = self._idempotent_replay(api_key, idempotency_key, request.method, path, params)
+                replay = self._idempotent_replay(
+                    api_key, idempotency_key, request.method, path, params
+                )
                 if replay is not None:
                     status, body = replay
                     headers["Idempotent-Replayed"] = "true"
@@ -158,8 +179,11 @@ class App:
             # a request that failed validation may be retried with the same key.
             if idempotency_key and response.status == 200:
                 self.store.idempotency[(api_key, idempotency_key)] = {
-                    "method": request.method, "path": path, "params": params,
-                    "status": response.status, "body": response.body,
+                    "method": request.method,
+                    "path": path,
+                    "params": params,
+                    "status": response.status,
+                    "body": response.body,
                 }
         return response
 
@@ -168,20 +192,25 @@ class App:
         auth = request.headers.get("Authorization", "")
         key = None
         if auth.startswith("Bearer "):
-            key = auth[len("Bearer "):].strip()
+            key = auth[len("Bearer ") :].strip()
         elif auth.startswith("Basic "):  # curl -u sk_test_...:
             try:
-                key = base64.b64decode(auth[len("Basic "):]).decode("utf-8").split(":")[0]
+                key = base64.b64decode(auth[len("Basic ") :]).decode("utf-8").split(":")[0]
             except ValueError:
                 key = None
         if not key:
             return None, StandinError(
-                "You did not provide an API key. You need to provide your API key in the Authorization "
-                "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').", status=401)
-        expected_ok = key == self.api_key if self.api_key else key.startswith(("sk_test_", "rk_test_"))
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth "
+                "(e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+                status=401,
+            )
+        expected_ok = (
+            key == self.api_key if self.api_key else key.startswith(("sk_test_", "rk_test_"))
+        )
         if not expected_ok:
             shown = key[:8] + "*" * max(len(key) - 12, 0) + key[-4:] if len(key) > 12 else key
-            return None, StandinError("Invalid API Key provided: %s" % shown, status=401)
+            return None, StandinError(f"Invalid API Key provided: {shown}", status=401)
         return key, None
 
     def _idempotent_replay(self, api_key, key, method, path, params):
@@ -190,8 +219,9 @@ class App:
             return None
         if (saved["method"], saved["path"], saved["params"]) != (method, path, params):
             error = StandinError(
-                "Keys for idempotent requests can only be used with the same parameters they were first "
-                "used with. Try using a key other than '%s' if you meant to execute a different request." % key,
+                "Keys for idempotent requests can only be used with the same parameters they "
+                f"were first used with. Try using a key other than '{key}' if you meant to "
+                "execute a different request.",
                 type="idempotency_error",
             )
             return 400, json.dumps(error.body(), indent=2).encode("utf-8")
@@ -205,18 +235,31 @@ class App:
             if session is None:
                 return html_response(404, pages.not_found("No such checkout session."))
             if session["status"] == "complete":
-                return html_response(status, pages.checkout_closed(
-                    "This checkout session is already complete.", self.store.success_redirect(session)))
+                return html_response(
+                    status,
+                    pages.checkout_closed(
+                        "This checkout session is already complete.",
+                        self.store.success_redirect(session),
+                    ),
+                )
             if session["status"] == "expired":
-                return html_response(status, pages.checkout_closed("This checkout session has expired."))
+                return html_response(
+                    status, pages.checkout_closed("This checkout session has expired.")
+                )
             plan = self.store.checkout_plans[id]
             price = self.store.prices[plan["price"]]
             customer_email = session["customer_email"]
             if session["customer"]:
                 customer_email = self.store.customers[session["customer"]]["email"]
             html = pages.checkout(
-                session, self.store.products[price["product"]], price, plan["quantity"],
-                plan["trial_days"], customer_email, error=error, card_number=card_number,
+                session,
+                self.store.products[price["product"]],
+                price,
+                plan["quantity"],
+                plan["trial_days"],
+                customer_email,
+                error=error,
+                card_number=card_number,
             )
             return html_response(status, html)
 
@@ -231,8 +274,13 @@ class App:
         if result["http_status"] == 200:
             return redirect(result["redirect"])
         # Keep what was typed after a decline, so the person can see and fix it.
-        return self.checkout_page(request, id, error=result["error"], status=result["http_status"],
-                                  card_number=card_number)
+        return self.checkout_page(
+            request,
+            id,
+            error=result["error"],
+            status=result["http_status"],
+            card_number=card_number,
+        )
 
     # ---- customer portal -----------------------------------------------------
 
@@ -260,7 +308,7 @@ class App:
             except StandinError as error:
                 return html_response(error.status, pages.not_found(error.message))
         # Post/redirect/get, so reloading the page does not repeat the action.
-        return redirect("/portal/%s?%s" % (id, urlencode({"done": action})))
+        return redirect(f"/portal/{id}?{urlencode({'done': action})}")
 
     # ---- control API (JSON, localhost only) ----------------------------------
 
@@ -287,6 +335,7 @@ class App:
         def advance():
             action = self._json_body(request).get("action")
             return json_response(200, self.store.advance_subscription(id, action))
+
         return self._control(advance)
 
     def control_pay(self, request, id):
@@ -294,6 +343,7 @@ class App:
             card = self._json_body(request).get("card", "")
             result = self.store.pay_checkout_session(id, str(card))
             return json_response(result.pop("http_status"), result)
+
         return self._control(pay)
 
     def control_wait(self, request):
@@ -308,6 +358,7 @@ class App:
             data = self.store.dump()
             data["deliveries"] = self.deliverer.counts()
             return json_response(200, data)
+
         return self._control(state)
 
     def control_reset(self, request):
@@ -315,6 +366,7 @@ class App:
             self.store.reset()
             self.deliverer.reset()
             return json_response(200, {"reset": True})
+
         return self._control(reset)
 
     def control_clock(self, request):
@@ -325,6 +377,7 @@ class App:
             if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
                 raise StandinError("advance_seconds must be a number.", param="advance_seconds")
             return json_response(200, self.store.advance_clock(seconds))
+
         return self._control(clock)
 
 
@@ -335,12 +388,21 @@ class Request:
         self.query = query
         self.headers = headers
         self.body = body
-        self.from_loopback = client_host.startswith("127.") or client_host in ("::1", "::ffff:127.0.0.1")
+        self.from_loopback = client_host.startswith("127.") or client_host in (
+            "::1",
+            "::ffff:127.0.0.1",
+        )
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's HTTP client expects
     server_version = "StripeStandin/1.0"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes; without this, delayed
+        # ACKs add ~40 ms to every keep-alive request.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self):
         self._dispatch("GET")
@@ -360,6 +422,12 @@ class Handler(BaseHTTPRequestHandler):
             response = self.server.app.handle(request)
         except ParamError as error:
             response = html_response(400, pages.not_found(str(error)))
+        except Exception as error:  # noqa: BLE001
+            # A stand-in bug: answer as Stripe's api_error, so the SDK raises
+            # stripe.APIError with this message instead of a dropped connection.
+            traceback.print_exc()
+            body = {"error": {"type": "api_error", "message": f"Stripe stand-in error: {error!r}"}}
+            response = json_response(500, body)
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -379,13 +447,25 @@ class StandinServer(ThreadingHTTPServer):
         super().server_close()
 
 
-def create_server(host="127.0.0.1", port=12111, *, webhook_url=None, webhook_secret=None,
-                  api_key=None, retry_base=0.5):
+def create_server(
+    host="127.0.0.1",
+    port=12111,
+    *,
+    webhook_url=None,
+    webhook_secret=None,
+    api_key=None,
+    retry_base=0.5,
+):
     """Bind the stand-in (port 0 picks a free one); call ``serve_forever()`` to run it."""
     server = StandinServer((host, port), Handler)
     url_host = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    base_url = "http://%s:%d" % (url_host, server.server_address[1])
-    server.app = App(base_url, webhook_url=webhook_url, webhook_secret=webhook_secret,
-                     api_key=api_key, retry_base=retry_base)
+    base_url = f"http://{url_host}:{server.server_address[1]}"
+    server.app = App(
+        base_url,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        api_key=api_key,
+        retry_base=retry_base,
+    )
     server.base_url = base_url
     return server

@@ -32,7 +32,11 @@ class StandinError(Exception):
 
     def __init__(self, message, *, status=400, param=None, code=None, type="invalid_request_error"):
         super().__init__(message)
-        self.message, self.status, self.param, self.code, self.type = message, status, param, code, type
+        self.message = message
+        self.status = status
+        self.param = param
+        self.code = code
+        self.type = type
 
     def body(self):
         error = {"type": self.type, "message": self.message}
@@ -46,7 +50,7 @@ class StandinError(Exception):
 def missing(label, object_id, param="id"):
     # Stripe answers 404 for the object in the URL, 400 for an id passed as a parameter.
     return StandinError(
-        "No such %s: '%s'" % (label, object_id),
+        f"No such {label}: '{object_id}'",
         status=404 if param == "id" else 400,
         param=param,
         code="resource_missing",
@@ -55,13 +59,14 @@ def missing(label, object_id, param="id"):
 
 # ---- parameter helpers -------------------------------------------------------
 
+
 def check_known(params, allowed):
     """Reject parameters the stand-in does not implement, as Stripe rejects unknown ones."""
     for name in params:
         if name not in allowed and name != "expand":
             raise StandinError(
-                "Received unknown parameter: %s (the Stripe stand-in accepts: %s)"
-                % (name, ", ".join(sorted(allowed))),
+                f"Received unknown parameter: {name} "
+                f"(the Stripe stand-in accepts: {', '.join(sorted(allowed))})",
                 param=name,
             )
 
@@ -69,7 +74,7 @@ def check_known(params, allowed):
 def require(params, name):
     value = params.get(name)
     if value in (None, ""):
-        raise StandinError("Missing required param: %s." % name, param=name)
+        raise StandinError(f"Missing required param: {name}.", param=name)
     return value
 
 
@@ -78,7 +83,7 @@ def as_bool(params, name, default=None):
     if value is None:
         return default
     if value not in ("true", "false"):
-        raise StandinError("Invalid boolean: %s" % value, param=name)
+        raise StandinError(f"Invalid boolean: {value}", param=name)
     return value == "true"
 
 
@@ -89,9 +94,9 @@ def as_int(params, name, default=None, minimum=None, maximum=None):
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise StandinError("Invalid integer: %s" % value, param=name) from None
+        raise StandinError(f"Invalid integer: {value}", param=name) from None
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
-        raise StandinError("Invalid value for %s: %s" % (name, value), param=name)
+        raise StandinError(f"Invalid value for {name}: {value}", param=name)
     return number
 
 
@@ -122,13 +127,11 @@ def expand_ids(node, path, find, param="expand"):
         return
     key, _, rest = path.partition(".")
     if key not in node:
-        raise StandinError("This property cannot be expanded (%s)." % path, param=param)
-    if isinstance(node[key], str) and key != "data":
+        raise StandinError(f"This property cannot be expanded ({path}).", param=param)
+    if isinstance(node[key], str):
         found = find(node[key])
-        if found is None:
-            if not rest:
-                return
-            raise StandinError("This property cannot be expanded (%s)." % path, param=param)
+        if found is None:  # not an id of ours: a plain string field
+            raise StandinError(f"This property cannot be expanded ({path}).", param=param)
         node[key] = copy.deepcopy(found)
     if rest:
         expand_ids(node[key], rest, find, param)
@@ -142,10 +145,10 @@ def paginate(items, params, url):
         if params.get(cursor) and params[cursor] not in ids:
             raise missing("object", params[cursor], param=cursor)
     if params.get("starting_after"):
-        rest = items[ids.index(params["starting_after"]) + 1:]
+        rest = items[ids.index(params["starting_after"]) + 1 :]
         page, has_more = rest[:limit], len(rest) > limit
     elif params.get("ending_before"):
-        rest = items[:ids.index(params["ending_before"])]
+        rest = items[: ids.index(params["ending_before"])]
         page, has_more = rest[-limit:], len(rest) > limit
     else:
         page, has_more = items[:limit], len(items) > limit
@@ -264,13 +267,16 @@ class Store:
     def response(self, obj, params):
         """A copy of ``obj`` with the ``expand[]`` paths of the request applied."""
         result = copy.deepcopy(obj)
-        for index, path in enumerate(params.get("expand") or []):
-            expand_ids(result, path, self.find, param="expand[%d]" % index)
+        expand = params.get("expand") or []
+        if isinstance(expand, str):  # expand=x without brackets
+            expand = [expand]
+        for index, path in enumerate(expand):
+            expand_ids(result, path, self.find, param=f"expand[{index}]")
         return result
 
     # ---- customers -----------------------------------------------------------
 
-    CUSTOMER_PARAMS = {"email", "name", "description", "phone", "metadata"}
+    CUSTOMER_PARAMS = frozenset({"email", "name", "description", "phone", "metadata"})
 
     def create_customer(self, params):
         check_known(params, self.CUSTOMER_PARAMS)
@@ -300,13 +306,16 @@ class Store:
 
     def list_customers(self, params):
         check_known(params, {"email", "limit", "starting_after", "ending_before"})
-        found = [c for c in reversed(self.customers.values())
-                 if not params.get("email") or c["email"] == params["email"]]
+        found = [
+            c
+            for c in reversed(self.customers.values())
+            if not params.get("email") or c["email"] == params["email"]
+        ]
         return paginate(found, params, "/v1/customers")
 
     # ---- products and prices -------------------------------------------------
 
-    PRODUCT_PARAMS = {"name", "description", "active", "metadata"}
+    PRODUCT_PARAMS = frozenset({"name", "description", "active", "metadata"})
 
     def create_product(self, params):
         check_known(params, self.PRODUCT_PARAMS | {"id"})
@@ -319,7 +328,9 @@ class Store:
         )
         if params.get("id"):
             if params["id"] in self.products:
-                raise StandinError("Product already exists.", param="id", code="resource_already_exists")
+                raise StandinError(
+                    "Product already exists.", param="id", code="resource_already_exists"
+                )
             product["id"] = params["id"]
         self.products[product["id"]] = product
         self.emit("product.created", product)
@@ -343,13 +354,25 @@ class Store:
     def list_products(self, params):
         check_known(params, {"active", "limit", "starting_after", "ending_before"})
         active = as_bool(params, "active")
-        found = [p for p in reversed(self.products.values()) if active is None or p["active"] == active]
+        found = [
+            p for p in reversed(self.products.values()) if active is None or p["active"] == active
+        ]
         return paginate(found, params, "/v1/products")
 
-    PRICE_PARAMS = {
-        "product", "product_data", "unit_amount", "currency", "recurring", "lookup_key",
-        "transfer_lookup_key", "active", "metadata", "nickname",
-    }
+    PRICE_PARAMS = frozenset(
+        {
+            "product",
+            "product_data",
+            "unit_amount",
+            "currency",
+            "recurring",
+            "lookup_key",
+            "transfer_lookup_key",
+            "active",
+            "metadata",
+            "nickname",
+        }
+    )
 
     def create_price(self, params):
         check_known(params, self.PRICE_PARAMS)
@@ -383,15 +406,19 @@ class Store:
         product_data = params.get("product_data")
         if not isinstance(product_data, dict):
             raise StandinError("Missing required param: product.", param="product")
-        return self.create_product({k: v for k, v in product_data.items() if k in self.PRODUCT_PARAMS})["id"]
+        return self.create_product(
+            {k: v for k, v in product_data.items() if k in self.PRODUCT_PARAMS}
+        )["id"]
 
     def _recurring(self, recurring):
         if not isinstance(recurring, dict):
             raise StandinError("Invalid hash", param="recurring")
         interval = recurring.get("interval")
         if interval not in ("day", "week", "month", "year"):
-            raise StandinError("Invalid recurring[interval]: must be one of day, week, month, or year",
-                               param="recurring[interval]")
+            raise StandinError(
+                "Invalid recurring[interval]: must be one of day, week, month, or year",
+                param="recurring[interval]",
+            )
         count = as_int(recurring, "interval_count", default=1, minimum=1)
         return {"interval": interval, "interval_count": count}
 
@@ -403,8 +430,8 @@ class Store:
             if price["lookup_key"] == lookup_key and price["id"] != for_price:
                 if not transfer:
                     raise StandinError(
-                        "A price (`%s`) already uses the lookup key `%s`. Pass "
-                        "`transfer_lookup_key=true` to move it to this price." % (price["id"], lookup_key),
+                        f"A price (`{price['id']}`) already uses the lookup key `{lookup_key}`. "
+                        "Pass `transfer_lookup_key=true` to move it to this price.",
                         param="lookup_key",
                     )
                 before = copy.deepcopy(price)
@@ -417,7 +444,9 @@ class Store:
         before = copy.deepcopy(price)
         if "lookup_key" in params:
             lookup_key = params["lookup_key"] or None
-            self._claim_lookup_key(lookup_key, as_bool(params, "transfer_lookup_key", False), price_id)
+            self._claim_lookup_key(
+                lookup_key, as_bool(params, "transfer_lookup_key", False), price_id
+            )
             price["lookup_key"] = lookup_key
         if "nickname" in params:
             price["nickname"] = params["nickname"] or None
@@ -428,14 +457,26 @@ class Store:
         return price
 
     def list_prices(self, params):
-        check_known(params, {"lookup_keys", "active", "product", "type", "currency", "limit",
-                             "starting_after", "ending_before"})
+        check_known(
+            params,
+            {
+                "lookup_keys",
+                "active",
+                "product",
+                "type",
+                "currency",
+                "limit",
+                "starting_after",
+                "ending_before",
+            },
+        )
         lookup_keys = params.get("lookup_keys")
         if isinstance(lookup_keys, str):
             lookup_keys = [lookup_keys]
         active = as_bool(params, "active")
         found = [
-            p for p in reversed(self.prices.values())
+            p
+            for p in reversed(self.prices.values())
             if (lookup_keys is None or p["lookup_key"] in lookup_keys)
             and (active is None or p["active"] == active)
             and (not params.get("product") or p["product"] == params["product"])
@@ -446,13 +487,28 @@ class Store:
 
     # ---- checkout ------------------------------------------------------------
 
-    CHECKOUT_PARAMS = {
-        "mode", "customer", "customer_email", "client_reference_id", "line_items", "success_url",
-        "cancel_url", "allow_promotion_codes", "subscription_data", "metadata", "locale",
-        # Accepted and ignored: they only change what Stripe's own page collects.
-        "billing_address_collection", "payment_method_types", "customer_update", "automatic_tax",
-        "tax_id_collection", "payment_method_collection",
-    }
+    CHECKOUT_PARAMS = frozenset(
+        {
+            "mode",
+            "customer",
+            "customer_email",
+            "client_reference_id",
+            "line_items",
+            "success_url",
+            "cancel_url",
+            "allow_promotion_codes",
+            "subscription_data",
+            "metadata",
+            "locale",
+            # Accepted and ignored: they only change what Stripe's own page collects.
+            "billing_address_collection",
+            "payment_method_types",
+            "customer_update",
+            "automatic_tax",
+            "tax_id_collection",
+            "payment_method_collection",
+        }
+    )
 
     def create_checkout_session(self, params):
         check_known(params, self.CHECKOUT_PARAMS)
@@ -463,8 +519,10 @@ class Store:
         if customer_id:
             self.get("customers", "customer", customer_id, param="customer")
             if params.get("customer_email"):
-                raise StandinError("You may only specify one of these parameters: customer, customer_email.",
-                                   param="customer_email")
+                raise StandinError(
+                    "You may only specify one of these parameters: customer, customer_email.",
+                    param="customer_email",
+                )
         price, quantity = self._checkout_line_item(params.get("line_items"))
         trial_days, sub_metadata = self._subscription_data(params.get("subscription_data"))
         as_bool(params, "allow_promotion_codes")  # validates the value
@@ -478,7 +536,10 @@ class Store:
         )
         self.checkout_sessions[session["id"]] = session
         self.checkout_plans[session["id"]] = {
-            "price": price["id"], "quantity": quantity, "trial_days": trial_days, "metadata": sub_metadata,
+            "price": price["id"],
+            "quantity": quantity,
+            "trial_days": trial_days,
+            "metadata": sub_metadata,
         }
         return session
 
@@ -486,17 +547,26 @@ class Store:
         if not isinstance(line_items, list) or not line_items:
             raise StandinError("Missing required param: line_items.", param="line_items")
         if len(line_items) > 1:
-            raise StandinError("The Stripe stand-in supports exactly one line item.", param="line_items[1]")
+            raise StandinError(
+                "The Stripe stand-in supports exactly one line item.", param="line_items[1]"
+            )
         line = line_items[0]
         if not isinstance(line, dict) or not line.get("price"):
-            raise StandinError("Missing required param: line_items[0][price].", param="line_items[0][price]")
+            raise StandinError(
+                "Missing required param: line_items[0][price].", param="line_items[0][price]"
+            )
         price = self.get("prices", "price", line["price"], param="line_items[0][price]")
         if not price["active"]:
-            raise StandinError("The price specified is inactive. This field only accepts active prices.",
-                               param="line_items[0][price]")
+            raise StandinError(
+                "The price specified is inactive. This field only accepts active prices.",
+                param="line_items[0][price]",
+            )
         if price["type"] != "recurring":
-            raise StandinError("You must provide at least one recurring price in `subscription` mode "
-                               "when using prices.", param="line_items[0][price]")
+            raise StandinError(
+                "You must provide at least one recurring price in `subscription` mode "
+                "when using prices.",
+                param="line_items[0][price]",
+            )
         quantity = as_int(line, "quantity", default=1, minimum=1)
         return price, quantity
 
@@ -518,10 +588,20 @@ class Store:
         Returns {"status", "redirect", "error", "subscription", "http_status"}.
         """
         session = self.get("checkout_sessions", "checkout session", session_id)
-        result = {"status": session["status"], "redirect": None, "error": None, "subscription": None}
+        result = {
+            "status": session["status"],
+            "redirect": None,
+            "error": None,
+            "subscription": None,
+        }
         if session["status"] == "complete":
-            return dict(result, error=ALREADY_COMPLETE, redirect=self.success_redirect(session),
-                        subscription=session["subscription"], http_status=409)
+            return dict(
+                result,
+                error=ALREADY_COMPLETE,
+                redirect=self.success_redirect(session),
+                subscription=session["subscription"],
+                http_status=409,
+            )
         if session["status"] == "expired":
             return dict(result, error=EXPIRED, http_status=409)
         card = "".join(ch for ch in (card_number or "") if ch.isdigit())
@@ -530,8 +610,13 @@ class Store:
             return dict(result, error=decline, http_status=402)
 
         subscription = self._subscribe_from_checkout(session)
-        return dict(result, status="complete", redirect=self.success_redirect(session),
-                    subscription=subscription["id"], http_status=200)
+        return dict(
+            result,
+            status="complete",
+            redirect=self.success_redirect(session),
+            subscription=subscription["id"],
+            http_status=200,
+        )
 
     def _subscribe_from_checkout(self, session):
         plan = self.checkout_plans[session["id"]]
@@ -544,8 +629,12 @@ class Store:
 
         price = self.prices[plan["price"]]
         subscription = objects.subscription(
-            now=self.now(), customer_id=customer["id"], price_obj=price,
-            quantity=plan["quantity"], trial_days=plan["trial_days"], metadata=plan["metadata"],
+            now=self.now(),
+            customer_id=customer["id"],
+            price_obj=price,
+            quantity=plan["quantity"],
+            trial_days=plan["trial_days"],
+            metadata=plan["metadata"],
         )
         self.subscriptions[subscription["id"]] = subscription
         amount = 0 if plan["trial_days"] else price["unit_amount"] * plan["quantity"]
@@ -569,7 +658,7 @@ class Store:
     def expire_checkout_session(self, session_id):
         session = self.get("checkout_sessions", "checkout session", session_id)
         if session["status"] != "open":
-            raise StandinError("Only Checkout Sessions with a status in [\"open\"] can be expired.")
+            raise StandinError('Only Checkout Sessions with a status in ["open"] can be expired.')
         session["status"] = "expired"
         self.emit("checkout.session.expired", session)
         return session
@@ -581,12 +670,16 @@ class Store:
         if amount is None:
             amount = item["price"]["unit_amount"] * item["quantity"]
         customer = self.customers[subscription["customer"]]
-        number = "%s-%04d" % (customer["invoice_prefix"], customer["next_invoice_sequence"])
+        number = f"{customer['invoice_prefix']}-{customer['next_invoice_sequence']:04d}"
         customer["next_invoice_sequence"] += 1
         invoice = objects.invoice(
-            now=self.now(), subscription_obj=subscription, customer_obj=customer,
+            now=self.now(),
+            subscription_obj=subscription,
+            customer_obj=customer,
             product_name=self.products[item["price"]["product"]]["name"],
-            amount=amount, billing_reason=billing_reason, number=number,
+            amount=amount,
+            billing_reason=billing_reason,
+            number=number,
         )
         self.invoices[invoice["id"]] = invoice
         subscription["latest_invoice"] = invoice["id"]
@@ -611,10 +704,17 @@ class Store:
         )
 
     def list_invoices(self, params):
-        check_known(params, {"customer", "subscription", "status", "limit", "starting_after", "ending_before"})
+        check_known(
+            params,
+            {"customer", "subscription", "status", "limit", "starting_after", "ending_before"},
+        )
         found = [
-            i for i in reversed(self.invoices.values())
-            if all(not params.get(f) or i[f] == params[f] for f in ("customer", "subscription", "status"))
+            i
+            for i in reversed(self.invoices.values())
+            if all(
+                not params.get(f) or i[f] == params[f]
+                for f in ("customer", "subscription", "status")
+            )
         ]
         return paginate(found, params, "/v1/invoices")
 
@@ -624,8 +724,11 @@ class Store:
         check_known(params, {"customer", "return_url", "locale", "configuration"})
         customer = self.get("customers", "customer", require(params, "customer"), param="customer")
         session = objects.portal_session(
-            now=self.now(), base_url=self.base_url, customer_id=customer["id"],
-            return_url=params.get("return_url"), configuration_id=self.portal_configuration,
+            now=self.now(),
+            base_url=self.base_url,
+            customer_id=customer["id"],
+            return_url=params.get("return_url"),
+            configuration_id=self.portal_configuration,
         )
         session["locale"] = params.get("locale")
         self.portal_sessions[session["id"]] = session
@@ -647,18 +750,22 @@ class Store:
             return self._set_cancel_at_period_end(subscription, False)
         if action == "cancel_now":
             return self.cancel_subscription(subscription_id)
-        raise StandinError("Unknown portal action: %s" % action, param="action")
+        raise StandinError(f"Unknown portal action: {action}", param="action")
 
     # ---- subscriptions -------------------------------------------------------
 
     def update_subscription(self, subscription_id, params):
-        check_known(params, {"cancel_at_period_end", "metadata", "description", "cancellation_details"})
+        check_known(
+            params, {"cancel_at_period_end", "metadata", "description", "cancellation_details"}
+        )
         subscription = self.get("subscriptions", "subscription", subscription_id)
         before = copy.deepcopy(subscription)
         cancel_at_period_end = as_bool(params, "cancel_at_period_end")
         if subscription["status"] == "canceled" and cancel_at_period_end is not None:
-            raise StandinError("A canceled subscription can only update its cancellation_details and metadata.",
-                               param="cancel_at_period_end")
+            raise StandinError(
+                "A canceled subscription can only update its cancellation_details and metadata.",
+                param="cancel_at_period_end",
+            )
         subscription["metadata"] = merged_metadata(subscription["metadata"], params.get("metadata"))
         if "description" in params:
             subscription["description"] = params["description"] or None
@@ -667,7 +774,10 @@ class Store:
             for field in ("comment", "feedback"):
                 if field in details:
                     subscription["cancellation_details"][field] = details[field] or None
-        if cancel_at_period_end is not None and cancel_at_period_end != subscription["cancel_at_period_end"]:
+        if (
+            cancel_at_period_end is not None
+            and cancel_at_period_end != subscription["cancel_at_period_end"]
+        ):
             self._apply_cancel_at_period_end(subscription, cancel_at_period_end)
         if subscription != before:
             self.emit("customer.subscription.updated", subscription, before)
@@ -703,19 +813,35 @@ class Store:
             raise StandinError("This subscription is already canceled.", param="subscription")
         before = copy.deepcopy(subscription)
         now = self.now()
-        subscription.update(status="canceled", canceled_at=now, ended_at=now, cancel_at_period_end=False)
+        subscription.update(
+            status="canceled", canceled_at=now, ended_at=now, cancel_at_period_end=False
+        )
         subscription["cancellation_details"]["reason"] = "cancellation_requested"
         self.emit("customer.subscription.deleted", subscription, before)
         return subscription
 
-    SUBSCRIPTION_STATUSES = {"active", "trialing", "past_due", "canceled", "unpaid", "incomplete",
-                             "incomplete_expired", "paused", "ended", "all"}
+    SUBSCRIPTION_STATUSES = frozenset(
+        {
+            "active",
+            "trialing",
+            "past_due",
+            "canceled",
+            "unpaid",
+            "incomplete",
+            "incomplete_expired",
+            "paused",
+            "ended",
+            "all",
+        }
+    )
 
     def list_subscriptions(self, params):
-        check_known(params, {"customer", "status", "price", "limit", "starting_after", "ending_before"})
+        check_known(
+            params, {"customer", "status", "price", "limit", "starting_after", "ending_before"}
+        )
         status = params.get("status")
         if status and status not in self.SUBSCRIPTION_STATUSES:
-            raise StandinError("Invalid status: %s" % status, param="status")
+            raise StandinError(f"Invalid status: {status}", param="status")
 
         def status_matches(sub):
             if status == "all":
@@ -725,7 +851,8 @@ class Store:
             return sub["status"] == ("canceled" if status == "ended" else status)
 
         found = [
-            s for s in reversed(self.subscriptions.values())
+            s
+            for s in reversed(self.subscriptions.values())
             if status_matches(s)
             and (not params.get("customer") or s["customer"] == params["customer"])
             and (not params.get("price") or s["items"]["data"][0]["price"]["id"] == params["price"])
@@ -744,10 +871,11 @@ class Store:
         """
         subscription = self.get("subscriptions", "subscription", subscription_id)
         if action not in self.ADVANCE_ACTIONS:
-            raise StandinError("action must be one of: %s" % ", ".join(self.ADVANCE_ACTIONS), param="action")
+            choices = ", ".join(self.ADVANCE_ACTIONS)
+            raise StandinError(f"action must be one of: {choices}", param="action")
         status = subscription["status"]
         if status == "canceled":
-            raise StandinError("Subscription %s is canceled." % subscription_id, param="action")
+            raise StandinError(f"Subscription {subscription_id} is canceled.", param="action")
         if action == "end_period" and subscription["cancel_at_period_end"]:
             return self._end_at_period_end(subscription)
         if action in ("renew", "end_period"):
@@ -768,8 +896,8 @@ class Store:
         allowed = (allowed,) if isinstance(allowed, str) else allowed
         if subscription["status"] not in allowed:
             raise StandinError(
-                "Cannot %s a subscription with status %s (needs %s)."
-                % (action, subscription["status"], " or ".join(allowed)),
+                f"Cannot {action} a subscription with status {subscription['status']} "
+                f"(needs {' or '.join(allowed)}).",
                 param="action",
             )
 
@@ -778,7 +906,9 @@ class Store:
         recurring = item["price"]["recurring"]
         start = item["current_period_end"]
         item["current_period_start"] = start
-        item["current_period_end"] = objects.add_interval(start, recurring["interval"], recurring["interval_count"])
+        item["current_period_end"] = objects.add_interval(
+            start, recurring["interval"], recurring["interval_count"]
+        )
         if subscription["cancel_at_period_end"]:
             subscription["cancel_at"] = item["current_period_end"]
 
@@ -815,7 +945,9 @@ class Store:
     def _pay_failed_invoice(self, subscription):
         invoice = self.invoices.get(subscription["latest_invoice"])
         if invoice is None or invoice["status"] != "open":
-            raise StandinError("Subscription %s has no open invoice." % subscription["id"], param="action")
+            raise StandinError(
+                f"Subscription {subscription['id']} has no open invoice.", param="action"
+            )
         before = copy.deepcopy(subscription)
         self._mark_paid(invoice)
         subscription["status"] = "active"
@@ -825,23 +957,30 @@ class Store:
 
     def _end_at_period_end(self, subscription):
         before = copy.deepcopy(subscription)
-        subscription.update(status="canceled", ended_at=subscription["items"]["data"][0]["current_period_end"])
+        subscription.update(
+            status="canceled", ended_at=subscription["items"]["data"][0]["current_period_end"]
+        )
         self.emit("customer.subscription.deleted", subscription, before)
         return subscription
 
     # ---- events --------------------------------------------------------------
 
     def list_events(self, params):
-        check_known(params, {"type", "types", "created", "limit", "starting_after", "ending_before"})
+        check_known(
+            params, {"type", "types", "created", "limit", "starting_after", "ending_before"}
+        )
         types = params.get("types")
         if isinstance(types, str):
             types = [types]
         if params.get("type") and types:
-            raise StandinError("You may only specify one of these parameters: type, types.", param="types")
+            raise StandinError(
+                "You may only specify one of these parameters: type, types.", param="types"
+            )
         patterns = types or ([params["type"]] if params.get("type") else None)
         in_range = created_filter(params.get("created"))
         found = [
-            e for e in reversed(self.events.values())
+            e
+            for e in reversed(self.events.values())
             if in_range(e["created"])
             and (patterns is None or any(event_type_matches(p, e["type"]) for p in patterns))
         ]

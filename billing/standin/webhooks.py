@@ -30,7 +30,9 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedire
 
 
 class Deliverer:
-    def __init__(self, store, url, secret, *, retry_base=0.5, max_attempts=8, timeout=5.0, log=None):
+    def __init__(
+        self, store, url, secret, *, retry_base=0.5, max_attempts=8, timeout=5.0, log=None
+    ):
         self.store = store
         self.url = url
         self.secret = secret
@@ -56,7 +58,9 @@ class Deliverer:
             return
         self.store.events[event_id]["pending_webhooks"] = 1
         with self.condition:
-            self.jobs.append({"event_id": event_id, "attempts": 0, "next_at": 0.0, "in_flight": False})
+            self.jobs.append(
+                {"event_id": event_id, "attempts": 0, "next_at": 0.0, "in_flight": False}
+            )
             self.condition.notify_all()
 
     def counts(self):
@@ -128,7 +132,7 @@ class Deliverer:
             elif job["attempts"] >= self.max_attempts:
                 self.jobs.remove(job)
                 self.failed += 1
-                self.log("webhook %s gave up after %d attempts" % (job["event_id"], job["attempts"]))
+                self.log(f"webhook {job['event_id']} gave up after {job['attempts']} attempts")
             else:
                 job["next_at"] = time.monotonic() + self.retry_base * 2 ** (job["attempts"] - 1)
             self.condition.notify_all()
@@ -153,7 +157,7 @@ class Deliverer:
         except urllib.error.HTTPError as error:
             status = error.code
         except (OSError, ValueError) as error:  # refused, timed out, bad URL
-            self.log("webhook %s %s -> %s" % (event_id, event_type, error))
+            self.log(f"webhook {event_id} {event_type} -> {error}")
             return False
-        self.log("webhook %s %s -> %s" % (event_id, event_type, status))
+        self.log(f"webhook {event_id} {event_type} -> {status}")
         return 200 <= status < 300
