@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 
 from accounts import entitlements
@@ -10,8 +11,17 @@ from accounts.services import trial_extend
 from allauth.account.models import EmailAddress
 
 
+EXTEND_DAYS = forms.IntegerField(min_value=1, max_value=365)
+
+
 class ExtendTrialForm(ActionForm):
-    days = forms.IntegerField(min_value=1, max_value=365, required=False, help_text="Days, for “Extend trial”.")
+    # A CharField, checked by the action itself: the admin validates this form before running
+    # any action, and an invalid number there would only say "No action selected".
+    days = forms.CharField(
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 1, "max": 365}),
+        help_text="Days, for “Extend trial”.",
+    )
 
 
 @admin.register(User)
@@ -45,11 +55,11 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.action(description="Extend trial by N days")
     def extend_trial(self, request, queryset):
-        form = ExtendTrialForm(request.POST)
-        if not form.is_valid() or not form.cleaned_data.get("days"):
+        try:
+            days = EXTEND_DAYS.clean(request.POST.get("days"))
+        except ValidationError:
             self.message_user(request, "Enter a number of days from 1 to 365 to extend trials by.", messages.ERROR)
             return
-        days = form.cleaned_data["days"]
         for user in queryset:
             trial_extend(user=user, days=days)
         self.message_user(request, f"Extended {queryset.count()} trial(s) by {days} day(s).", messages.SUCCESS)

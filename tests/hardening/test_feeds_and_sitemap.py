@@ -1,0 +1,97 @@
+"""RSS feeds, the sitemap and robots.txt: everything public, nothing from a paywalled body."""
+
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from articles.models import Person, Status, Topic, Visibility
+from tests.conftest import SECRET_SENTENCES
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def feed_items(response):
+    channel = ET.fromstring(response.content).find("channel")
+    return {item.findtext("title"): item for item in channel.findall("item")}
+
+
+@override_settings(SITE_URL="https://masthead.example")
+def test_the_feed_has_every_published_article_with_its_summary_and_intro(client, articles):
+    response = client.get("/feed/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/rss+xml")
+    items = feed_items(response)
+    assert set(items) == {"Public Article", "Members Article", "Premium Article"}
+    premium = items["Premium Article"]
+    assert premium.findtext("link") == "https://masthead.example/articles/premium-article/"
+    assert "What premium-article is about." in premium.findtext("description")
+    assert "The opening of premium-article" in premium.findtext("description")
+
+
+@pytest.mark.parametrize("reader_name", ["anonymous", "in_trial", "trial_over", "staff"])
+def test_no_feed_carries_any_body_whoever_asks(client_for, readers, articles, reader_name):
+    client = client_for(readers[reader_name])
+
+    for url in ["/feed/", "/topics/leadership/feed/"]:
+        xml = client.get(url).content.decode()
+        assert "Premium Article" in xml
+        for sentence in SECRET_SENTENCES.values():
+            assert sentence not in xml
+        assert "The body of" not in xml
+
+
+def test_a_topic_feed_has_only_that_topics_articles(client, articles, make_article):
+    other = Topic.objects.create(name="Hiring", slug="hiring")
+    make_article("hiring-well", visibility=Visibility.PUBLIC, topic=other)
+
+    assert set(feed_items(client.get("/topics/hiring/feed/"))) == {"Hiring Well"}
+    assert "Hiring Well" not in feed_items(client.get("/topics/leadership/feed/"))
+    assert client.get("/topics/no-such-topic/feed/").status_code == 404
+
+
+def test_drafts_and_scheduled_articles_stay_out_of_feeds_and_sitemap(client, articles, make_article):
+    make_article("a-draft", status=Status.DRAFT)
+    make_article("not-yet", status=Status.SCHEDULED, publish_at=timezone.now() + timedelta(hours=2))
+
+    feed = client.get("/feed/").content.decode()
+    sitemap = client.get("/sitemap.xml").content.decode()
+
+    for text in (feed, sitemap):
+        assert "a-draft" not in text and "A Draft" not in text
+        assert "not-yet" not in text and "Not Yet" not in text
+
+
+@override_settings(SITE_URL="https://masthead.example")
+def test_the_sitemap_lists_articles_topics_and_people_on_the_sites_url(client, articles, reviewer):
+    response = client.get("/sitemap.xml", HTTP_HOST="testserver")
+
+    assert response.status_code == 200
+    locations = {loc.text for loc in ET.fromstring(response.content).findall("s:url/s:loc", SITEMAP_NS)}
+    assert locations == {
+        "https://masthead.example/articles/public-article/",
+        "https://masthead.example/articles/members-article/",
+        "https://masthead.example/articles/premium-article/",
+        "https://masthead.example/topics/leadership/",
+        f"https://masthead.example/people/{Person.objects.get(name='Ada Byline').slug}/",
+        "https://masthead.example/people/rex-review/",
+    }
+    for sentence in SECRET_SENTENCES.values():
+        assert sentence not in response.content.decode()
+
+
+@override_settings(SITE_URL="https://masthead.example")
+def test_robots_allows_reading_and_keeps_crawlers_out_of_accounts_admin_and_billing(client):
+    response = client.get("/robots.txt")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    lines = response.content.decode().splitlines()
+    assert "User-agent: *" in lines
+    assert "Allow: /" in lines
+    for path in ["/account/", "/admin/", "/billing/"]:
+        assert f"Disallow: {path}" in lines
+    assert "Sitemap: https://masthead.example/sitemap.xml" in lines
