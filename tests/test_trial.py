@@ -1,0 +1,215 @@
+"""The free trial: it starts when the email is verified, lasts TRIAL_DAYS to the second, once per person."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import TrialClaim, User
+from articles.models import Visibility
+from tests.conftest import SECRET_SENTENCES
+from tests.test_pages import paywall
+from tests.test_signup_flow import NEW_PASSWORD, confirmation_path, sign_up
+
+# after the fixtures' articles went live (an hour before the real now), so they are readable then
+SIGNED_UP_AT = datetime(2027, 3, 2, 9, 30, tzinfo=UTC)
+VERIFIED_AT = datetime(2027, 3, 4, 18, 15, 30, tzinfo=UTC)  # two days later: the trial counts from here
+PREMIUM = SECRET_SENTENCES[Visibility.PREMIUM]
+
+
+def join(client, email, *, verified_at=VERIFIED_AT) -> User:
+    """Sign up at one moment, click the mailed link at another, then sign in, as a new member would.
+
+    (allauth signs a member in by the link only within minutes of signing up.)
+    """
+    with time_machine.travel(verified_at - (VERIFIED_AT - SIGNED_UP_AT), tick=False):
+        sign_up(client, email)
+    link = confirmation_path(mail.outbox[-1])
+    with time_machine.travel(verified_at, tick=False):
+        client.get(link)
+        client.post(link)
+        client.post("/accounts/login/", {"login": email, "password": NEW_PASSWORD})
+    user = User.objects.get(email=email.lower())
+    assert client.session["_auth_user_id"] == str(user.pk)
+    return user
+
+
+def premium_page(client, at) -> str:
+    with time_machine.travel(at, tick=False):
+        return client.get("/articles/premium-article/").content.decode()
+
+
+def premium_page_for(user, at) -> str:
+    """The premium article as `user` sees it at `at`, signed in afresh then (sessions last two weeks)."""
+    client = Client()
+    with time_machine.travel(at, tick=False):
+        client.force_login(user)
+        return client.get("/articles/premium-article/").content.decode()
+
+
+def test_the_trial_starts_at_verification_not_at_sign_up(client, db):
+    with time_machine.travel(SIGNED_UP_AT, tick=False):
+        sign_up(client, "tina@example.com")
+    assert User.objects.get(email="tina@example.com").trial_started_at is None
+
+    link = confirmation_path(mail.outbox[-1])
+    with time_machine.travel(VERIFIED_AT, tick=False):
+        client.post(link)
+
+    user = User.objects.get(email="tina@example.com")
+    assert user.trial_started_at == VERIFIED_AT
+    assert user.trial_ends_at == VERIFIED_AT + timedelta(days=7)
+
+
+def test_the_trial_ends_exactly_trial_days_after_verification(client, articles, plans):
+    user = join(client, "tina@example.com")
+    ends_at = VERIFIED_AT + timedelta(days=7)
+    assert user.trial_ends_at == ends_at
+
+    one_second_before = premium_page(client, ends_at - timedelta(seconds=1))
+    at_the_end = premium_page(client, ends_at)
+
+    assert PREMIUM in one_second_before
+    assert paywall(one_second_before) is None
+    assert PREMIUM not in at_the_end
+    assert "Subscribe" in paywall(at_the_end)
+    assert "Start your free trial" not in paywall(at_the_end)
+
+
+def test_no_background_job_is_needed_for_the_trial_to_end(client, articles, plans):
+    user = join(client, "tina@example.com")
+
+    page = premium_page(client, user.trial_ends_at + timedelta(minutes=5))
+
+    user.refresh_from_db()
+    assert user.trial_ended_at is None  # nothing has processed the end...
+    assert PREMIUM not in page  # ...and access ended all the same
+
+
+def test_trial_days_from_settings_sets_the_length(client, articles, plans, settings):
+    settings.TRIAL_DAYS = 14
+
+    user = join(client, "tina@example.com")
+
+    assert user.trial_ends_at == VERIFIED_AT + timedelta(days=14)
+    assert PREMIUM in premium_page_for(user, VERIFIED_AT + timedelta(days=13, hours=23))
+    after = premium_page_for(user, VERIFIED_AT + timedelta(days=14))
+    assert PREMIUM not in after
+    assert "Subscribe" in paywall(after)
+
+
+def test_a_second_sign_up_by_the_same_gmail_user_gets_no_trial(articles, plans):
+    first = join(Client(), "someone@gmail.com")
+    second_client = Client()
+
+    second = join(second_client, "Some.One+x@gmail.com", verified_at=VERIFIED_AT + timedelta(days=1))
+
+    assert first.trial_started_at == VERIFIED_AT
+    assert second.email == "some.one+x@gmail.com"  # the account keeps the address as given
+    assert second.trial_started_at is None
+    assert TrialClaim.objects.count() == 1
+    article = premium_page(second_client, VERIFIED_AT + timedelta(days=1, hours=1))
+    assert PREMIUM not in article
+    assert "Subscribe" in paywall(article)
+    assert "free trial" not in paywall(article)
+    with time_machine.travel(VERIFIED_AT + timedelta(days=1, hours=1), tick=False):
+        account = second_client.get("/account/").content.decode()
+    assert "No subscription yet" in account
+    assert "Subscribe" in account
+
+
+def test_the_claim_outlives_a_deleted_account(articles, plans):
+    first = join(Client(), "someone@gmail.com")
+    first.delete()
+    assert TrialClaim.objects.filter(user__isnull=True).count() == 1
+
+    client = Client()
+    again = join(client, "someone@gmail.com", verified_at=VERIFIED_AT + timedelta(days=30))
+
+    assert again.trial_started_at is None
+    assert TrialClaim.objects.count() == 1
+    assert PREMIUM not in premium_page(client, VERIFIED_AT + timedelta(days=30, hours=1))
+
+
+def test_a_different_person_still_gets_a_trial(articles, plans):
+    join(Client(), "someone@gmail.com")
+
+    other = join(Client(), "someone.else@gmail.com")
+
+    assert other.trial_started_at == VERIFIED_AT
+    assert TrialClaim.objects.count() == 2
+
+
+def test_verifying_a_second_address_does_not_restart_the_trial(client, articles):
+    user = join(client, "tina@example.com")
+    with time_machine.travel(VERIFIED_AT + timedelta(days=3), tick=False):
+        client.post("/accounts/email/", {"action_add": "", "email": "tina.work@example.com"})
+        client.post(confirmation_path(mail.outbox[-1]))
+
+    user.refresh_from_db()
+    assert user.emailaddress_set.filter(email="tina.work@example.com", verified=True).exists()
+    assert user.trial_started_at == VERIFIED_AT
+    assert user.trial_ends_at == VERIFIED_AT + timedelta(days=7)
+
+
+# --- the admin's "Extend trial by N days" ---
+
+
+@pytest.fixture
+def admin(make_member):
+    boss = make_member("boss@example.com", staff=True)
+    boss.is_superuser = True
+    boss.save()
+    return boss
+
+
+def extend(admin, users, days, *, at=None):
+    """Tick members in the admin's member list, choose "Extend trial by N days", type N, press Go."""
+    client = Client()
+    with time_machine.travel(at or timezone.now(), tick=False):
+        client.force_login(admin)
+        return client.post(
+            "/admin/accounts/user/",
+            {"action": "extend_trial", "_selected_action": [u.pk for u in users], "days": days, "index": 0},
+            follow=True,
+        )
+
+
+def test_extending_an_ended_trial_reopens_access(admin, make_member, articles):
+    oscar = make_member("oscar@example.com", trial="over")
+    extended_at = datetime(2027, 5, 1, 12, tzinfo=UTC)
+    assert PREMIUM not in premium_page_for(oscar, extended_at)
+
+    response = extend(admin, [oscar], 5, at=extended_at)
+
+    assert "Extended 1 trial(s) by 5 day(s)." in response.content.decode()
+    oscar.refresh_from_db()
+    assert oscar.trial_ends_at == datetime(2027, 5, 6, 12, tzinfo=UTC)  # five days from the extension
+    assert PREMIUM in premium_page_for(oscar, datetime(2027, 5, 6, 11, 59, tzinfo=UTC))
+    assert PREMIUM not in premium_page_for(oscar, datetime(2027, 5, 6, 12, tzinfo=UTC))
+
+
+def test_extending_a_running_trial_adds_to_its_end(admin, make_member):
+    tina = make_member("tina@example.com", trial="active")
+    ends_at = tina.trial_ends_at
+
+    extend(admin, [tina], 3)
+
+    tina.refresh_from_db()
+    assert tina.trial_ends_at == ends_at + timedelta(days=3)
+
+
+@pytest.mark.parametrize("days", ["", "0", "-2", "seven", "366"])
+def test_extending_by_an_invalid_number_of_days_changes_nothing(admin, make_member, days):
+    oscar = make_member("oscar@example.com", trial="over")
+    ends_at = oscar.trial_ends_at
+
+    response = extend(admin, [oscar], days)
+
+    assert response.status_code == 200
+    assert "Enter a number of days from 1 to 365" in response.content.decode()
+    oscar.refresh_from_db()
+    assert oscar.trial_ends_at == ends_at
