@@ -41,6 +41,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     trial_ends_at = models.DateTimeField(null=True, blank=True)
     trial_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # The member's choice for newsletters and product news. Mail about their own account
+    # (verification, trial ending, receipts, payment problems) is sent regardless.
+    wants_product_emails = models.BooleanField(
+        "newsletter and product emails", default=True, help_text="The weekly newsletter and news about the site."
+    )
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"

@@ -5,4 +5,5 @@ from accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("", views.account, name="account"),
+    path("email-preferences/", views.email_preferences, name="email_preferences"),
 ]

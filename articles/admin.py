@@ -2,7 +2,10 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from articles.models import Article, Person, Status, Topic
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from articles.models import Article, Person, SiteSettings, Status, Topic
 
 
 @admin.register(Topic)
@@ -63,3 +66,24 @@ class ArticleAdmin(admin.ModelAdmin):
     def unpublish(self, request, queryset):
         count = queryset.exclude(status=Status.DRAFT).update(status=Status.DRAFT, updated_at=timezone.now())
         self.message_user(request, f"Unpublished {count} article(s).", messages.SUCCESS)
+
+
+@admin.register(SiteSettings)
+class SiteSettingsAdmin(admin.ModelAdmin):
+    """One row: the list page goes straight to it, and it can be neither added twice nor deleted."""
+
+    fieldsets = [
+        ("Landing page", {"fields": ["headline", "subheadline"]}),
+        ("Social proof", {"fields": ["trusted_by", "members_count", "countries_count"]}),
+        ("Ad slot", {"fields": ["ad_snippet"]}),
+    ]
+
+    def changelist_view(self, request, extra_context=None):
+        settings_row = SiteSettings.load()
+        return redirect(reverse("admin:articles_sitesettings_change", args=[settings_row.pk]))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -28,3 +28,23 @@ def render(text: str) -> SafeString:
         link_rel="noopener noreferrer nofollow",
     )
     return mark_safe(clean)
+
+
+AD_TAGS = {"a", "img", "p", "strong"}
+AD_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
+
+
+def clean_ad_snippet(html: str) -> SafeString:
+    """Staff-provided ad HTML, cut down to links, images, paragraphs and bold text.
+
+    No scripts, iframes, styles or event handlers: the site's Content Security Policy
+    would block them anyway, and an ad must not be able to read the page it sits on.
+    """
+    clean = nh3.clean(
+        html,
+        tags=AD_TAGS,
+        attributes=AD_ATTRIBUTES,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow sponsored",
+    )
+    return mark_safe(clean.strip())

@@ -116,3 +116,54 @@ class Article(models.Model):
 
     def is_live(self, now=None) -> bool:
         return self.status != Status.DRAFT and self.publish_at is not None and self.publish_at <= (now or timezone.now())
+
+
+class SiteSettings(models.Model):
+    """The landing page's words and figures, and the ad slot: one row, edited by staff in the admin.
+
+    A singleton rather than settings in the environment because editors change the
+    offer and the social proof without a deploy. load() always returns the one row.
+    """
+
+    SINGLETON_PK = 1
+
+    headline = models.CharField(max_length=140, default="Sharper management, one article at a time")
+    subheadline = models.CharField(
+        max_length=300,
+        blank=True,
+        default="Practical guides for managers and team leaders, written by practitioners and reviewed by experts.",
+    )
+    trusted_by = models.TextField(
+        "trusted by", blank=True, help_text="Organisations shown under “Trusted by”, one per line."
+    )
+    members_count = models.PositiveIntegerField("members", default=0, help_text="Social proof. 0 hides it.")
+    countries_count = models.PositiveIntegerField("countries", default=0, help_text="Social proof. 0 hides it.")
+    ad_snippet = models.TextField(
+        "ad snippet",
+        blank=True,
+        help_text="HTML for the ad slot, shown only to readers without premium access. "
+        "Sanitised: only links, images, paragraphs and bold text survive.",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "site settings"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="site_settings_singleton")]
+
+    def __str__(self):
+        return "Site settings"
+
+    def save(self, *args, **kwargs):
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "SiteSettings":
+        return cls.objects.get_or_create(pk=cls.SINGLETON_PK)[0]
+
+    def trusted_by_names(self) -> list[str]:
+        return [name.strip() for name in self.trusted_by.splitlines() if name.strip()]
+
+    def ad_html(self):
+        from articles.markup import clean_ad_snippet
+
+        return clean_ad_snippet(self.ad_snippet)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import trial_start
 from articles import demo_data
-from articles.models import Article, Person, Status, Topic
+from articles.models import Article, Person, SiteSettings, Status, Topic
 from billing.models import Interval, Plan
 
 DEMO_PASSWORD = "masthead-demo"
@@ -20,6 +20,20 @@ DEMO_LOGINS = [
     ("lapsed@example.com", "a member whose trial is over"),
 ]
 PLANS = [("Monthly", 1200, Interval.MONTH), ("Annual", 9900, Interval.YEAR)]
+# The landing page's words, figures and ad. Every organisation named here is invented.
+SITE_SETTINGS = {
+    "headline": "Lead with confidence. Learn from managers who have done it.",
+    "subheadline": "Practical, expert-reviewed guides for managers and team leaders: "
+    "a new article every week, and the whole archive from your first day.",
+    "trusted_by": "\n".join([
+        "Kestrel Freightworks", "Ollander Bank", "Brightmoor Health", "Quillon Press", "Saltmarsh Energy",
+        "Larkspur Hotels", "Verdigris Labs", "Hollowell Council", "Tallow & Finch", "Pennywhistle Games",
+    ]),
+    "members_count": 48200,
+    "countries_count": 63,
+    "ad_snippet": "<p><strong>The Team Leader's Toolkit</strong>: a one-day workshop from Larkspur Learning, "
+    'in six cities this spring. <a href="https://example.com/workshops">Book a place</a></p>',
+}
 
 
 class Command(BaseCommand):
@@ -47,6 +61,7 @@ class Command(BaseCommand):
             Plan.objects.update_or_create(
                 name=name, defaults={"amount": amount, "currency": "gbp", "interval": interval, "active": True}
             )
+        SiteSettings.objects.update_or_create(pk=SiteSettings.SINGLETON_PK, defaults=SITE_SETTINGS)
         self._demo_members(now)
         self.stdout.write(self.style.SUCCESS(f"Demo site ready: {Article.objects.count()} articles."))
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
