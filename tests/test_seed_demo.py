@@ -1,0 +1,96 @@
+"""`make run`'s demo data: the publication, the plans and a login for each kind of reader, safe to run again."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.entitlements import State, for_user
+from accounts.models import TrialClaim, User
+from articles.models import Article, Person, Topic, Visibility
+from billing.models import Plan
+
+
+def seed():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+
+
+@pytest.fixture
+def seeded(db):
+    seed()
+    seed()  # twice: the second run must change nothing
+
+
+def test_seeding_twice_gives_one_publication(seeded):
+    assert Article.objects.count() == 9
+    assert Article.objects.published().count() == 9
+    assert Topic.objects.filter(articles__isnull=False).distinct().count() >= 3
+    assert Person.objects.filter(articles__isnull=False).distinct().count() == 3
+    assert Person.objects.filter(reviewed_articles__isnull=False).distinct().count() == 2
+    assert User.objects.count() == 3
+    assert TrialClaim.objects.count() == 2
+
+
+def test_every_demo_article_has_at_least_300_words(seeded):
+    for article in Article.objects.all():
+        words = len(f"{article.intro} {article.body}".split())
+        assert words >= 300, f"{article.slug}: {words} words"
+
+
+def test_the_demo_articles_mix_visibilities(seeded):
+    visibilities = set(Article.objects.values_list("visibility", flat=True))
+
+    assert {Visibility.PUBLIC, Visibility.PREMIUM} <= visibilities
+
+
+def test_the_demo_plans_are_12_a_month_and_99_a_year(seeded):
+    plans = {(p.name, p.display_price, p.interval) for p in Plan.objects.active()}
+
+    assert plans == {("Monthly", "£12.00", "month"), ("Annual", "£99.00", "year")}
+    assert Plan.objects.from_price().display_price == "£12.00"
+
+
+def test_each_demo_login_has_its_access_state(seeded):
+    states = {user.email: for_user(user).state for user in User.objects.all()}
+
+    assert states == {
+        "admin@example.com": State.STAFF,
+        "reader@example.com": State.TRIAL,
+        "lapsed@example.com": State.TRIAL_OVER,
+    }
+
+
+@pytest.mark.parametrize("email", ["admin@example.com", "reader@example.com", "lapsed@example.com"])
+def test_the_demo_password_logs_in(client, seeded, email):
+    response = client.post("/accounts/login/", {"login": email, "password": "masthead-demo"})
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(User.objects.get(email=email).pk)
+
+
+def test_the_demo_admin_opens_the_admin(client, seeded):
+    client.force_login(User.objects.get(email="admin@example.com"))
+
+    assert client.get("/admin/accounts/user/").status_code == 200
+
+
+def test_the_demo_reader_is_still_in_trial_when_make_run_is_run_weeks_later(db):
+    seed()
+
+    with time_machine.travel(timezone.now() + timedelta(days=30)):
+        seed()
+        states = {user.email: for_user(user).state for user in User.objects.all()}
+
+    assert states["reader@example.com"] == State.TRIAL
+    assert states["lapsed@example.com"] == State.TRIAL_OVER
+
+
+def test_the_command_prints_the_demo_logins(db, capsys):
+    call_command("seed_demo")
+
+    out = capsys.readouterr().out
+    for email in ["admin@example.com", "reader@example.com", "lapsed@example.com"]:
+        assert email in out
+    assert "masthead-demo" in out
