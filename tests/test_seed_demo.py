@@ -1,6 +1,7 @@
 """`make run`'s demo data: the publication, the plans and a login for each kind of reader, safe to run again."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
@@ -14,7 +15,7 @@ from billing.models import Plan
 
 
 def seed():
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=StringIO())
 
 
 @pytest.fixture
