@@ -5,6 +5,7 @@ import re
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
+from django.test import Client
 
 from accounts.models import TrialClaim, User
 from articles.models import Visibility
@@ -181,3 +182,34 @@ def test_hammering_the_login_form_from_one_address_gets_429(client, db, fresh_ra
 
     assert statuses[0] == 200
     assert 429 in statuses
+
+
+def test_confirming_the_changed_address_makes_it_the_login(client, make_member):
+    tina = make_member("tina@example.com", trial="active")
+    client.force_login(tina)
+    client.post("/accounts/email/", {"action_add": "", "email": "tina.new@example.com"})
+
+    client.post(confirmation_path(mail.outbox[-1]))
+
+    tina.refresh_from_db()
+    assert tina.email == "tina.new@example.com"
+    assert list(EmailAddress.objects.filter(user=tina).values_list("email", "verified")) == [
+        ("tina.new@example.com", True)
+    ]
+    client.logout()
+    client.post("/accounts/login/", {"login": "tina.new@example.com", "password": PASSWORD})
+    assert client.session["_auth_user_id"] == str(tina.pk)
+
+
+def test_signing_up_with_a_taken_address_looks_the_same_and_tells_the_owner(client, make_member):
+    make_member("tina@example.com", trial="active")
+
+    taken = sign_up(client, "tina@example.com")
+    fresh = sign_up(Client(), "fresh@example.com")
+
+    assert taken.status_code == fresh.status_code == 302
+    assert taken["Location"] == fresh["Location"] == "/accounts/confirm-email/"
+    assert User.objects.filter(email="tina@example.com").count() == 1
+    to_tina = [m for m in mail.outbox if m.to == ["tina@example.com"]]
+    assert len(to_tina) == 1  # "you already have an account", sent to the owner only
+    assert "/accounts/confirm-email/" not in to_tina[0].body
