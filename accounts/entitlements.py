@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from allauth.account.models import EmailAddress
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 
@@ -23,6 +24,13 @@ class State(StrEnum):
     TRIAL_OVER = "trial_over"
     NO_SUBSCRIPTION = "no_subscription"  # verified, no trial left to give (one per person)
     STAFF = "staff"
+    SUBSCRIBER = "subscriber"  # trialing or active at Stripe (a cancelled one until its period ends)
+    GRACE = "payment_grace"  # a payment failed: full access for PAYMENT_GRACE_DAYS, with a banner
+    COMPLIMENTARY = "complimentary"  # granted by staff until a date
+    PAYMENT_FAILED = "payment_failed"  # grace over, or Stripe gave up (unpaid)
+    PAYMENT_INCOMPLETE = "payment_incomplete"  # the first payment has not gone through
+    CANCELLED = "cancelled"  # the subscription has ended
+    PAUSED = "paused"
 
 
 # Why a reader gets the teaser, in the reader's words.
@@ -31,10 +39,15 @@ REASONS = {
     State.UNVERIFIED: "Verify your email address to start reading.",
     State.TRIAL_OVER: "Your free trial has ended. Subscribe to keep reading.",
     State.NO_SUBSCRIPTION: "Subscribe to read this article.",
+    State.PAYMENT_FAILED: "Your last payment didn't go through. Update your card to keep reading.",
+    State.PAYMENT_INCOMPLETE: "Your payment hasn't gone through yet. Subscribe again to keep reading.",
+    State.CANCELLED: "Your subscription has ended. Subscribe again to keep reading.",
+    State.PAUSED: "Your subscription is paused. Resume it to keep reading.",
 }
 
-PREMIUM_STATES = {State.TRIAL, State.STAFF}
-MEMBER_STATES = PREMIUM_STATES | {State.TRIAL_OVER, State.NO_SUBSCRIPTION}
+PREMIUM_STATES = {State.TRIAL, State.STAFF, State.SUBSCRIBER, State.GRACE, State.COMPLIMENTARY}
+LAPSED_STATES = {State.PAYMENT_FAILED, State.PAYMENT_INCOMPLETE, State.CANCELLED, State.PAUSED}
+MEMBER_STATES = PREMIUM_STATES | LAPSED_STATES | {State.TRIAL_OVER, State.NO_SUBSCRIPTION}
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,18 @@ class Decision:
 class ReaderAccess:
     state: State
     trial_ends_at: datetime | None = None
+    subscription: object | None = None  # the member's current billing.Subscription, for display
+    access_until: datetime | None = None  # when full access ends, if it is known to end
+
+    @property
+    def message(self) -> str:
+        """Why this reader gets teasers, in their words ("" when they read in full)."""
+        return REASONS.get(self.state, "")
+
+    @property
+    def needs_card_update(self) -> bool:
+        """A payment failed: the site asks the member to update their card."""
+        return self.state in (State.GRACE, State.PAYMENT_FAILED)
 
     @property
     def has_premium(self) -> bool:
@@ -87,21 +112,64 @@ class ReaderAccess:
 def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
     """Resolve a reader's access from their records and the clock.
 
-    Trial ends are compared with the clock here, so access ends on time even if the
-    background job that records the end has not run. `verified` may be passed by a
-    caller that has already annotated it (the admin's member list), to save a query.
+    Trial ends, period ends, grace ends and complimentary ends are compared with the
+    clock here, so access changes on time even if the background job that records
+    the change has not run. Two queries: the member's verification and complimentary
+    access together, then their current subscription. `verified` may be passed by a
+    caller that has already annotated it (the admin's member list).
     """
+    from accounts.models import User
+    from billing.models import ComplimentaryAccess, Subscription
+
     now = now or timezone.now()
     if not user.is_authenticated:
         return ReaderAccess(State.ANONYMOUS)
     if user.is_staff:
         return ReaderAccess(State.STAFF)
-    if verified is None:
-        verified = EmailAddress.objects.filter(user=user, verified=True).exists()
-    if not verified:
+    comp = ComplimentaryAccess.objects.current(now).filter(user=OuterRef("pk")).order_by("-until").values("until")[:1]
+    row = User.objects.filter(pk=user.pk).annotate(
+        is_verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
+        complimentary_until=Subquery(comp),
+    )
+    is_verified, complimentary_until = row.values_list("is_verified", "complimentary_until").get()
+    if not (is_verified if verified is None else verified):
         return ReaderAccess(State.UNVERIFIED)
+    subscription = Subscription.objects.current_for(user)
+    if complimentary_until:
+        return ReaderAccess(State.COMPLIMENTARY, subscription=subscription, access_until=complimentary_until)
+    state, until = _subscription_state(subscription, now) if subscription else (None, None)
+    if state in PREMIUM_STATES:
+        return ReaderAccess(state, subscription=subscription, access_until=until)
     if user.is_trialing(now):
-        return ReaderAccess(State.TRIAL, trial_ends_at=user.trial_ends_at)
+        return ReaderAccess(State.TRIAL, trial_ends_at=user.trial_ends_at, subscription=subscription)
+    if state:
+        return ReaderAccess(state, trial_ends_at=user.trial_ends_at, subscription=subscription)
     if user.has_had_trial():
         return ReaderAccess(State.TRIAL_OVER, trial_ends_at=user.trial_ends_at)
     return ReaderAccess(State.NO_SUBSCRIPTION)
+
+
+def _subscription_state(subscription, now) -> tuple[State, datetime | None]:
+    """The policy for Stripe's statuses: (state, when full access ends if it is known to end)."""
+    from billing.models import SubscriptionStatus as Status
+
+    status = subscription.status
+    if status in (Status.TRIALING, Status.ACTIVE):
+        if not subscription.cancel_at_period_end:
+            return State.SUBSCRIBER, None
+        end = subscription.current_period_end
+        if end is None or now < end:
+            return State.SUBSCRIBER, end  # cancelled: reads on until the period it paid for ends
+        return State.CANCELLED, None
+    if status == Status.PAST_DUE:
+        grace_ends_at = subscription.grace_ends_at
+        if grace_ends_at is None or now < grace_ends_at:
+            return State.GRACE, grace_ends_at
+        return State.PAYMENT_FAILED, None
+    if status == Status.UNPAID:
+        return State.PAYMENT_FAILED, None
+    if status == Status.INCOMPLETE:
+        return State.PAYMENT_INCOMPLETE, None
+    if status == Status.PAUSED:
+        return State.PAUSED, None
+    return State.CANCELLED, None  # canceled, incomplete_expired

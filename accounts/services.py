@@ -17,8 +17,8 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
     Called when the member verifies an email address. A person is recognised by the
     normalised form of that address, across accounts, including deleted ones.
     """
-    if user.has_had_trial():
-        return False
+    if user.has_had_trial() or settings.TRIAL_MODE == "card":
+        return False  # in card mode the trial starts at Stripe Checkout instead
     try:
         with transaction.atomic():
             TrialClaim.objects.create(email_digest=email_fingerprint(email or user.email), user=user)

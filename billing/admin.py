@@ -1,9 +1,83 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 
-from billing.models import Plan
+from billing import services
+from billing.models import ComplimentaryAccess, Customer, Plan, Subscription, WebhookEvent
 
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "display_price", "interval", "active"]
+    list_display = ["name", "display_price", "interval", "lookup_key", "trial_days", "active", "stripe_price_id"]
     list_filter = ["active", "interval"]
+    readonly_fields = ["stripe_price_id", "stripe_product_id"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Stripe's records: staff look, Stripe (through the webhook) writes."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_event_id", "type", "received_at", "processed_at", "attempts", "last_error"]
+    list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["stripe_event_id", "type"]
+    actions = ["reprocess"]
+
+    @admin.action(description="Reprocess (re-fetch from Stripe and apply)")
+    def reprocess(self, request, queryset):
+        done = failed = 0
+        for event in queryset:
+            # Marked unprocessed first, so the handler runs again; it re-fetches Stripe's
+            # current state, so applying it twice changes nothing and mail keys dedupe.
+            WebhookEvent.objects.filter(pk=event.pk).update(processed_at=None)
+            try:
+                services.webhook_event_process(webhook_event=event)
+                done += 1
+            except Exception as error:
+                failed += 1
+                self.message_user(request, f"{event.stripe_event_id}: {error}", messages.ERROR)
+        if done:
+            self.message_user(request, f"Reprocessed {done} event(s).", messages.SUCCESS)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_subscription_id", "user", "plan", "status", "current_period_end", "cancel_at_period_end"]
+    list_filter = ["status", "cancel_at_period_end", "plan"]
+    search_fields = ["stripe_subscription_id", "user__email"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_customer_id", "user", "created_at"]
+    search_fields = ["stripe_customer_id", "user__email"]
+
+
+@admin.register(ComplimentaryAccess)
+class ComplimentaryAccessAdmin(admin.ModelAdmin):
+    """Granting is adding a row: the member, until when, and why. It counts as a subscription."""
+
+    list_display = ["user", "starts_at", "until", "reason", "granted_by", "ended_at"]
+    search_fields = ["user__email", "reason"]
+    raw_id_fields = ["user"]
+    actions = ["end_now"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="End complimentary access now")
+    def end_now(self, request, queryset):
+        now = timezone.now()
+        ended = queryset.filter(starts_at__lt=now, until__gt=now).update(until=now, ended_at=now)
+        self.message_user(request, f"Ended {ended} grant(s).", messages.SUCCESS)

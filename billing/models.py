@@ -1,6 +1,10 @@
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
 
 
 class Interval(models.TextChoices):
@@ -25,14 +29,34 @@ class PlanQuerySet(models.QuerySet):
         return None
 
 
+def format_amount(amount: int, currency: str) -> str:
+    """1200, "gbp" -> "£12.00": minor units as a reader reads them."""
+    symbol = {"gbp": "£", "usd": "$", "eur": "€"}.get(currency)
+    value = f"{Decimal(amount) / 100:,.2f}"
+    return f"{symbol}{value}" if symbol else f"{value} {currency.upper()}"
+
+
 class Plan(models.Model):
-    """A price a reader can subscribe at. Amounts are in the currency's minor unit (pence)."""
+    """A price a reader can subscribe at, mirroring one Stripe Price.
+
+    Amounts are in the currency's minor unit (pence). Staff define plans here;
+    `manage.py stripe_sync_plans` creates the matching Prices in Stripe, found
+    again by `lookup_key`, and records their ids.
+    """
 
     name = models.CharField(max_length=80)
     amount = models.PositiveIntegerField(help_text="In minor units: 1200 is £12.00.")
     currency = models.CharField(max_length=3, default="gbp")
     interval = models.CharField(max_length=5, choices=Interval, default=Interval.MONTH)
     active = models.BooleanField(default=True)
+    lookup_key = models.SlugField(
+        max_length=200, unique=True, blank=True, help_text="Stripe's lookup key for this plan's Price; made from the name if blank."
+    )
+    trial_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Free days before the first charge, when TRIAL_MODE is card."
+    )
+    stripe_price_id = models.CharField(max_length=255, blank=True, editable=False)
+    stripe_product_id = models.CharField(max_length=255, blank=True, editable=False)
 
     objects = PlanQuerySet.as_manager()
 
@@ -40,13 +64,197 @@ class Plan(models.Model):
         ordering = ["amount"]
         constraints = [
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[a-z]{3}$"), name="plan_currency_iso_lower"),
+            models.UniqueConstraint(
+                fields=["stripe_price_id"], condition=~models.Q(stripe_price_id=""), name="plan_unique_stripe_price"
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.display_price} per {self.interval})"
 
+    def save(self, *args, **kwargs):
+        if not self.lookup_key:
+            self.lookup_key = slugify(f"{self.name}-{self.interval}")
+        super().save(*args, **kwargs)
+
     @property
     def display_price(self) -> str:
-        symbol = {"gbp": "£", "usd": "$", "eur": "€"}.get(self.currency)
-        value = f"{Decimal(self.amount) / 100:,.2f}"
-        return f"{symbol}{value}" if symbol else f"{value} {self.currency.upper()}"
+        return format_amount(self.amount, self.currency)
+
+    @property
+    def monthly_equivalent(self) -> str | None:
+        """What an annual plan costs per month, for comparison; None for a monthly plan."""
+        if self.interval != Interval.YEAR:
+            return None
+        return format_amount(round(self.amount / 12), self.currency)
+
+    def saving_against(self, monthly: "Plan | None") -> str | None:
+        """How much a year of this plan saves against twelve months of `monthly`."""
+        if self.interval != Interval.YEAR or monthly is None or monthly.currency != self.currency:
+            return None
+        saving = monthly.amount * 12 - self.amount
+        return format_amount(saving, self.currency) if saving > 0 else None
+
+
+class Customer(models.Model):
+    """The one Stripe Customer of a member. Unique both ways, so a member never gets two."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer")
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.stripe_customer_id
+
+
+class CheckoutSession(models.Model):
+    """A Checkout Session we created, kept so a second click reuses it instead of opening another."""
+
+    stripe_session_id = models.CharField(max_length=255, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+")
+    url = models.URLField(max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "plan", "expires_at"], name="checkout_reuse_idx")]
+
+    def __str__(self):
+        return self.stripe_session_id
+
+
+class SubscriptionStatus(models.TextChoices):
+    """Stripe's subscription statuses, as they are."""
+
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    PAUSED = "paused"
+
+
+# Statuses in which a member already has a subscription to manage, so must not start another.
+LIVE_STATUSES = {
+    SubscriptionStatus.INCOMPLETE,
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.UNPAID,
+    SubscriptionStatus.PAUSED,
+}
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=LIVE_STATUSES)
+
+    def current_for(self, user):
+        """The member's subscription that matters now: a live one first, else the latest."""
+        live_first = models.Case(models.When(status__in=LIVE_STATUSES, then=0), default=1)
+        return self.filter(user=user).select_related("plan").order_by(live_first, "-started_at").first()
+
+
+class Subscription(models.Model):
+    """Our copy of a Stripe Subscription, overwritten with Stripe's current state on every sync.
+
+    Access is decided from these timestamps against the clock (accounts/entitlements.py),
+    so it changes on time whether or not a background job has run.
+    """
+
+    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions")
+    status = models.CharField(max_length=20, choices=SubscriptionStatus)
+    started_at = models.DateTimeField()
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    amount = models.PositiveIntegerField(null=True, blank=True, help_text="What the next invoice charges, in minor units.")
+    currency = models.CharField(max_length=3, blank=True)
+    first_failed_payment_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this run of failed payments began: the grace period counts from it."
+    )
+    grace_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    synced_at = models.DateTimeField(help_text="When Stripe's state was last copied here.")
+
+    objects = SubscriptionQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "status"], name="subscription_user_status_idx")]
+
+    def __str__(self):
+        return f"{self.stripe_subscription_id} ({self.status})"
+
+    @property
+    def grace_ends_at(self) -> datetime | None:
+        if self.first_failed_payment_at is None:
+            return None
+        return self.first_failed_payment_at + timedelta(days=settings.PAYMENT_GRACE_DAYS)
+
+    @property
+    def display_amount(self) -> str:
+        return format_amount(self.amount, self.currency) if self.amount is not None and self.currency else ""
+
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class ComplimentaryAccessQuerySet(models.QuerySet):
+    def current(self, now=None):
+        return self.filter(starts_at__lte=now or timezone.now(), until__gt=now or timezone.now())
+
+    def due(self, now=None):
+        """Grants past their end whose end is not yet recorded."""
+        return self.filter(until__lte=now or timezone.now(), ended_at__isnull=True)
+
+
+class ComplimentaryAccess(models.Model):
+    """Full access granted by staff until a moment; it counts as a subscription."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="complimentary_access")
+    starts_at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ComplimentaryAccessQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "complimentary access"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(until__gt=models.F("starts_at")), name="complimentary_ends_after_start")
+        ]
+
+    def __str__(self):
+        return f"{self.user} until {self.until:%Y-%m-%d}"
+
+
+class WebhookEvent(models.Model):
+    """Each Stripe event, recorded once (the unique id) and processed at most once.
+
+    A failed handler leaves the row unprocessed with its error, and answers 500 so
+    Stripe delivers the event again.
+    """
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.type} {self.stripe_event_id}"

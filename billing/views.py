@@ -1,8 +1,107 @@
-from django.conf import settings
-from django.shortcuts import render
+import logging
 
-from billing.models import Plan
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from billing import services, stripe_api
+from billing.models import Interval, Plan
+
+log = logging.getLogger(__name__)
+
+OUTAGE_MESSAGE = "We couldn't reach our payment provider. Nothing was charged; please try again."
+NOT_READY_MESSAGE = "Subscriptions to this plan are not open yet. Nothing was charged; please try again later."
 
 
 def pricing(request):
-    return render(request, "billing/pricing.html", {"plans": Plan.objects.active(), "trial_days": settings.TRIAL_DAYS})
+    plans = list(Plan.objects.active())
+    monthly = min((p for p in plans if p.interval == Interval.MONTH), key=lambda p: p.amount, default=None)
+    offers = [{"plan": plan, "saving": plan.saving_against(monthly)} for plan in plans]
+    if request.GET.get("checkout") == "cancelled":
+        messages.info(request, "Checkout was cancelled. Nothing was charged.")
+    # In card mode there is no trial at sign-up: the plans' own trials show instead.
+    trial_days = settings.TRIAL_DAYS if settings.TRIAL_MODE == "no_card" else None
+    context = {"offers": offers, "trial_days": trial_days, "trial_mode": settings.TRIAL_MODE}
+    return render(request, "billing/pricing.html", context)
+
+
+@require_POST
+@login_required
+def checkout(request):
+    plan = get_object_or_404(Plan.objects.active(), pk=request.POST.get("plan") or 0)
+    success_url = settings.SITE_URL + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}"
+    cancel_url = settings.SITE_URL + reverse("billing:pricing") + "?checkout=cancelled"
+    try:
+        url = services.checkout_start(user=request.user, plan=plan, success_url=success_url, cancel_url=cancel_url)
+    except services.AlreadySubscribed:
+        messages.info(request, "You already have a subscription. You can change or cancel it here.")
+        return redirect("accounts:account")
+    except services.PlanNotInStripe:
+        log.error("Plan %s has no Stripe price: run manage.py stripe_sync_plans", plan.lookup_key)
+        messages.error(request, NOT_READY_MESSAGE)
+        return redirect("billing:pricing")
+    except stripe_api.StripeError:
+        log.exception("Stripe failed while starting checkout for member %s", request.user.pk)
+        messages.error(request, OUTAGE_MESSAGE)
+        return redirect("billing:pricing")
+    return redirect(url)
+
+
+@login_required
+def success(request):
+    session_id = request.GET.get("session_id", "")
+    if not session_id.startswith("cs_"):
+        raise Http404("No such checkout session.")
+    try:
+        session = services.checkout_confirm(user=request.user, session_id=session_id)
+    except stripe_api.InvalidRequestError:
+        raise Http404("No such checkout session.") from None
+    except stripe_api.StripeError:
+        # The webhook will bring the subscription: say so rather than ask to pay again.
+        log.exception("Stripe failed while confirming checkout %s", session_id)
+        return render(request, "billing/success.html", {"pending": True, "unconfirmed": True})
+    if session is None:
+        raise Http404("No such checkout session.")
+    paid = session.get("payment_status") in ("paid", "no_payment_required") and session.get("status") == "complete"
+    return render(request, "billing/success.html", {"pending": not paid, "access": request.access})
+
+
+@require_POST
+@login_required
+def portal(request):
+    return_url = settings.SITE_URL + reverse("accounts:account")
+    try:
+        url = services.portal_start(user=request.user, return_url=return_url)
+    except stripe_api.StripeError:
+        log.exception("Stripe failed while opening the portal for member %s", request.user.pk)
+        messages.error(request, OUTAGE_MESSAGE)
+        return redirect("accounts:account")
+    if url is None:
+        messages.info(request, "You have no billing details with us yet. Choose a plan to subscribe.")
+        return redirect("billing:pricing")
+    return redirect(url)
+
+
+@csrf_exempt  # Stripe cannot send a CSRF token; the signature check below stands in for it
+@require_POST
+def webhook(request):
+    try:
+        event = stripe_api.webhook_event_construct(
+            payload=request.body, signature=request.headers.get("Stripe-Signature")
+        )
+    except (ValueError, stripe_api.SignatureVerificationError):
+        return HttpResponseBadRequest("Invalid signature.")
+    row = services.webhook_event_record(event=event)
+    try:
+        services.webhook_event_process(webhook_event=row)
+    except Exception:
+        # 500 so Stripe delivers it again; the row keeps the error for the admin.
+        log.exception("Stripe event %s (%s) failed", event["id"], event["type"])
+        return HttpResponse("Processing failed; retry.", status=500)
+    # A 2xx for every event, handled or not, new or a duplicate: otherwise Stripe keeps trying.
+    return HttpResponse("OK")

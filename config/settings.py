@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from csp.constants import NONCE, NONE, SELF
 
-from config.env import env, envbool, envint, envlist
+from config.env import env, envbool, envchoice, envint, envlist
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -139,6 +139,39 @@ MFA_REQUIRED_FOR_STAFF = envbool("MFA_REQUIRED_FOR_STAFF", "False" if DEBUG else
 # The membership: how long the free trial lasts, counted from email verification.
 TRIAL_DAYS = envint("TRIAL_DAYS", "7", minimum=0)
 
+# Billing. no_card: the site's own trial, then Checkout without a trial; card: no trial at
+# sign-up, Checkout starts a Stripe trial of the plan's trial days (once per person).
+TRIAL_MODE = envchoice("TRIAL_MODE", "no_card", ("no_card", "card"))
+PAYMENT_GRACE_DAYS = envint("PAYMENT_GRACE_DAYS", "7", minimum=0)
+
+# Stripe. Without a secret key, development talks to the local stand-in (billing/standin),
+# which `make run` starts; production refuses anything but Stripe itself.
+STRIPE_LIVE_API_BASE = "https://api.stripe.com"
+STRIPE_STANDIN_API_BASE = "http://127.0.0.1:12111"
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "")
+STRIPE_USES_STANDIN = not STRIPE_SECRET_KEY
+STRIPE_API_BASE = env(
+    "STRIPE_API_BASE", STRIPE_STANDIN_API_BASE if STRIPE_USES_STANDIN else STRIPE_LIVE_API_BASE
+).rstrip("/")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_masthead_development" if DEBUG else "")
+STRIPE_NETWORK_RETRIES = envint("STRIPE_NETWORK_RETRIES", "2", minimum=0)
+if DEBUG and STRIPE_USES_STANDIN:
+    STRIPE_SECRET_KEY = "sk_test_masthead_standin"  # the stand-in accepts any sk_test_ key
+if not DEBUG and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY is required in production (sk_live_..., sk_test_... or rk_...).")
+if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(("sk_live_", "sk_test_", "rk_live_", "rk_test_")):
+    raise ImproperlyConfigured("STRIPE_SECRET_KEY must start with sk_live_, sk_test_ or rk_ (a Stripe secret key).")
+if not DEBUG and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required in production and must start with whsec_.")
+if not STRIPE_API_BASE.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"STRIPE_API_BASE must be an http(s) URL, not {STRIPE_API_BASE!r}.")
+if STRIPE_API_BASE != STRIPE_LIVE_API_BASE and (
+    not DEBUG or STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+):
+    raise ImproperlyConfigured(
+        f"STRIPE_API_BASE must be {STRIPE_LIVE_API_BASE} in production or with a live key, not {STRIPE_API_BASE!r}."
+    )
+
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
@@ -193,6 +226,9 @@ CELERY_BEAT_SCHEDULE = {
     "end-due-trials": {"task": "accounts.tasks.end_due_trials", "schedule": 60.0},
     "remind-trials-ending": {"task": "accounts.tasks.remind_trials_ending", "schedule": 10 * 60.0},
     "requeue-unsent-mail": {"task": "accounts.tasks.requeue_unsent_mail", "schedule": 15 * 60.0},
+    "end-due-complimentary-access": {"task": "billing.tasks.end_due_complimentary_access", "schedule": 60 * 60.0},
+    "end-due-payment-grace": {"task": "billing.tasks.end_due_payment_grace", "schedule": 60 * 60.0},
+    "reconcile-with-stripe": {"task": "billing.tasks.reconcile_with_stripe", "schedule": 24 * 60 * 60.0},
 }
 # Rows per transaction in the trial sweeps: small enough to keep locks short.
 TRIAL_SWEEP_CHUNK = envint("TRIAL_SWEEP_CHUNK", "1000", minimum=1)
@@ -251,4 +287,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # The Stripe SDK logs every request at INFO; its warnings and errors still show.
+    "loggers": {"stripe": {"level": "WARNING"}},
 }

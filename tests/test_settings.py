@@ -15,7 +15,10 @@ REPO = Path(__file__).resolve().parent.parent
 PROJECT_VARIABLES = {
     "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DATABASE_CONN_MAX_AGE", "TRIAL_DAYS",
     "SITE_URL", "REDIS_URL", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE",
+    "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "TRIAL_MODE", "PAYMENT_GRACE_DAYS",
 }
+# What production needs from Stripe to start (tests/billing/test_settings.py checks each).
+STRIPE_PRODUCTION = {"STRIPE_SECRET_KEY": "sk_live_a1b2c3", "STRIPE_WEBHOOK_SECRET": "whsec_a1b2c3"}
 
 
 def start(**variables) -> subprocess.CompletedProcess:
@@ -52,7 +55,9 @@ def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, na
 
 
 def test_production_starts_with_a_secret_key_and_allowed_hosts():
-    result = start(DEBUG="0", SECRET_KEY="a-long-random-production-secret", ALLOWED_HOSTS="masthead.example.com")
+    result = start(
+        DEBUG="0", SECRET_KEY="a-long-random-production-secret", ALLOWED_HOSTS="masthead.example.com", **STRIPE_PRODUCTION
+    )
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout

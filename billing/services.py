@@ -1,0 +1,435 @@
+"""Writes to billing records. Each function is atomic and safe to call twice.
+
+Stripe is the source of truth for subscriptions: we never compute a subscription's
+state, we copy Stripe's current one (`subscription_refresh`), under a row lock, so
+whatever order events arrive in, the last copy made is Stripe's latest state.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts import mail
+from accounts.emails import email_fingerprint
+from accounts.models import TrialClaim, User
+from billing import stripe_api
+from billing.models import (
+    CheckoutSession,
+    ComplimentaryAccess,
+    Customer,
+    Plan,
+    Subscription,
+    SubscriptionStatus,
+    WebhookEvent,
+    format_amount,
+)
+
+log = logging.getLogger(__name__)
+
+# Reuse an open Checkout Session only if the reader has this long left to pay in it.
+CHECKOUT_REUSE_MARGIN = timedelta(minutes=30)
+PAID_STATUSES = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE}
+FAILED_PAYMENT_STATUSES = {SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID}
+
+
+class AlreadySubscribed(Exception):
+    """The member has a live subscription: manage it, never start a second."""
+
+
+class PlanNotInStripe(Exception):
+    """The plan has no Stripe Price yet (run `manage.py stripe_sync_plans`)."""
+
+
+def _from_unix(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+# ---- customers and checkout ---------------------------------------------------
+
+
+def customer_get_or_create(*, user: User, replacing: str | None = None) -> Customer:
+    """The member's one Stripe Customer, created in Stripe on first use.
+
+    Call inside a transaction that holds the member's row lock. The idempotency key
+    is derived from the member, so if Stripe created the Customer but our write was
+    lost (an outage, a crash), the retry gets the same Customer back, not a second.
+    `replacing` names a stored Customer that Stripe no longer knows.
+    """
+    existing = Customer.objects.filter(user=user).first()
+    if existing and existing.stripe_customer_id != replacing:
+        return existing
+    key = f"masthead-customer-{user.pk}" + (f"-replacing-{replacing}" if replacing else "")
+    created = stripe_api.customer_create(email=user.email, user_id=user.pk, idempotency_key=key)
+    if existing:
+        existing.stripe_customer_id = created["id"]
+        existing.save(update_fields=["stripe_customer_id"])
+        return existing
+    return Customer.objects.create(user=user, stripe_customer_id=created["id"])
+
+
+def checkout_start(*, user: User, plan: Plan, success_url: str, cancel_url: str) -> str:
+    """The URL of a Checkout Session for `plan`; raises AlreadySubscribed, PlanNotInStripe, StripeError.
+
+    A double click gets the same session: the member's row is locked while we look
+    for an open one, so the second request waits and then reuses the first's.
+    On any Stripe error the transaction rolls back: nothing half-written remains.
+    """
+    if not plan.stripe_price_id:
+        raise PlanNotInStripe(plan.lookup_key)
+    now = timezone.now()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if Subscription.objects.filter(user=user).live().exists():
+            raise AlreadySubscribed()
+        reusable = (
+            CheckoutSession.objects.filter(user=user, plan=plan, expires_at__gt=now + CHECKOUT_REUSE_MARGIN)
+            .order_by("-created_at")
+            .first()
+        )
+        if reusable:
+            return reusable.url
+        customer = customer_get_or_create(user=user)
+        create = dict(
+            price_id=plan.stripe_price_id,
+            user_id=user.pk,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            trial_days=_checkout_trial_days(user=user, plan=plan),
+        )
+        try:
+            session = stripe_api.checkout_session_create(customer_id=customer.stripe_customer_id, **create)
+        except stripe_api.InvalidRequestError as error:
+            if getattr(error, "code", None) != "resource_missing" or getattr(error, "param", None) != "customer":
+                raise
+            # Stripe no longer knows the stored Customer (deleted there): make a new one.
+            customer = customer_get_or_create(user=user, replacing=customer.stripe_customer_id)
+            session = stripe_api.checkout_session_create(customer_id=customer.stripe_customer_id, **create)
+        CheckoutSession.objects.create(
+            stripe_session_id=session["id"],
+            user=user,
+            plan=plan,
+            url=session["url"],
+            expires_at=_from_unix(session["expires_at"]),
+        )
+        return session["url"]
+
+
+def _checkout_trial_days(*, user: User, plan: Plan) -> int | None:
+    """In card mode, the plan's trial, once per person (the foundation's TrialClaim)."""
+    if settings.TRIAL_MODE != "card" or not plan.trial_days:
+        return None
+    if user.has_had_trial() or TrialClaim.objects.filter(email_digest=email_fingerprint(user.email)).exists():
+        return None
+    return plan.trial_days
+
+
+def checkout_confirm(*, user: User, session_id: str) -> dict | None:
+    """Retrieve a Checkout Session and copy its subscription, so access is there before the webhook.
+
+    Returns the session, or None if it is not this member's (the caller answers 404).
+    """
+    session = stripe_api.checkout_session_retrieve(session_id=session_id)
+    customer = Customer.objects.filter(user=user).first()
+    if session.get("client_reference_id") != str(user.pk) or customer is None or session.get("customer") != customer.stripe_customer_id:
+        return None
+    subscription = session.get("subscription")
+    if subscription:
+        subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
+        subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=customer.stripe_customer_id)
+    return session
+
+
+def portal_start(*, user: User, return_url: str) -> str | None:
+    """The URL of a Customer Portal session, or None for a member with no Stripe Customer."""
+    customer = Customer.objects.filter(user=user).first()
+    if customer is None:
+        return None
+    return stripe_api.portal_session_create(customer_id=customer.stripe_customer_id, return_url=return_url)["url"]
+
+
+# ---- subscriptions --------------------------------------------------------------
+
+
+def subscription_refresh(*, stripe_subscription_id: str, stripe_customer_id: str | None = None) -> Subscription | None:
+    """Copy Stripe's current state of one subscription into ours.
+
+    Fetched while holding the member's Customer row (and our subscription row) locked:
+    two refreshes of the same subscription run one after the other, and the later one
+    fetched later, so an older state never overwrites a newer one.
+    """
+    with transaction.atomic():
+        if stripe_customer_id:
+            Customer.objects.select_for_update().filter(stripe_customer_id=stripe_customer_id).first()
+        Subscription.objects.select_for_update().filter(stripe_subscription_id=stripe_subscription_id).first()
+        data = stripe_api.subscription_retrieve(subscription_id=stripe_subscription_id)
+        return subscription_sync(stripe_subscription=data)
+
+
+def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
+    """Overwrite our copy with `stripe_subscription` (Stripe's JSON), and queue the mail a change calls for.
+
+    Returns None for a subscription of a customer we do not know (made outside Masthead).
+    """
+    data = stripe_subscription
+    user_id = _user_id_for(data)
+    if user_id is None:
+        log.warning("Stripe subscription %s belongs to no member (customer %s)", data["id"], data.get("customer"))
+        return None
+    item = data["items"]["data"][0]
+    price = item["price"]
+    now = timezone.now()
+    with transaction.atomic():
+        subscription = (
+            Subscription.objects.select_for_update().filter(stripe_subscription_id=data["id"]).first()
+            or Subscription(stripe_subscription_id=data["id"], user_id=user_id)
+        )
+        was_paid = subscription.pk is not None and subscription.status in PAID_STATUSES
+        was_cancelling = subscription.pk is not None and (
+            subscription.cancel_at_period_end or subscription.status == SubscriptionStatus.CANCELED
+        )
+        status = data["status"]
+        subscription.plan = _plan_for(price)
+        subscription.status = status
+        subscription.started_at = _from_unix(data.get("start_date") or data["created"])
+        subscription.current_period_end = _from_unix(item.get("current_period_end") or data.get("current_period_end"))
+        subscription.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
+        subscription.canceled_at = _from_unix(data.get("canceled_at"))
+        subscription.ended_at = _from_unix(data.get("ended_at"))
+        subscription.trial_end = _from_unix(data.get("trial_end"))
+        subscription.amount = (price.get("unit_amount") or 0) * (item.get("quantity") or 1)
+        subscription.currency = price.get("currency") or ""
+        if status in FAILED_PAYMENT_STATUSES:
+            subscription.first_failed_payment_at = subscription.first_failed_payment_at or now
+        else:
+            subscription.first_failed_payment_at = None
+            subscription.grace_ended_at = None
+        subscription.synced_at = now
+        subscription.save()
+
+        if status == SubscriptionStatus.TRIALING:
+            _trial_claim(user_id=user_id)
+        if status in PAID_STATUSES and not was_paid:
+            mail.queue(
+                mail.SUBSCRIPTION_STARTED,
+                user_id=user_id,
+                key=f"subscription_started:{subscription.stripe_subscription_id}",
+                context=_mail_context(subscription),
+            )
+        cancelling = subscription.cancel_at_period_end or status == SubscriptionStatus.CANCELED
+        if cancelling and not was_cancelling and subscription.pk:
+            mail.queue(
+                mail.SUBSCRIPTION_CANCELLED,
+                user_id=user_id,
+                key=f"subscription_cancelled:{subscription.stripe_subscription_id}",
+                context=_mail_context(subscription),
+            )
+    return subscription
+
+
+def _user_id_for(data: dict) -> int | None:
+    customer = Customer.objects.filter(stripe_customer_id=data.get("customer")).values_list("user_id", flat=True).first()
+    if customer:
+        return customer
+    metadata_user = (data.get("metadata") or {}).get("user_id")
+    if metadata_user and str(metadata_user).isdigit() and User.objects.filter(pk=int(metadata_user)).exists():
+        return int(metadata_user)
+    return None
+
+
+def _plan_for(price: dict) -> Plan | None:
+    plan = Plan.objects.filter(stripe_price_id=price["id"]).first()
+    if plan is None and price.get("lookup_key"):
+        plan = Plan.objects.filter(lookup_key=price["lookup_key"]).first()
+    return plan
+
+
+def _trial_claim(*, user_id: int) -> None:
+    """A Stripe trial uses up the person's one trial, as the site's own trial does."""
+    email = User.objects.filter(pk=user_id).values_list("email", flat=True).first()
+    try:
+        with transaction.atomic():
+            TrialClaim.objects.get_or_create(email_digest=email_fingerprint(email), defaults={"user_id": user_id})
+    except IntegrityError:
+        pass  # claimed at the same moment elsewhere: the claim exists, which is all we need
+
+
+def _mail_context(subscription: Subscription) -> dict:
+    return {
+        "plan": subscription.plan.name if subscription.plan else "",
+        "amount": subscription.display_amount,
+        "current_period_end": subscription.current_period_end.isoformat() if subscription.current_period_end else "",
+        "period_end_display": f"{subscription.current_period_end:%-d %B %Y}" if subscription.current_period_end else "",
+    }
+
+
+# ---- webhooks --------------------------------------------------------------------
+
+
+def webhook_event_record(*, event: dict) -> WebhookEvent:
+    """Record a verified event once; a second delivery gets the row the first made."""
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(stripe_event_id=event["id"], type=event["type"], payload=event)
+    except IntegrityError:
+        return WebhookEvent.objects.get(stripe_event_id=event["id"])
+
+
+def webhook_event_process(*, webhook_event: WebhookEvent) -> bool:
+    """Apply one event's effect exactly once. Returns whether this call applied it.
+
+    The event row is locked and marked processed in the same transaction as the
+    effect: a concurrent duplicate waits and then finds it done; a handler that
+    raises rolls everything back, records the error, and re-raises (the webhook
+    answers 500 and Stripe retries).
+    """
+    try:
+        with transaction.atomic():
+            row = WebhookEvent.objects.select_for_update().get(pk=webhook_event.pk)
+            if row.processed_at is not None:
+                return False
+            handler = HANDLERS.get(row.type)
+            if handler:
+                handler(row.payload)
+            row.processed_at = timezone.now()
+            row.attempts = F("attempts") + 1
+            row.last_error = ""
+            row.save(update_fields=["processed_at", "attempts", "last_error"])
+            return True
+    except Exception as error:
+        WebhookEvent.objects.filter(pk=webhook_event.pk).update(
+            attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        raise
+
+
+def _object(event: dict) -> dict:
+    return event["data"]["object"]
+
+
+def _invoice_subscription_id(invoice: dict) -> str | None:
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    subscription = details.get("subscription") or invoice.get("subscription")
+    return subscription["id"] if isinstance(subscription, dict) else subscription
+
+
+def _on_checkout_completed(event: dict) -> None:
+    session = _object(event)
+    if session.get("mode") != "subscription" or not session.get("subscription"):
+        return
+    user_id = session.get("client_reference_id")
+    customer_id = session.get("customer")
+    if customer_id and user_id and str(user_id).isdigit():
+        # A customer Checkout made itself (not ours): remember it for this member.
+        if not Customer.objects.filter(stripe_customer_id=customer_id).exists():
+            Customer.objects.get_or_create(user_id=int(user_id), defaults={"stripe_customer_id": customer_id})
+    subscription = session["subscription"]
+    subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
+    subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=customer_id)
+
+
+def _on_subscription_changed(event: dict) -> None:
+    subscription = _object(event)
+    subscription_refresh(stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer"))
+
+
+def _on_invoice(event: dict) -> Subscription | None:
+    invoice = _object(event)
+    subscription_id = _invoice_subscription_id(invoice)
+    if not subscription_id:
+        return None
+    return subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=invoice.get("customer"))
+
+
+def _on_invoice_payment_failed(event: dict) -> None:
+    subscription = _on_invoice(event)
+    if subscription is None or subscription.status not in FAILED_PAYMENT_STATUSES | {SubscriptionStatus.INCOMPLETE}:
+        return  # paid since, as Stripe's current state says: nothing to tell the member
+    invoice = _object(event)
+    failed_at = _from_unix(event.get("created"))
+    if failed_at and subscription.first_failed_payment_at and failed_at < subscription.first_failed_payment_at:
+        # The grace period counts from the failure itself, not from when we heard of it.
+        subscription.first_failed_payment_at = failed_at
+        subscription.save(update_fields=["first_failed_payment_at"])
+    mail.queue(
+        mail.PAYMENT_FAILED,
+        user_id=subscription.user_id,
+        key=f"payment_failed:{invoice['id']}",
+        context={
+            **_mail_context(subscription),
+            "amount": format_amount(invoice.get("amount_due") or 0, invoice.get("currency") or subscription.currency),
+            "grace_ends_at": subscription.grace_ends_at.isoformat() if subscription.grace_ends_at else "",
+        },
+    )
+
+
+def _on_trial_will_end(event: dict) -> None:
+    subscription = _object(event)
+    synced = subscription_refresh(stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer"))
+    if synced is None or synced.status != SubscriptionStatus.TRIALING or synced.trial_end is None:
+        return
+    mail.queue(
+        mail.TRIAL_ENDING,
+        user_id=synced.user_id,
+        key=f"trial_ending:{synced.stripe_subscription_id}:{int(synced.trial_end.timestamp())}",
+        context={**_mail_context(synced), "trial_ends_at": synced.trial_end.isoformat()},
+    )
+
+
+# Event type -> handler. Every other type is recorded and answered 200 (Stripe retries
+# anything else for days).
+HANDLERS = {
+    "checkout.session.completed": _on_checkout_completed,
+    "customer.subscription.created": _on_subscription_changed,
+    "customer.subscription.updated": _on_subscription_changed,
+    "customer.subscription.deleted": _on_subscription_changed,
+    "customer.subscription.trial_will_end": _on_trial_will_end,
+    "invoice.paid": _on_invoice,
+    "invoice.payment_failed": _on_invoice_payment_failed,
+    "invoice.payment_action_required": _on_invoice,
+}
+
+
+# ---- complimentary access and the periodic sweeps ---------------------------------
+
+
+def complimentary_grant(*, user: User, until: datetime, reason: str, granted_by: User | None) -> ComplimentaryAccess:
+    """Full access for `user` until `until`, whatever their subscription says."""
+    if until <= timezone.now():
+        raise ValueError("Complimentary access must end in the future.")
+    return ComplimentaryAccess.objects.create(user=user, until=until, reason=reason, granted_by=granted_by)
+
+
+def complimentary_end_due(*, now: datetime | None = None) -> int:
+    """Record the end of grants past their date. Access already ended by the clock; this is the record."""
+    return ComplimentaryAccess.objects.due(now).update(ended_at=now or timezone.now())
+
+
+def grace_end_due(*, now: datetime | None = None) -> int:
+    """Record the end of payment grace periods that have run out (access ended by the clock)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PAYMENT_GRACE_DAYS)
+    return Subscription.objects.filter(
+        status__in=FAILED_PAYMENT_STATUSES, first_failed_payment_at__lte=cutoff, grace_ended_at__isnull=True
+    ).update(grace_ended_at=now)
+
+
+def stripe_reconcile(*, days: int = 3) -> int:
+    """Process any recent Stripe event we missed, then refresh every subscription Stripe still bills.
+
+    A safety net for lost webhooks. Returns the number of events processed here.
+    """
+    since = int((timezone.now() - timedelta(days=days)).timestamp())
+    processed = 0
+    for event in stripe_api.events_list(created_gte=since, types=sorted(HANDLERS)):
+        row = webhook_event_record(event=event)
+        if row.processed_at is None and webhook_event_process(webhook_event=row):
+            processed += 1
+    live = Subscription.objects.live().values_list("stripe_subscription_id", flat=True)
+    for subscription_id in list(live):
+        subscription_refresh(stripe_subscription_id=subscription_id)
+    return processed

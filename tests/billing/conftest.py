@@ -1,0 +1,172 @@
+"""Billing's cast: the local Stripe stand-in (a real process), plans with Stripe prices, and Stripe's postman.
+
+The stand-in runs without a webhook URL: it records the events it would send, and
+`stripe_events.deliver()` posts them to our webhook, signed with the real secret, through
+the test client. So a test decides when Stripe's events arrive, in which order, and how
+often, while everything else (the SDK, HTTP, the stand-in's state) is real.
+"""
+
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import stripe
+from django.core.management import call_command
+
+from billing.models import Plan
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+WEBHOOK_SECRET = "whsec_billing_tests"
+API_KEY = "sk_test_billing_tests"
+GOOD_CARD = "4242424242424242"
+DECLINED_CARD = "4000000000000002"
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@pytest.fixture(scope="session")
+def standin_process(tmp_path_factory):
+    """``python -m billing.standin`` on a free port, events stored only; yields its base URL."""
+    log_path = tmp_path_factory.mktemp("billing-standin") / "standin.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "billing.standin", "--host", "127.0.0.1", "--port", "0"],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+    try:
+        yield _wait_until_ready(process, log_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+
+
+def _wait_until_ready(process, log_path, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.1)
+        if ready:
+            line = process.stdout.readline()
+            if line.startswith("Stripe stand-in listening on "):
+                return line.split(" on ", 1)[1].strip()
+        if process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError("The stand-in did not start:\n" + Path(log_path).read_text())
+
+
+def control(base_url, path, data=None, method="POST"):
+    """Call the stand-in's control API; returns (status, decoded JSON)."""
+    body = json.dumps(data or {}).encode() if method == "POST" else None
+    request = urllib.request.Request(base_url + path, data=body, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with _opener.open(request, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def stripe_settings(settings):
+    """Our settings pointed at nothing in particular: a test sets STRIPE_API_BASE as it needs."""
+    settings.STRIPE_SECRET_KEY = API_KEY
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_NETWORK_RETRIES = 0
+    settings.SITE_URL = "http://testserver"
+    return settings
+
+
+@pytest.fixture
+def standin(standin_process, stripe_settings):
+    """The stand-in's base URL, reset to empty, with our settings pointing at it."""
+    status, _ = control(standin_process, "/_standin/reset")
+    assert status == 200
+    stripe_settings.STRIPE_API_BASE = standin_process
+    return standin_process
+
+
+@pytest.fixture
+def stripe_client(standin):
+    """The SDK, for a test to look at Stripe's side (as a Dashboard would)."""
+    return stripe.StripeClient(API_KEY, base_addresses={"api": standin}, max_network_retries=0)
+
+
+@pytest.fixture
+def closed_port_base(stripe_settings):
+    """An API base on 127.0.0.1 where nothing listens: Stripe is unreachable."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{port}"
+    return stripe_settings.STRIPE_API_BASE
+
+
+@pytest.fixture
+def stripe_plans(standin, plans):
+    """The shared monthly and annual plans, with their Prices created in the stand-in."""
+    call_command("stripe_sync_plans", stdout=open(os.devnull, "w"))
+    return {p.interval: p for p in Plan.objects.order_by("amount")}
+
+
+def post_event(client, event: dict | str, *, secret: str = WEBHOOK_SECRET, signature: str | None = None):
+    """POST one event to our webhook as Stripe does: the raw JSON, signed."""
+    payload = event if isinstance(event, str) else json.dumps(event)
+    headers = {}
+    if signature is None:
+        headers["HTTP_STRIPE_SIGNATURE"] = stripe.WebhookSignature.generate_signature_header(payload, secret)
+    elif signature:
+        headers["HTTP_STRIPE_SIGNATURE"] = signature
+    return client.post("/billing/stripe/webhook/", data=payload, content_type="application/json", **headers)
+
+
+class StripeEvents:
+    """Stripe's side of the webhook: the stand-in's events, delivered when a test says so."""
+
+    def __init__(self, client, standin_url):
+        self.client = client
+        self.standin_url = standin_url
+        self.delivered: set[str] = set()
+
+    def all(self) -> list[dict]:
+        """Every event the stand-in has made, oldest first."""
+        status, state = control(self.standin_url, "/_standin/state", method="GET")
+        assert status == 200
+        return list(state["events"].values())  # kept in creation order
+
+    def pending(self) -> list[dict]:
+        return [e for e in self.all() if e["id"] not in self.delivered]
+
+    def deliver(self, events: list[dict] | None = None) -> list[int]:
+        """Post the given (default: every undelivered) events in order; returns the status codes."""
+        codes = []
+        for event in self.pending() if events is None else events:
+            codes.append(post_event(self.client, event).status_code)
+            self.delivered.add(event["id"])
+        return codes
+
+
+@pytest.fixture
+def stripe_events(client, standin):
+    return StripeEvents(client, standin)
+
+
+def pay(standin_url: str, session_url: str, card: str = GOOD_CARD):
+    """Pay a Checkout Session as the reader would on the hosted page (the stand-in's control form)."""
+    session_id = session_url.rstrip("/").rsplit("/", 1)[1]
+    return control(standin_url, f"/_standin/checkout/{session_id}/pay", {"card": card})
+
+
+def advance(standin_url: str, subscription_id: str, action: str):
+    status, body = control(standin_url, f"/_standin/subscriptions/{subscription_id}/advance", {"action": action})
+    assert status == 200, body
+    return body

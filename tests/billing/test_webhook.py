@@ -1,0 +1,248 @@
+"""Stripe's webhook: only Stripe gets in, each event counts once, in any order, and failures are retried.
+
+Events are the stand-in's own (shaped like Stripe's, see tests/standin/test_shapes.py),
+posted with a really computed signature.
+"""
+
+import json
+import threading
+import time
+from io import StringIO
+
+import pytest
+import stripe
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+
+from accounts.models import SentMail
+from billing.models import Plan, Subscription, WebhookEvent
+from tests.billing.conftest import WEBHOOK_SECRET, advance, control, pay, post_event
+
+
+def subscribe(client, member, plan, standin):
+    client.force_login(member)
+    checkout_url = client.post("/billing/checkout/", {"plan": plan.pk})["Location"]
+    status, paid = pay(standin, checkout_url)
+    assert status == 200, paid
+    return paid["subscription"]
+
+
+def subscription_created_event(stripe_events):
+    return next(e for e in stripe_events.pending() if e["type"] == "customer.subscription.created")
+
+
+@pytest.fixture
+def oscar(make_member):
+    return make_member("oscar@example.com", trial="over")
+
+
+# ---- signatures ----------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_event(client, oscar, stripe_plans, standin, stripe_events):
+    subscribe(client, oscar, stripe_plans["month"], standin)
+    return json.dumps(subscription_created_event(stripe_events))
+
+
+def good_signature(payload, **kwargs):
+    return stripe.WebhookSignature.generate_signature_header(payload, WEBHOOK_SECRET, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["missing header", "wrong secret", "body changed by one byte", "stale timestamp", "garbage header"],
+)
+def test_an_event_that_is_not_provably_from_stripe_gets_400_and_changes_nothing(client, signed_event, tamper):
+    payload, signature = signed_event, good_signature(signed_event)
+    if tamper == "missing header":
+        signature = ""
+    elif tamper == "wrong secret":
+        signature = stripe.WebhookSignature.generate_signature_header(payload, "whsec_someone_else")
+    elif tamper == "body changed by one byte":
+        payload = payload.replace('"active"', '"activf"', 1)
+        assert payload != signed_event
+    elif tamper == "stale timestamp":
+        signature = good_signature(payload, timestamp=int(time.time()) - 301)  # the SDK's tolerance is 300 s
+    elif tamper == "garbage header":
+        signature = "t=abc,v1=def"
+
+    response = post_event(client, payload, signature=signature)
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+    assert not Subscription.objects.exists()
+    assert not SentMail.objects.filter(kind="subscription_started").exists()
+
+
+def test_a_genuine_event_is_recorded_and_applied(client, signed_event):
+    response = post_event(client, signed_event, signature=good_signature(signed_event))
+
+    assert response.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.type == "customer.subscription.created" and event.processed_at and event.attempts == 1
+    assert Subscription.objects.get().status == "active"
+
+
+def test_event_types_we_do_not_handle_get_200_so_stripe_stops_sending_them(db, client, standin):
+    event = {"id": "evt_unhandled", "object": "event", "type": "customer.tax_id.created", "created": int(time.time()),
+             "data": {"object": {"id": "txi_1", "object": "tax_id"}}}
+
+    assert post_event(client, event).status_code == 200
+    assert WebhookEvent.objects.get().processed_at is not None
+
+
+def test_only_the_webhook_escapes_csrf(client, oscar, stripe_plans):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(oscar)
+
+    assert csrf_client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}).status_code == 403
+    assert csrf_client.post("/billing/portal/").status_code == 403
+    assert csrf_client.post("/billing/stripe/webhook/", data="{}", content_type="application/json").status_code == 400
+
+
+# ---- once, and retried ---------------------------------------------------------------
+
+
+def test_the_same_event_twice_in_a_row_changes_the_state_once_and_mails_once(client, oscar, stripe_plans, standin, stripe_events):
+    subscribe(client, oscar, stripe_plans["month"], standin)
+    event = subscription_created_event(stripe_events)
+
+    assert post_event(client, event).status_code == 200
+    first_sync = Subscription.objects.get().synced_at
+    assert post_event(client, event).status_code == 200
+
+    assert Subscription.objects.get().synced_at == first_sync  # not applied again
+    assert WebhookEvent.objects.get().attempts == 1
+    assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_twice_at_once_changes_the_state_once_and_mails_once(
+    make_member, stripe_plans, standin, stripe_events
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent deliveries need row locks: SQLite serialises whole transactions instead")
+    oscar = make_member("oscar@example.com", trial="over")
+    subscribe(Client(), oscar, stripe_plans["month"], standin)
+    event = subscription_created_event(stripe_events)
+    start = threading.Barrier(2)
+    codes = []
+
+    def deliver():
+        try:
+            start.wait(timeout=10)
+            codes.append(post_event(Client(), event).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert codes == [200, 200]
+    assert Subscription.objects.count() == 1
+    assert WebhookEvent.objects.get().attempts == 1
+    assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
+
+
+def test_a_failing_handler_answers_500_keeps_the_event_and_a_retry_applies_it_once(
+    client, oscar, stripe_plans, standin, stripe_events, closed_port_base, stripe_settings
+):
+    stripe_settings.STRIPE_API_BASE = standin
+    subscribe(client, oscar, stripe_plans["month"], standin)
+    event = subscription_created_event(stripe_events)
+    stripe_settings.STRIPE_API_BASE = closed_port_base  # Stripe unreachable: the re-fetch fails
+
+    assert post_event(client, event).status_code == 500
+    row = WebhookEvent.objects.get()
+    assert row.processed_at is None and row.attempts == 1 and "APIConnectionError" in row.last_error
+    assert not Subscription.objects.exists()
+    assert not SentMail.objects.filter(kind="subscription_started").exists()
+
+    stripe_settings.STRIPE_API_BASE = standin  # Stripe retries once it is back
+    assert post_event(client, event).status_code == 200
+    assert post_event(client, event).status_code == 200
+
+    row.refresh_from_db()
+    assert row.processed_at is not None and row.attempts == 2 and row.last_error == ""
+    assert Subscription.objects.get().status == "active"
+    assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
+
+
+def test_staff_can_reprocess_an_event_from_the_admin(admin_client, client, oscar, stripe_plans, standin, stripe_events):
+    subscribe(client, oscar, stripe_plans["month"], standin)
+    stripe_events.deliver()
+    event = WebhookEvent.objects.get(type="customer.subscription.created")
+    Subscription.objects.update(status="incomplete")  # say our copy went wrong somehow
+
+    response = admin_client.post(
+        "/admin/billing/webhookevent/", {"action": "reprocess", "_selected_action": [event.pk]}, follow=True
+    )
+
+    assert "Reprocessed 1 event(s)." in response.content.decode()
+    assert Subscription.objects.get().status == "active"
+    assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
+    assert admin_client.get(f"/admin/billing/webhookevent/{event.pk}/change/").status_code == 200  # a read-only view
+    assert admin_client.post(f"/admin/billing/webhookevent/{event.pk}/delete/").status_code == 403
+
+
+# ---- any order -----------------------------------------------------------------------
+
+# How far one subscription's life goes at Stripe before its events are delivered.
+LIFECYCLES = {
+    "active": [],
+    "past_due": ["fail_renewal"],
+    "paid_again": ["fail_renewal", "pay_failed_invoice"],
+    "cancelled": ["fail_renewal", "pay_failed_invoice", "cancel"],
+    "cancelling": ["renew", "cancel_at_period_end"],
+}
+
+
+@hypothesis_settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data(), lifecycle=st.sampled_from(sorted(LIFECYCLES)))
+def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_state(
+    make_member, stripe_plans, standin, stripe_client, data, lifecycle
+):
+    control(standin, "/_standin/reset")
+    call_command("stripe_sync_plans", stdout=StringIO())  # the reset emptied the stand-in
+    member = make_member(f"reader-{time.monotonic_ns()}@example.com", trial="over")
+    client = Client()
+    subscription_id = subscribe(client, member, Plan.objects.get(interval="month"), standin)
+    for step in LIFECYCLES[lifecycle]:
+        if step == "cancel":
+            stripe_client.v1.subscriptions.cancel(subscription_id)
+        elif step == "cancel_at_period_end":
+            stripe_client.v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": True})
+        else:
+            advance(standin, subscription_id, step)
+    status, state = control(standin, "/_standin/state", method="GET")
+    events = list(state["events"].values())
+    order = data.draw(st.permutations(events), label="delivery order")
+    repeats = data.draw(st.lists(st.sampled_from(events), max_size=3), label="delivered again")
+
+    codes = [post_event(client, event).status_code for event in [*order, *repeats]]
+
+    assert set(codes) == {200}
+    at_stripe = state["subscriptions"][subscription_id]
+    ours = Subscription.objects.get(stripe_subscription_id=subscription_id)
+    assert ours.status == at_stripe["status"]
+    assert ours.cancel_at_period_end == at_stripe["cancel_at_period_end"]
+    assert int(ours.current_period_end.timestamp()) == at_stripe["items"]["data"][0]["current_period_end"]
+    assert (ours.first_failed_payment_at is not None) == (at_stripe["status"] == "past_due")
+    mails = SentMail.objects.filter(user=member)
+    assert mails.filter(kind="subscription_started").count() <= 1
+    assert mails.filter(kind="subscription_cancelled").count() == (1 if lifecycle in ("cancelled", "cancelling") else 0)
+    failed_invoices = {e["data"]["object"]["id"] for e in events if e["type"] == "invoice.payment_failed"}
+    assert mails.filter(kind="payment_failed").count() <= len(failed_invoices)
+    if lifecycle == "past_due":
+        assert mails.filter(kind="payment_failed").count() == 1
