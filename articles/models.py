@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -105,6 +106,12 @@ class Article(models.Model):
 
     def __str__(self):
         return self.title
+
+    def clean(self):
+        # save() would fill a missing moment with "now", publishing at once what the editor
+        # meant to hold back: a scheduled article must say when it goes live.
+        if self.status == Status.SCHEDULED and self.publish_at is None:
+            raise ValidationError({"publish_at": "A scheduled article needs the date and time it goes live."})
 
     def save(self, *args, **kwargs):
         if self.status != Status.DRAFT and self.publish_at is None:
