@@ -191,3 +191,20 @@ def test_the_article_form_prepopulates_the_slug_from_the_title(client, superuser
     [slug] = json.loads(unescape(config))
     assert slug["id"] == "#id_slug"
     assert slug["dependency_ids"] == ["#id_title"]
+
+
+def test_scheduling_an_article_without_a_date_is_refused_not_published_at_once(client, editor, topic, author):
+    client.force_login(editor)
+
+    response = client.post(
+        "/admin/articles/article/add/",
+        {
+            "title": "Held Back", "slug": "held-back", "topic": topic.pk, "author": author.pk, "reviewer": "",
+            "summary": "Not yet.", "intro": "Soon.", "body": "Later.", "visibility": Visibility.PREMIUM,
+            "status": Status.SCHEDULED, "publish_at_0": "", "publish_at_1": "", "seo_description": "",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "A scheduled article needs the date and time it goes live." in response.content.decode()
+    assert not Article.objects.filter(slug="held-back").exists()
