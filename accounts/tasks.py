@@ -6,10 +6,11 @@ Tasks take ids or keys, are safe to run twice, and are acknowledged only when do
 
 import logging
 import smtplib
+from datetime import timedelta
 
 from celery import shared_task
 
-from accounts import mail
+from accounts import lifecycle, mail
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +46,24 @@ def send_recorded_mail(keys: list[str]) -> int:
         except smtplib.SMTPRecipientsRefused:
             log.warning("Mail server refused the recipient of %s; left unsent", key)
     return sent
+
+
+# The periodic jobs (CELERY_BEAT_SCHEDULE). Each is safe to run twice, or twice at once.
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def end_due_trials() -> int:
+    """Every minute: mark due trials ended and queue their trial-ended mail."""
+    return lifecycle.trials_end_due()
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def remind_trials_ending() -> int:
+    """Every few minutes: queue the "trial ends in 2 days" mail, once per trial."""
+    return lifecycle.trials_remind_ending()
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def requeue_unsent_mail(older_than_seconds: int = 600) -> int:
+    """Every quarter hour: queue again recorded mail that never went out."""
+    return lifecycle.mail_requeue_unsent(older_than=timedelta(seconds=older_than_seconds))

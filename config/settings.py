@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from csp.constants import NONCE, NONE, SELF
 
@@ -196,6 +197,7 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_celery_folder / "queue"),
         "processed_folder": str(_celery_folder / "processed"),
         "control_folder": str(_celery_folder / "control"),
+        "polling_interval": 0.1,  # seconds between looks at the folder (the default is 1)
     }
     for _folder in ("queue", "processed", "control"):
         (_celery_folder / _folder).mkdir(parents=True, exist_ok=True)
@@ -220,7 +222,7 @@ CELERY_TASK_TIME_LIMIT = 300
 # way round). A worker started without -Q consumes both.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "masthead")
 CELERY_MAIL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.mail"
-CELERY_TASK_QUEUES = [CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE]
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE)]
 CELERY_TASK_ROUTES = {"accounts.tasks.send_*": {"queue": CELERY_MAIL_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     "end-due-trials": {"task": "accounts.tasks.end_due_trials", "schedule": 60.0},
