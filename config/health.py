@@ -39,7 +39,7 @@ def _broker():
         return "not configured"
     options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
     with Connection(url, connect_timeout=2, transport_options=options) as broker:
-        broker.ensure_connection(max_retries=1, timeout=2)
+        broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0.5, timeout=2)
 
 
 CHECKS = {"database": _database, "cache": _cache, "broker": _broker}

@@ -37,3 +37,12 @@ def cast_is_sound(readers, articles):
     assert not may_read(readers["anonymous"], premium)
     assert not may_read(readers["trial_over"], premium)
     assert may_read(readers["in_trial"], premium)
+
+
+@pytest.fixture
+def fresh_cache(settings):
+    """A cache of the test's own, so allauth's rate-limit counts start at zero."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hardening"}}
+    from django.core.cache import cache
+
+    cache.clear()
