@@ -8,12 +8,12 @@ from articles import caching
 register = template.Library()
 
 
-@register.simple_tag
-def nav_topics():
-    return caching.topics_menu()
+@register.simple_tag(takes_context=True)
+def nav_topics(context):
+    return caching.topics_menu(context.get("request"))
 
 
-@register.simple_tag
-def site_offer() -> dict:
+@register.simple_tag(takes_context=True)
+def site_offer(context) -> dict:
     """The offer as the paywall states it: the entry price from active plans, and the trial length."""
-    return {"from_plan": caching.entry_plan(), "trial_days": settings.TRIAL_DAYS}
+    return {"from_plan": caching.entry_plan(context.get("request")), "trial_days": settings.TRIAL_DAYS}
