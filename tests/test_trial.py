@@ -1,14 +1,17 @@
 """The free trial: it starts when the email is verified, lasts TRIAL_DAYS to the second, once per person."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import TrialClaim, User
+from accounts.services import trial_start
 from articles.models import Visibility
 from tests.conftest import SECRET_SENTENCES
 from tests.test_pages import paywall
@@ -213,3 +216,28 @@ def test_extending_by_an_invalid_number_of_days_changes_nothing(admin, make_memb
     assert "Enter a number of days from 1 to 365" in response.content.decode()
     oscar.refresh_from_db()
     assert oscar.trial_ends_at == ends_at
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions")
+@pytest.mark.django_db(transaction=True)
+def test_two_accounts_of_one_person_verifying_at_the_same_moment_get_one_trial():
+    accounts = [User.objects.create_user(e, "pw") for e in ("someone@gmail.com", "Some.One+x@gmail.com")]
+    both_ready = threading.Barrier(2)
+    started = []
+
+    def verify(user):
+        try:
+            both_ready.wait()
+            started.append(trial_start(user=user))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=verify, args=(user,)) for user in accounts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(started) == [False, True]
+    assert TrialClaim.objects.count() == 1
+    assert User.objects.filter(trial_started_at__isnull=False).count() == 1
