@@ -27,6 +27,20 @@ def trial_mail_key(kind: str, user_id: int, trial_ends_at: datetime) -> str:
     return f"{kind}:{user_id}:{trial_ends_at.isoformat()}"
 
 
+def due_chunk(now: datetime, chunk: int):
+    """The next `chunk` due trials, oldest end first, as (id, trial_ends_at), locked for this transaction.
+
+    Reads user_trial_due_idx in order and stops after `chunk` rows; rows another sweep
+    has locked are skipped rather than waited for.
+    """
+    return (
+        User.objects.trials_due(now)
+        .order_by("trial_ends_at")
+        .select_for_update(skip_locked=True)
+        .values_list("pk", "trial_ends_at")[:chunk]
+    )
+
+
 def trials_end_due(*, now: datetime | None = None, chunk: int | None = None) -> int:
     """Mark every due trial ended and record its trial-ended mail. Returns how many it ended.
 
@@ -39,12 +53,7 @@ def trials_end_due(*, now: datetime | None = None, chunk: int | None = None) -> 
     ended = 0
     while True:
         with transaction.atomic():
-            due = list(
-                User.objects.trials_due(now)
-                .order_by("trial_ends_at")
-                .select_for_update(skip_locked=True)
-                .values_list("pk", "trial_ends_at")[:chunk]
-            )
+            due = list(due_chunk(now, chunk))
             if not due:
                 return ended
             User.objects.filter(pk__in=[pk for pk, _ in due], trial_ended_at__isnull=True).update(trial_ended_at=now)

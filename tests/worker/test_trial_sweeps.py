@@ -1,0 +1,127 @@
+"""The periodic jobs one at a time, run eagerly in this process (the real worker is in
+test_trial_lifecycle_worker.py). Time is moved with time_machine."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from celery.exceptions import Retry
+from django.core import mail as outbox
+from django.db import connection
+
+from accounts import entitlements, lifecycle, mail
+from accounts.models import SentMail, User
+from accounts.tasks import end_due_trials, remind_trials_ending, requeue_unsent_mail, send_member_mail
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def run_job(django_capture_on_commit_callbacks, eager_tasks):
+    """run_job(task): what beat does, with the mail tasks it queues run here after commit."""
+
+    def run(task, *args):
+        with django_capture_on_commit_callbacks(execute=True):
+            return task.delay(*args).get()
+
+    return run
+
+
+def member_with_trial(email, *, ends_in):
+    return User.objects.create_user(email, trial_started_at=NOW + ends_in - timedelta(days=7), trial_ends_at=NOW + ends_in)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_reminder_goes_once_even_when_the_job_runs_twice(run_job, plans):
+    member = member_with_trial("rita@example.com", ends_in=timedelta(days=1, hours=12))
+
+    assert run_job(remind_trials_ending) == 1
+    assert run_job(remind_trials_ending) == 0
+
+    [message] = outbox.outbox
+    assert message.to == ["rita@example.com"]
+    assert message.subject == "Your Masthead free trial ends on 2 December"
+    assert "subscribe from £12.00 per month" in message.body
+    assert "http://127.0.0.1:8000/pricing/" in message.body
+    assert SentMail.objects.get().key == f"trial_ending:{member.pk}:2026-12-02T21:00:00+00:00"
+
+
+def test_two_overlapping_reminder_runs_send_one_message(run_job):
+    member_with_trial("olive@example.com", ends_in=timedelta(days=1))
+    with time_machine.travel(NOW, tick=False):
+        # the second run starts before the first has queued anything
+        assert lifecycle.trials_remind_ending() == 1
+        assert lifecycle.trials_remind_ending() == 0
+        run_job(requeue_unsent_mail, 0)
+        run_job(requeue_unsent_mail, 0)
+    assert len(outbox.outbox) == 1
+
+
+def test_no_reminder_until_two_days_before_the_end(run_job):
+    member_with_trial("early@example.com", ends_in=timedelta(days=5))
+    with time_machine.travel(NOW, tick=False):
+        assert run_job(remind_trials_ending) == 0
+    with time_machine.travel(NOW + timedelta(days=3, minutes=1), tick=False):
+        assert run_job(remind_trials_ending) == 1
+    assert [m.to for m in outbox.outbox] == [["early@example.com"]]
+
+
+def test_an_extended_trial_is_reminded_again_before_its_new_end(run_job):
+    member = member_with_trial("ext@example.com", ends_in=timedelta(days=1))
+    with time_machine.travel(NOW, tick=False):
+        run_job(remind_trials_ending)
+        member.trial_ends_at += timedelta(days=7)
+        member.save()
+    with time_machine.travel(NOW + timedelta(days=7), tick=False):
+        run_job(remind_trials_ending)
+    assert len(outbox.outbox) == 2
+
+
+def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
+    due = member_with_trial("due@example.com", ends_in=-timedelta(minutes=1))
+    running = member_with_trial("running@example.com", ends_in=timedelta(hours=1))
+    never = User.objects.create_user("never@example.com")
+    with time_machine.travel(NOW, tick=False):
+        assert run_job(end_due_trials) == 1
+        assert run_job(end_due_trials) == 0
+
+    ended = {u.email: u.trial_ended_at for u in User.objects.filter(pk__in=[due.pk, running.pk, never.pk])}
+    assert ended == {"due@example.com": NOW, "running@example.com": None, "never@example.com": None}
+    [message] = outbox.outbox
+    assert (message.to, message.subject) == (["due@example.com"], "Your Masthead free trial has ended")
+
+
+def test_a_sweep_that_has_not_run_does_not_keep_access_open(make_member):
+    reader = make_member("late@example.com", trial="over")  # trial over, sweep never ran
+    assert reader.trial_ended_at is None
+    assert entitlements.for_user(reader).has_premium is False
+
+
+def test_a_mail_server_that_is_down_leaves_the_message_for_later_and_it_goes_once(
+    run_job, make_member, settings, django_capture_on_commit_callbacks
+):
+    reader = make_member("pat@example.com")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1  # nothing listens there
+    with pytest.raises(Retry) as retry, django_capture_on_commit_callbacks(execute=True):
+        mail.queue(mail.PAYMENT_FAILED, user_id=reader.pk, key="payment_failed:in_1", context={"amount": "£12.00"})
+    assert isinstance(retry.value.exc, ConnectionRefusedError)  # the task is retried later, with backoff
+    assert SentMail.objects.get(key="payment_failed:in_1").sent_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11)):
+        assert run_job(requeue_unsent_mail) == 1
+        assert run_job(requeue_unsent_mail) == 0
+    assert send_member_mail.delay(mail.PAYMENT_FAILED, reader.pk, "payment_failed:in_1").get() is False
+    [message] = outbox.outbox
+    assert message.to == ["pat@example.com"] and "£12.00" in message.body
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the partial index is read by PostgreSQL's planner")
+def test_the_sweep_reads_the_partial_index_of_due_trials():
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned whole anyway
+    plan = lifecycle.due_chunk(NOW, 1000).explain()
+    assert "user_trial_due_idx" in plan
