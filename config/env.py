@@ -43,8 +43,11 @@ def envint(name: str, default: str, *, minimum: int | None = None) -> int:
     return number
 
 
-def envlist(name: str, default: str) -> list[str]:
-    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+def envlist(name: str, default: str, *, required: bool = False) -> list[str]:
+    items = [item.strip() for item in env(name, default, required=required).split(",") if item.strip()]
+    if required and not items:
+        raise ImproperlyConfigured(f"The {name} environment variable is required (a comma-separated list).")
+    return items
 
 
 def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:

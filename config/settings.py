@@ -17,7 +17,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = envbool("DEBUG", "False")
 SECRET_KEY = env("SECRET_KEY", required=not DEBUG) or "insecure-development-key-never-used-in-production"
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
+# Required in production: with none, Django would answer every request with a bare 400.
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "", required=not DEBUG)
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, not {SITE_URL!r}.")

@@ -38,12 +38,18 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "TRIAL_DAYS": "-1"}, "TRIAL_DAYS"),
         ({"DEBUG": "0"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": ""}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "a-long-random-production-secret", **STRIPE_PRODUCTION}, "ALLOWED_HOSTS"),
+        ({"DEBUG": "0", "SECRET_KEY": "a-long-random-production-secret", "ALLOWED_HOSTS": " , ", **STRIPE_PRODUCTION},
+         "ALLOWED_HOSTS"),
         ({"DEBUG": "1", "DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
     ],
-    ids=["debug-not-a-boolean", "trial-days-not-a-number", "trial-days-negative", "production-without-secret-key",
-         "production-with-empty-secret-key", "database-url-unknown-scheme", "site-url-not-http", "redis-url-not-redis"],
+    ids=[
+        "debug-not-a-boolean", "trial-days-not-a-number", "trial-days-negative", "production-without-secret-key",
+        "production-with-empty-secret-key", "production-without-allowed-hosts", "production-with-blank-allowed-hosts",
+        "database-url-unknown-scheme", "site-url-not-http", "redis-url-not-redis",
+    ],
 )
 def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, named):
     result = start(**variables)
