@@ -1,0 +1,98 @@
+"""Random and malformed input to every form and to the Stripe webhook: never a 500, and
+when the input is refused nothing in the database changes."""
+
+import pytest
+from django.apps import apps
+from django.contrib.sessions.models import Session
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import PASSWORD
+
+EXAMPLES = settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+# Text as attackers send it: control characters and NUL included, sometimes very long.
+hostile_text = st.one_of(
+    st.text(max_size=60),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
+    st.sampled_from(["\x00", "' OR 1=1 --", "<script>alert(1)</script>", "a" * 5000, "%00", "../../etc/passwd", "²", "NaN", "-1"]),
+)
+
+
+def form_data(fields):
+    """The form's own field names with hostile values, sometimes missing, plus strays."""
+    known = st.fixed_dictionaries({}, optional={field: hostile_text for field in fields})
+    stray = st.dictionaries(st.text(min_size=1, max_size=20), hostile_text, max_size=3)
+    return st.builds(lambda a, b: {**b, **a}, known, stray)
+
+
+def row_counts(client, warm_up_url):
+    """Every table's row count, but sessions, which a visit may legitimately start. The page
+    is fetched first, so rows a first visit creates on purpose (the site settings) are there."""
+    client.get(warm_up_url)
+    return {model._meta.label: model.objects.count() for model in apps.get_models() if model is not Session}
+
+
+@EXAMPLES
+@given(data=form_data(["email", "password1", "password2"]))
+def test_sign_up(client, db, fresh_cache, data):
+    before = row_counts(client, "/accounts/signup/")
+    response = client.post("/accounts/signup/", data)
+    assert response.status_code < 500
+    if response.status_code != 302:
+        assert row_counts(client, "/accounts/signup/") == before
+
+
+@EXAMPLES
+@given(data=form_data(["login", "password", "remember"]))
+def test_log_in(client, make_member, fresh_cache, data):
+    make_member("tina@example.com", trial="active") if not apps.get_model("accounts", "User").objects.exists() else None
+    before = row_counts(client, "/accounts/login/")
+    response = client.post("/accounts/login/", data)
+    assert response.status_code < 500
+    assert "_auth_user_id" not in client.session
+    assert row_counts(client, "/") == before
+
+
+@EXAMPLES
+@given(data=form_data(["email"]))
+def test_password_reset(client, db, fresh_cache, data):
+    before = row_counts(client, "/accounts/password/reset/")
+    response = client.post("/accounts/password/reset/", data)
+    assert response.status_code < 500
+    assert row_counts(client, "/") == before
+
+
+@EXAMPLES
+@given(data=form_data(["oldpassword", "password1", "password2"]))
+def test_password_change(client, make_member, fresh_cache, data):
+    User = apps.get_model("accounts", "User")
+    tina = User.objects.filter(email="tina@example.com").first() or make_member("tina@example.com", trial="active")
+    client.force_login(tina)
+    before = row_counts(client, "/accounts/password/change/")
+    response = client.post("/accounts/password/change/", data)
+    assert response.status_code < 500
+    tina.refresh_from_db()
+    assert tina.check_password(PASSWORD)
+    assert row_counts(client, "/") == before
+
+
+@EXAMPLES
+@given(q=hostile_text, page=hostile_text)
+def test_search(client, articles, q, page):
+    response = client.get("/search/", {"q": q, "page": page})
+    assert response.status_code == 200
+
+
+@EXAMPLES
+@given(body=st.binary(max_size=2000), signature=st.one_of(st.none(), hostile_text, st.just("t=1,v1=deadbeef")))
+def test_the_stripe_webhook_refuses_garbage(client, db, body, signature):
+    headers = {} if signature is None else {"HTTP_STRIPE_SIGNATURE": signature.replace("\x00", "").encode("utf-8", "ignore").decode("latin-1")}
+    before = row_counts(client, "/pricing/")
+    response = client.post("/billing/stripe/webhook/", body, content_type="application/json", **headers)
+    assert response.status_code == 400
+    assert row_counts(client, "/") == before
