@@ -1,59 +1,101 @@
 from django.conf import settings
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db.models import Case, TextField, Value, When
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from articles import markup
-from articles.models import Article, Person, Topic
-from billing.models import Plan
+from articles import caching
+from articles.models import Article, Person, Topic, Visibility
+from config.http_cache import public_when_anonymous
 
 LATEST_COUNT = 12
 FEATURED_COUNT = 3
+PAGE_SIZE = 24  # topic and author pages: a page's cost stays the same however many articles there are
 
 
+@public_when_anonymous
+@caching.shared_for_anonymous
 def home(request):
     live = Article.objects.published().for_listing()
     featured = list(live.filter(featured=True)[:FEATURED_COUNT])
     latest = live.exclude(pk__in=[a.pk for a in featured])[:LATEST_COUNT]
-    return render(request, "articles/home.html", {"featured": featured, "latest": latest, **_offer()})
+    context = {"featured": featured, "latest": latest, "site": caching.site_settings(request), **_offer(request)}
+    return render(request, "articles/home.html", context)
 
 
+@public_when_anonymous
+@caching.shared_for_anonymous
 def topic(request, slug):
     topic = get_object_or_404(Topic, slug=slug)
-    articles = Article.objects.published().for_listing().filter(topic=topic)
+    articles = _page(request, Article.objects.published().for_listing().filter(topic=topic))
     return render(request, "articles/topic.html", {"topic": topic, "articles": articles})
 
 
+@public_when_anonymous
+@caching.shared_for_anonymous
 def person(request, slug):
     person = get_object_or_404(Person, slug=slug)
-    articles = Article.objects.published().for_listing().filter(author=person)
+    articles = _page(request, Article.objects.published().for_listing().filter(author=person))
     return render(request, "articles/person.html", {"person": person, "articles": articles})
 
 
+@public_when_anonymous
 def article_detail(request, slug):
     article = _get_article_for_reader(request, slug)
+    # A signed-out reader without a session gets the page every such reader gets: shared,
+    # per article version (see articles/caching.py for why it cannot reach anyone else).
+    page_key = None
+    if caching.is_cacheable_anonymous_request(request) and article.is_live():
+        page_key = caching.anonymous_article_page_key(article)
+        page = cache.get(page_key)
+        if page is not None:
+            return HttpResponse(page)
     decision = request.access.decide(article)
+    intro_html, body_html = caching.article_html(article, article.readable_body if decision.full else None)
     context = {
         "article": article,
         "decision": decision,
-        "intro_html": markup.render(article.intro),
+        "intro_html": intro_html,
+        "body_html": body_html,
         "is_preview": not article.is_live(),
+        "site": caching.site_settings(request),  # the paywall's social proof and the ad slot
     }
-    if decision.full:
-        # Only now, with the decision made, is the premium body read from the database.
-        body = Article.objects.filter(pk=article.pk).values_list("body", flat=True).get()
-        context["body_html"] = markup.render(body)
-    else:
-        context.update(_offer())
-    return render(request, "articles/article_detail.html", context)
+    if not decision.full:
+        context.update(_offer(request))
+    if not request.access.has_premium:
+        # the ad slot is for readers who do not pay; subscribers and trial members never see it
+        context["ad_html"] = context["site"].ad_html()
+    response = render(request, "articles/article_detail.html", context)
+    if page_key and caching.can_store_page(request, response):
+        cache.set(page_key, response.content, settings.PUBLIC_CACHE_SECONDS)
+    return response
 
 
 def _get_article_for_reader(request, slug) -> Article:
-    """The article without its body; drafts and scheduled articles only for staff (a preview)."""
-    articles = Article.objects.select_related("topic", "author", "reviewer").defer("body")
+    """The article, its body only if this reader may read it; drafts and scheduled ones only for staff.
+
+    The entitlement module decides first, for each visibility; the one query then selects the
+    body (as `readable_body`) only for the visibilities it allowed, and an empty string for any
+    other, so a teaser's body never leaves the database, and a reader with access needs no
+    second query.
+    """
+    readable = [v for v in Visibility if request.access.decide(Article(visibility=v)).full]
+    articles = (
+        Article.objects.select_related("topic", "author", "reviewer")
+        .defer("body")
+        .annotate(readable_body=Case(When(visibility__in=readable, then="body"), default=Value(""), output_field=TextField()))
+    )
     if not request.user.is_staff:
         articles = articles.published()
     return get_object_or_404(articles, slug=slug)
 
 
-def _offer() -> dict:
+def _page(request, articles):
+    """One page of a listing, newest first; a missing or nonsense ?page= gives the first or last."""
+    return Paginator(articles, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _offer(request) -> dict:
     """The paywall's offer: the entry price from active plans, and the trial length."""
-    return {"from_plan": Plan.objects.from_price(), "trial_days": settings.TRIAL_DAYS}
+    return {"from_plan": caching.entry_plan(request), "trial_days": settings.TRIAL_DAYS}

@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first, so it sees every cookie the others set before it marks a page public or private
+    "config.http_cache.CacheHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -103,6 +105,25 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Sessions: read from Redis, written through to the database (cached_db), so any web node
+# serves any reader without a query per request, and a Redis restart signs nobody out.
+# Without Redis the cache is per process, which would let one process serve a session that
+# another has ended, so the database alone keeps them.
+SESSION_ENGINE = envchoice(
+    "SESSION_ENGINE",
+    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db",
+    (
+        "django.contrib.sessions.backends.cached_db",
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cache",
+    ),
+)
+# How long a CDN or browser may keep an anonymous reader's page (config/http_cache.py), and
+# how long the server keeps an anonymous article page (articles/caching.py).
+PUBLIC_CACHE_SECONDS = envint("PUBLIC_CACHE_SECONDS", "60", minimum=0)
+# Serves the hello-world ceiling at /_ceiling/ for `make bench` (config/bench_views.py).
+BENCH_CEILING = envbool("BENCH_CEILING", "False")
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
@@ -6,6 +7,7 @@ from django.urls import include, path
 from articles import feeds, seo
 from articles import views as article_views
 from articles.sitemaps import SITEMAPS
+from config import bench_views
 from config.health import healthz
 
 admin.site.site_header = "Masthead administration"
@@ -25,3 +27,5 @@ urlpatterns = [
     path("robots.txt", seo.robots_txt, name="robots_txt"),
     path("healthz", healthz, name="healthz"),
 ]
+if settings.BENCH_CEILING:
+    urlpatterns.append(path("_ceiling/", bench_views.hello))

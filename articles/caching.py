@@ -1,0 +1,175 @@
+"""What the reading pages keep in the cache, and why none of it can reach the wrong reader.
+
+Every entry can be rebuilt from the database, so a miss (or a Redis outage, which
+config.cache reads as a miss) only costs time. Three kinds of entry:
+
+- Rendered Markdown, per article version: the intro and the body under separate keys
+  (pk + updated_at + RENDER_VERSION). An edit changes updated_at, so the next request uses a
+  new key; nothing has to be found and deleted for an edit to show. A teaser render asks only
+  for the intro's entry: the body's HTML is never read for a reader who may not read it.
+- Whole pages for anonymous readers (the article page per article version, listing pages per
+  path), for PUBLIC_CACHE_SECONDS at most, and under a content generation that changes when
+  any article, topic, person, plan or the site settings is saved or deleted. Only a page
+  rendered for a request with no session and no cookie that could personalise it is stored
+  or served (`is_cacheable_anonymous_request`), and only if nothing in it was made for that
+  request (`can_store_page`): a signed-in reader's page is never stored.
+- The lookups every page shows (the topics menu, the entry price, the site settings), as one
+  entry read at most once per request, dropped as soon as one of their rows changes.
+"""
+
+import hashlib
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.http import HttpResponse
+from django.utils.safestring import SafeString, mark_safe
+
+from articles import markup
+from articles.models import Article, Person, SiteSettings, Topic
+from billing.models import Plan
+
+# Bump when markup.render's output or the shape of a cached value changes, so no entry made
+# by the old code is served by the new.
+RENDER_VERSION = 1
+MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
+LOOKUP_SECONDS = 60 * 10
+
+_SITE_WIDE = f"site-wide:v{RENDER_VERSION}"
+_GENERATION = f"content-generation:v{RENDER_VERSION}"
+
+
+def _version(article: Article) -> str:
+    return f"v{RENDER_VERSION}:{article.pk}:{article.updated_at.timestamp():.6f}"
+
+
+def article_html(article: Article, body: str | None) -> tuple[SafeString, SafeString | None]:
+    """The sanitised HTML of the article's intro and, when `body` is given, of its body.
+
+    Cached per article version, the two under separate keys and fetched in one round trip;
+    a teaser (body None) asks for the intro's key alone. Markdown is rendered only on a miss.
+    """
+    version = _version(article)
+    sources = {f"markup:intro:{version}": article.intro}
+    if body is not None:
+        sources[f"markup:body:{version}"] = body
+    html = cache.get_many(list(sources))
+    missing = {key: str(markup.render(text)) for key, text in sources.items() if key not in html}
+    if missing:
+        cache.set_many(missing, MARKUP_SECONDS)
+        html.update(missing)
+    intro_key, *body_key = sources
+    # Stored as plain strings; markup.render sanitised them before they were stored.
+    return mark_safe(html[intro_key]), (mark_safe(html[body_key[0]]) if body_key else None)
+
+
+def is_cacheable_anonymous_request(request) -> bool:
+    """True for a GET from a signed-out reader with no session and no message cookie.
+
+    Such a reader's page depends only on the URL, so it may be shared. Any session (even
+    an anonymous one, e.g. mid sign-up) means the page could be personalised: not shared.
+    """
+    return (
+        request.method in ("GET", "HEAD")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and CookieStorage.cookie_name not in request.COOKIES
+        and not request.user.is_authenticated
+    )
+
+
+def can_store_page(request, response) -> bool:
+    """A rendered page may be shared only if nothing in it was made for this request."""
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and getattr(request, "_csp_nonce", None) is None  # a nonce is valid for one response only
+    )
+
+
+def _generation() -> str:
+    generation = cache.get(_GENERATION)
+    if generation is None:
+        cache.add(_GENERATION, str(time.time_ns()), None)  # the first of racing workers wins
+        generation = cache.get(_GENERATION) or "unstored"
+    return generation
+
+
+def anonymous_article_page_key(article: Article) -> str:
+    return f"page:anonymous:article:{_version(article)}:{_generation()}"
+
+
+def shared_for_anonymous(view):
+    """Serve signed-out readers without a session one stored copy of this page per path.
+
+    For listing pages. The key holds the content generation, so a saved article shows on the
+    next request; a scheduled article going live by the clock shows within
+    PUBLIC_CACHE_SECONDS, as it would through a CDN.
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_cacheable_anonymous_request(request):
+            return view(request, *args, **kwargs)
+        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        key = f"page:anonymous:{path}:{_generation()}"
+        content = cache.get(key)
+        if content is not None:
+            return HttpResponse(content)
+        response = view(request, *args, **kwargs)
+        if can_store_page(request, response):
+            cache.set(key, response.content, settings.PUBLIC_CACHE_SECONDS)
+        return response
+
+    return wrapped
+
+
+def site_wide(request=None) -> dict:
+    """The topics menu, the entry price and the site settings: one cache entry, read once a request."""
+    lookups = getattr(request, "_site_wide_lookups", None)
+    if lookups is None:
+        lookups = cache.get(_SITE_WIDE)
+    if lookups is None:
+        lookups = {
+            "topics": list(Topic.objects.only("name", "slug")),
+            "entry_plan": Plan.objects.from_price(),
+            "site_settings": SiteSettings.load(),
+        }
+        cache.set(_SITE_WIDE, lookups, LOOKUP_SECONDS)
+    if request is not None:
+        request._site_wide_lookups = lookups
+    return lookups
+
+
+def topics_menu(request=None) -> list[Topic]:
+    return site_wide(request)["topics"]
+
+
+def entry_plan(request=None) -> Plan | None:
+    """Plan.objects.from_price(): what every paywall and the home page advertise."""
+    return site_wide(request)["entry_plan"]
+
+
+def site_settings(request=None) -> SiteSettings:
+    return site_wide(request)["site_settings"]
+
+
+@receiver([post_save, post_delete], sender=Article)
+@receiver([post_save, post_delete], sender=Topic)
+@receiver([post_save, post_delete], sender=Person)
+@receiver([post_save, post_delete], sender=Plan)
+@receiver([post_save, post_delete], sender=SiteSettings)
+def _content_changed(sender, **kwargs):
+    # A new generation retires every shared anonymous page at once; the lookups are rebuilt.
+    cache.delete(_SITE_WIDE)
+    cache.set(_GENERATION, str(time.time_ns()), None)
+
+
+@receiver(post_delete, sender=Article)
+def _article_deleted(instance, **kwargs):
+    # An edit needs nothing deleted (the version changes); a deleted article's text goes now.
+    version = _version(instance)
+    cache.delete_many([f"markup:intro:{version}", f"markup:body:{version}"])

@@ -1,0 +1,201 @@
+"""Caching that cannot leak: what one reader warmed is never what another reader gets.
+
+Every test here runs with the locmem cache and, in CI, with a real Redis (conftest.py).
+"""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+
+from articles.models import Article, Status, Visibility
+from billing.models import Subscription, SubscriptionStatus
+from tests.conftest import SECRET_SENTENCES
+
+PREMIUM = "/articles/premium-article/"
+PAGES = [PREMIUM, "/", "/topics/leadership/", "/people/ada-byline/"]
+PREMIUM_SECRET = SECRET_SENTENCES[Visibility.PREMIUM]
+
+
+@pytest.fixture
+def subscriber(make_member):
+    member = make_member("sam@example.com")
+    now = timezone.now()
+    Subscription.objects.create(
+        stripe_subscription_id="sub_sam",
+        user=member,
+        status=SubscriptionStatus.ACTIVE,
+        started_at=now - timedelta(days=3),
+        current_period_end=now + timedelta(days=27),
+        synced_at=now,
+    )
+    return member
+
+
+def signed_in(member) -> Client:
+    client = Client()
+    client.force_login(member)
+    return client
+
+
+def assert_teaser(response):
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "The opening of premium-article" in html
+    assert PREMIUM_SECRET not in html
+    assert "The body of premium-article" not in html
+    assert 'class="paywall"' in html
+
+
+def assert_full(response):
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert PREMIUM_SECRET in html
+    assert 'class="paywall"' not in html
+
+
+@pytest.mark.parametrize("warmer", ["subscriber", "in_trial", "staff"])
+def test_caches_warmed_by_a_paying_reader_give_an_anonymous_reader_the_teaser(
+    readers, subscriber, articles, plans, warmer
+):
+    reader = signed_in(subscriber if warmer == "subscriber" else readers[warmer])
+    for url in PAGES:
+        assert reader.get(url).status_code == 200
+    assert_full(reader.get(PREMIUM))
+
+    anonymous = Client()
+    assert_teaser(anonymous.get(PREMIUM))
+    assert_teaser(anonymous.get(PREMIUM))  # the second, from the anonymous page cache
+    assert_teaser(Client().get(PREMIUM))
+
+
+def test_caches_warmed_by_an_anonymous_reader_give_a_subscriber_the_full_article(subscriber, readers, articles, plans):
+    anonymous = Client()
+    for url in PAGES:
+        assert anonymous.get(url).status_code == 200
+    assert_teaser(anonymous.get(PREMIUM))
+
+    assert_full(signed_in(subscriber).get(PREMIUM))
+    assert_full(signed_in(readers["in_trial"]).get(PREMIUM))
+    assert_teaser(signed_in(readers["trial_over"]).get(PREMIUM))
+
+
+def test_a_lapsed_member_warmed_after_a_subscriber_still_gets_the_teaser(subscriber, readers, articles, plans):
+    assert_full(signed_in(subscriber).get(PREMIUM))
+
+    response = signed_in(readers["trial_over"]).get(PREMIUM)
+
+    assert_teaser(response)
+    assert "Your free trial has ended" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_anonymous_pages_set_no_cookie_and_may_be_kept_by_a_cdn_for_a_minute(articles, plans, url):
+    for _ in range(2):  # rendered, then (for the article) served from the page cache
+        response = Client().get(url)
+
+        assert response.status_code == 200
+        assert not response.cookies
+        assert "Set-Cookie" not in str(response.serialize_headers())
+        directives = {d.strip() for d in response["Cache-Control"].split(",")}
+        assert directives == {"public", "max-age=60", "s-maxage=60"}
+        assert "Cookie" in response["Vary"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("reader_name", ["in_trial", "trial_over", "staff"])
+def test_a_signed_in_readers_pages_are_private(readers, articles, plans, url, reader_name):
+    response = signed_in(readers[reader_name]).get(url)
+
+    assert response.status_code == 200
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"private", "no-cache"} <= directives
+    assert "public" not in directives
+    assert "Cookie" in response["Vary"]
+
+
+def test_an_anonymous_reader_with_a_session_is_neither_shared_nor_served_a_shared_page(articles, plans):
+    Client().get(PREMIUM)  # the shared anonymous copy now exists
+    with_session = Client()
+    session = with_session.session
+    session["signup_next"] = "/articles/premium-article/"
+    session.save()
+
+    response = with_session.get(PREMIUM)
+
+    assert_teaser(response)
+    assert "private" in response["Cache-Control"]
+
+
+def test_a_reader_with_a_message_waiting_is_not_served_a_shared_page(articles, plans):
+    Client().get(PREMIUM)
+    reader = Client()
+    reader.cookies["messages"] = "anything"
+
+    response = reader.get(PREMIUM)
+
+    assert "private" in response["Cache-Control"]
+
+
+def test_the_trial_ending_takes_effect_on_the_very_next_request(readers, articles, plans):
+    member = readers["in_trial"]
+    reader = signed_in(member)
+    assert_full(reader.get(PREMIUM))
+    Client().get(PREMIUM)  # the anonymous copy is warm too
+
+    with time_machine.travel(member.trial_ends_at + timedelta(seconds=1)):
+        response = reader.get(PREMIUM)
+
+    assert_teaser(response)
+    assert "Your free trial has ended" in response.content.decode()
+
+
+def test_a_cancelled_subscription_ends_access_on_the_first_request_after_its_period(subscriber, articles, plans):
+    subscription = subscriber.subscriptions.get()
+    Subscription.objects.filter(pk=subscription.pk).update(cancel_at_period_end=True)
+    reader = signed_in(subscriber)
+    assert_full(reader.get(PREMIUM))
+
+    with time_machine.travel(subscription.current_period_end + timedelta(seconds=1)):
+        assert_teaser(reader.get(PREMIUM))
+
+
+def test_a_failed_payment_ends_access_on_the_first_request_after_the_grace_period(subscriber, articles, plans, settings):
+    subscription = subscriber.subscriptions.get()
+    failed_at = timezone.now()
+    Subscription.objects.filter(pk=subscription.pk).update(
+        status=SubscriptionStatus.PAST_DUE, first_failed_payment_at=failed_at
+    )
+    reader = signed_in(subscriber)
+    assert_full(reader.get(PREMIUM))  # within the grace period
+
+    with time_machine.travel(failed_at + timedelta(days=settings.PAYMENT_GRACE_DAYS, seconds=1)):
+        assert_teaser(reader.get(PREMIUM))
+
+
+def test_an_edit_shows_on_the_next_request_for_every_reader(subscriber, articles, plans):
+    article = articles[Visibility.PREMIUM]
+    reader = signed_in(subscriber)
+    assert_full(reader.get(PREMIUM))
+    assert_teaser(Client().get(PREMIUM))
+
+    article.intro = "A rewritten opening."
+    article.body = "A rewritten body."
+    article.save()
+
+    assert "A rewritten opening." in Client().get(PREMIUM).content.decode()
+    assert "A rewritten body." not in Client().get(PREMIUM).content.decode()
+    html = reader.get(PREMIUM).content.decode()
+    assert "A rewritten opening." in html and "A rewritten body." in html
+    assert PREMIUM_SECRET not in html
+
+
+def test_an_unpublished_article_is_gone_for_anonymous_readers_at_once(articles, plans):
+    assert_teaser(Client().get(PREMIUM))
+
+    # as the admin's "Unpublish" action does it: one UPDATE, no save() signal
+    Article.objects.filter(slug="premium-article").update(status=Status.DRAFT, updated_at=timezone.now())
+
+    assert Client().get(PREMIUM).status_code == 404

@@ -1,0 +1,112 @@
+"""What a page costs in database queries, for every kind of reader.
+
+The article page needs at most 4 queries whoever reads it (the member and their access, the
+article with the body only where allowed). Listing pages cost the same however many articles
+they show. Counts are taken with the site-wide lookups (topics menu, entry price, site
+settings) warm, as they are on a live site after its first request; the article's own cached
+HTML is cold, so the count includes loading its body.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from articles.models import Visibility
+from billing.models import Subscription, SubscriptionStatus
+from tests.conftest import SECRET_SENTENCES
+
+ARTICLE_PAGE_BUDGET = 4
+
+
+@pytest.fixture
+def subscriber(make_member):
+    member = make_member("sam@example.com")
+    now = timezone.now()
+    Subscription.objects.create(
+        stripe_subscription_id="sub_sam",
+        user=member,
+        status=SubscriptionStatus.ACTIVE,
+        started_at=now - timedelta(days=3),
+        current_period_end=now + timedelta(days=27),
+        synced_at=now,
+    )
+    return member
+
+
+@pytest.fixture
+def every_reader(readers, subscriber):
+    return {**readers, "subscriber": subscriber}
+
+
+def warm_site_wide_lookups(client):
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("reader_name", ["anonymous", "unverified", "in_trial", "trial_over", "staff", "subscriber"])
+@pytest.mark.parametrize("visibility", list(Visibility))
+def test_the_article_page_needs_at_most_four_queries_for_any_reader(
+    client, every_reader, articles, plans, reader_name, visibility, django_assert_max_num_queries
+):
+    if every_reader[reader_name] is not None:
+        client.force_login(every_reader[reader_name])
+    warm_site_wide_lookups(client)
+
+    with django_assert_max_num_queries(ARTICLE_PAGE_BUDGET):
+        response = client.get(f"/articles/{visibility}-article/")
+
+    assert response.status_code == 200
+    assert f"The opening of {visibility}-article" in response.content.decode()
+
+
+def test_a_subscriber_reads_the_premium_body_within_the_budget(client, subscriber, articles, plans, django_assert_max_num_queries):
+    client.force_login(subscriber)
+    warm_site_wide_lookups(client)
+
+    with django_assert_max_num_queries(ARTICLE_PAGE_BUDGET):
+        response = client.get("/articles/premium-article/")
+
+    assert SECRET_SENTENCES[Visibility.PREMIUM] in response.content.decode()
+
+
+def count_queries(client, url) -> int:
+    """The number of queries a GET of url makes (its page must answer 200)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def publish_more(make_article, count, *, start):
+    for number in range(start, start + count):
+        make_article(f"listed-{number}", featured=number % 5 == 0)
+
+
+@pytest.mark.parametrize("reader_name", ["anonymous", "in_trial", "subscriber"])
+@pytest.mark.parametrize("url", ["/", "/topics/leadership/", "/people/ada-byline/"])
+def test_listing_pages_cost_the_same_with_3_or_30_articles(client, every_reader, make_article, plans, reader_name, url):
+    if every_reader[reader_name] is not None:
+        client.force_login(every_reader[reader_name])
+    publish_more(make_article, 3, start=0)
+    assert client.get("/articles/listed-0/").status_code == 200  # warms the site-wide lookups
+    with_three = count_queries(client, url)
+
+    publish_more(make_article, 27, start=3)
+    assert client.get("/articles/listed-0/").status_code == 200  # publishing dropped them
+    with_thirty = count_queries(client, url)
+
+    assert with_thirty == with_three
+    assert "Listed 29" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("url", ["/", "/topics/leadership/", "/people/ada-byline/", "/articles/premium-article/"])
+def test_an_anonymous_readers_repeat_visit_costs_at_most_the_article_lookup(client, articles, plans, url):
+    warm_site_wide_lookups(client)  # the first ever request also creates the site settings row
+    client.get(url)
+
+    queries = count_queries(client, url)
+
+    # listing pages come whole from the cache; the article page still looks up its version
+    assert queries == (1 if url.startswith("/articles/") else 0)
