@@ -28,15 +28,41 @@ def may_read(reader, article) -> bool:
 
 
 @pytest.fixture
-def cast_is_sound(readers, articles):
+def cast(readers, make_member, plans):
+    """The shared readers, plus a paying subscriber and a member whose subscription was cancelled."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.models import Subscription, SubscriptionStatus
+
+    now = timezone.now()
+
+    def subscribed(email, status, **fields):
+        member = make_member(email, trial="over")
+        values = {"started_at": now - timedelta(days=40), "current_period_end": now + timedelta(days=20), "synced_at": now}
+        values.update(fields)
+        Subscription.objects.create(stripe_subscription_id=f"sub_{member.pk}", user=member, status=status, plan=plans[0], **values)
+        return member
+
+    return {
+        **readers,
+        "subscriber": subscribed("sue@example.com", SubscriptionStatus.ACTIVE),
+        "cancelled": subscribed("carl@example.com", SubscriptionStatus.CANCELED, ended_at=now - timedelta(days=1)),
+    }
+
+
+@pytest.fixture
+def cast_is_sound(cast, articles):
     """Guards the tests that ask the entitlement module what to expect against a module that
-    says yes to everyone: the anonymous and trial-over readers must be refused premium."""
+    says yes (or no) to everyone."""
     from articles.models import Visibility
 
     premium = articles[Visibility.PREMIUM]
-    assert not may_read(readers["anonymous"], premium)
-    assert not may_read(readers["trial_over"], premium)
-    assert may_read(readers["in_trial"], premium)
+    for name in ["anonymous", "unverified", "trial_over", "cancelled"]:
+        assert not may_read(cast[name], premium), name
+    for name in ["in_trial", "subscriber", "staff"]:
+        assert may_read(cast[name], premium), name
 
 
 @pytest.fixture

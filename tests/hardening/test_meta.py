@@ -91,6 +91,7 @@ def test_the_json_ld_data_block_carries_no_nonce_so_the_anonymous_page_can_be_sh
 
     assert json_ld(response)["@type"] == "NewsArticle"
     assert "nonce" not in response.content.decode()
+    assert "public" in response["Cache-Control"]
 
 
 def test_a_title_cannot_close_the_json_ld_script(client, make_article):
@@ -103,19 +104,19 @@ def test_a_title_cannot_close_the_json_ld_script(client, make_article):
     assert data["headline"] == 'Breaking </script><script>alert("x")</script> & more'
 
 
-def test_the_gated_part_wears_the_class_json_ld_names_only_for_readers_who_may_read_it(client_for, readers, articles, cast_is_sound):
+def test_the_gated_part_wears_the_class_json_ld_names_only_for_readers_who_may_read_it(client_for, cast, articles, cast_is_sound):
     article = articles[Visibility.PREMIUM]
-    for name, reader in readers.items():
+    for name, reader in cast.items():
         html = client_for(reader).get("/articles/premium-article/").content.decode()
         assert ('class="article__body prose premium-content"' in html) == may_read(reader, article), name
 
 
 @pytest.mark.parametrize("visibility", list(Visibility))
 def test_no_reader_finds_a_body_in_the_head_and_only_entitled_readers_anywhere(
-    client_for, readers, articles, cast_is_sound, visibility
+    client_for, cast, articles, cast_is_sound, visibility
 ):
     article = articles[visibility]
-    for name, reader in readers.items():
+    for name, reader in cast.items():
         html = client_for(reader).get(f"/articles/{visibility}-article/").content.decode()
         assert SECRET_SENTENCES[visibility] not in head_of(html), name
         assert (SECRET_SENTENCES[visibility] in html) == may_read(reader, article), name
