@@ -33,7 +33,8 @@ def pricing(request):
 @require_POST
 @login_required
 def checkout(request):
-    plan = get_object_or_404(Plan.objects.active(), pk=request.POST.get("plan") or 0)
+    plan_id = request.POST.get("plan", "")
+    plan = get_object_or_404(Plan.objects.active(), pk=int(plan_id) if plan_id.isdigit() else 0)
     success_url = settings.SITE_URL + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}"
     cancel_url = settings.SITE_URL + reverse("billing:pricing") + "?checkout=cancelled"
     try:

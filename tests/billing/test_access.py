@@ -1,0 +1,158 @@
+"""Who reads premium articles once money is involved, judged on the raw HTML, with time moved by time_machine.
+
+The foundation's matrix (tests/test_access_matrix.py) covers readers without a subscription;
+these are the members Stripe knows about, and the ones staff let in for free.
+"""
+
+from datetime import timedelta
+from html import unescape
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from billing.models import ComplimentaryAccess, Subscription
+from tests.conftest import SECRET_SENTENCES
+
+PREMIUM = SECRET_SENTENCES["premium"]
+NOW = timezone.now().replace(microsecond=0)
+
+
+@pytest.fixture
+def subscribed(make_member, plans):
+    """make_subscribed(status, **fields): a member whose trial is long over, with one subscription."""
+
+    def make(status, email="sub@example.com", **fields):
+        member = make_member(email, trial="over")
+        values = {
+            "started_at": NOW - timedelta(days=40),
+            "current_period_end": NOW + timedelta(days=20),
+            "synced_at": NOW,
+            "plan": plans[0],
+            "amount": 1200,
+            "currency": "gbp",
+        }
+        values.update(fields)
+        Subscription.objects.create(stripe_subscription_id=f"sub_{email}", user=member, status=status, **values)
+        return member
+
+    return make
+
+
+def premium_page(client, member):
+    client.force_login(member)
+    response = client.get("/articles/premium-article/")
+    assert response.status_code == 200
+    return unescape(response.content.decode())
+
+
+def reads_in_full(html):
+    if PREMIUM in html:
+        assert 'class="paywall"' not in html
+        return True
+    assert 'class="paywall"' in html and "The body of premium-article" not in html
+    return False
+
+
+@pytest.mark.parametrize("status", ["active", "trialing"])
+def test_a_subscriber_reads_premium_articles(client, articles, subscribed, status):
+    html = premium_page(client, subscribed(status))
+
+    assert reads_in_full(html)
+    assert "Update your card" not in html
+
+
+@pytest.mark.parametrize("status", ["unpaid", "canceled", "incomplete", "incomplete_expired", "paused"])
+def test_a_subscription_in_these_states_gets_the_teaser_with_its_reason(client, articles, subscribed, status):
+    html = premium_page(client, subscribed(status))
+
+    assert not reads_in_full(html)
+    reason = {
+        "unpaid": "Your last payment didn't go through. Update your card to keep reading.",
+        "canceled": "Your subscription has ended. Subscribe again to keep reading.",
+        "incomplete": "Your payment hasn't gone through yet.",
+        "incomplete_expired": "Your subscription has ended.",
+        "paused": "Your subscription is paused.",
+    }[status]
+    assert reason in html
+
+
+def test_past_due_reads_on_through_the_grace_period_with_a_banner_then_gets_the_teaser(client, articles, subscribed, settings):
+    settings.PAYMENT_GRACE_DAYS = 7
+    failed_at = NOW - timedelta(days=2)
+    member = subscribed("past_due", first_failed_payment_at=failed_at)
+
+    with time_machine.travel(failed_at + timedelta(days=7) - timedelta(minutes=1)):
+        html = premium_page(client, member)
+        assert reads_in_full(html)
+        assert "Your last payment didn't go through." in html and "Update your card" in html
+
+    with time_machine.travel(failed_at + timedelta(days=7) + timedelta(minutes=1)):
+        html = premium_page(client, member)
+        assert not reads_in_full(html)
+        assert "Update your card to keep reading." in html
+
+
+def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teaser(client, articles, subscribed):
+    period_end = NOW + timedelta(days=3)
+    member = subscribed("active", cancel_at_period_end=True, canceled_at=NOW, current_period_end=period_end)
+
+    with time_machine.travel(period_end - timedelta(minutes=1)):
+        assert reads_in_full(premium_page(client, member))
+        assert f"Cancels on {period_end:%-d %B %Y}" in client.get("/account/").content.decode()
+
+    with time_machine.travel(period_end + timedelta(minutes=1)):
+        html = premium_page(client, member)
+        assert not reads_in_full(html)
+        assert "Your subscription has ended." in html
+
+
+def test_complimentary_access_reads_until_its_date(client, articles, make_member, readers):
+    member = make_member("guest@example.com", trial="over")
+    until = NOW + timedelta(days=10)
+    ComplimentaryAccess.objects.create(user=member, until=until, reason="Press pass", granted_by=readers["staff"])
+
+    with time_machine.travel(until - timedelta(minutes=1)):
+        assert reads_in_full(premium_page(client, member))
+        assert f"Complimentary access until {until:%-d %B %Y}" in client.get("/account/").content.decode()
+
+    with time_machine.travel(until + timedelta(minutes=1)):
+        html = premium_page(client, member)
+        assert not reads_in_full(html)
+        assert "Your free trial has ended" in html  # back to what they were before the grant
+
+
+def test_complimentary_access_outranks_a_lapsed_subscription(client, articles, subscribed):
+    member = subscribed("canceled")
+    ComplimentaryAccess.objects.create(user=member, until=NOW + timedelta(days=1), reason="Apology")
+
+    assert reads_in_full(premium_page(client, member))
+
+
+def test_an_unverified_member_with_a_subscription_still_verifies_first(client, articles, make_member, subscribed):
+    member = subscribed("active")
+    member.emailaddress_set.update(verified=False)
+
+    assert not reads_in_full(premium_page(client, member))
+
+
+def test_a_new_subscription_outranks_an_old_cancelled_one(client, articles, subscribed):
+    member = subscribed("canceled", started_at=NOW - timedelta(days=400))
+    Subscription.objects.create(
+        stripe_subscription_id="sub_new", user=member, status="active", started_at=NOW - timedelta(days=1),
+        current_period_end=NOW + timedelta(days=29), synced_at=NOW,
+    )
+
+    assert reads_in_full(premium_page(client, member))
+
+
+def test_the_account_page_shows_plan_status_next_billing_date_amount_and_manage_billing(client, subscribed):
+    member = subscribed("active", current_period_end=NOW + timedelta(days=20))
+    client.force_login(member)
+
+    html = unescape(client.get("/account/").content.decode())
+
+    assert "Subscribed: Monthly" in html
+    assert f"Next billing date: {NOW + timedelta(days=20):%-d %B %Y} · £12.00" in html
+    assert "Status: Active" in html
+    assert "Manage billing" not in html  # no Stripe customer recorded for this member yet

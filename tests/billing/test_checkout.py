@@ -1,0 +1,242 @@
+"""Subscribe: one Customer per member, one Checkout Session in use, never a second subscription.
+
+Against the stand-in; an outage is Stripe's address pointing at a closed port on 127.0.0.1.
+"""
+
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from accounts.models import TrialClaim
+from accounts.services import trial_start
+from billing.models import CheckoutSession, Customer, Subscription
+from tests.billing.conftest import control, pay
+
+OUTAGE = "We couldn&#x27;t reach our payment provider. Nothing was charged; please try again."
+
+
+@pytest.fixture
+def oscar(make_member, client):
+    member = make_member("oscar@example.com", trial="over")
+    client.force_login(member)
+    return member
+
+
+def stripe_customers(stripe_client):
+    return stripe_client.v1.customers.list(params={"limit": 100}).data
+
+
+def test_a_signed_out_reader_is_sent_to_sign_in_first(client, stripe_plans):
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=/billing/checkout/")
+
+
+def test_subscribe_is_a_post_only(client, oscar, stripe_plans):
+    assert client.get("/billing/checkout/").status_code == 405
+
+
+def test_the_checkout_session_is_for_this_member_and_plan_with_our_return_addresses(client, oscar, stripe_plans, stripe_client):
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["year"].pk})
+
+    session_id = urlsplit(response["Location"]).path.rsplit("/", 1)[1]
+    session = stripe_client.v1.checkout.sessions.retrieve(session_id)
+    assert session.mode == "subscription"
+    assert session.client_reference_id == str(oscar.pk)
+    assert session.customer == Customer.objects.get(user=oscar).stripe_customer_id
+    assert session.success_url == "http://testserver/billing/success/?session_id={CHECKOUT_SESSION_ID}"
+    assert session.cancel_url == "http://testserver/pricing/?checkout=cancelled"
+    assert session.allow_promotion_codes is True
+    assert session.amount_total == 9900
+
+
+def test_a_double_click_makes_one_customer_and_reuses_one_session(client, oscar, stripe_plans, stripe_client):
+    first = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
+    second = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
+
+    assert first["Location"] == second["Location"]
+    assert Customer.objects.filter(user=oscar).count() == 1
+    assert len(stripe_customers(stripe_client)) == 1
+    assert CheckoutSession.objects.filter(user=oscar).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_subscribe_requests_at_once_make_one_customer_and_one_session(make_member, stripe_plans, stripe_client):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent requests need row locks: SQLite serialises whole transactions instead")
+    oscar = make_member("oscar@example.com", trial="over")
+    start = threading.Barrier(2)
+    locations = []
+
+    def click():
+        try:
+            browser = Client()
+            browser.force_login(oscar)
+            start.wait(timeout=10)
+            locations.append(browser.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})["Location"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(locations) == 2 and locations[0] == locations[1]
+    assert Customer.objects.filter(user=oscar).count() == 1
+    assert len(stripe_customers(stripe_client)) == 1
+    assert CheckoutSession.objects.filter(user=oscar).count() == 1
+
+
+def test_a_member_with_a_live_subscription_is_sent_to_their_account_not_to_checkout(
+    client, oscar, stripe_plans, standin, stripe_client
+):
+    pay(standin, client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})["Location"])
+    client.get("/billing/success/?session_id=" + CheckoutSession.objects.get().stripe_session_id)
+    assert Subscription.objects.get(user=oscar).status == "active"
+
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["year"].pk}, follow=True)
+
+    assert response.redirect_chain == [("/account/", 302)]
+    assert "You already have a subscription" in response.content.decode()
+    assert CheckoutSession.objects.filter(user=oscar).count() == 1
+    assert len(control(standin, "/_standin/state", method="GET")[1]["checkout_sessions"]) == 1
+
+
+def test_stripe_unreachable_gives_a_clear_message_and_writes_nothing(client, oscar, stripe_plans, closed_port_base):
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}, follow=True)
+
+    assert response.redirect_chain == [("/pricing/", 302)]
+    assert OUTAGE in response.content.decode()
+    assert not Customer.objects.exists()
+    assert not CheckoutSession.objects.exists()
+
+
+def test_stripe_failing_after_making_the_customer_writes_nothing_and_the_retry_reuses_that_customer(
+    client, oscar, stripe_plans, stripe_client
+):
+    # The first attempt reached Stripe and made the customer, then failed before our write.
+    made = stripe_client.v1.customers.create(
+        params={"email": oscar.email, "metadata": {"user_id": str(oscar.pk)}},
+        options={"idempotency_key": f"masthead-customer-{oscar.pk}"},
+    )
+    stripe_client.v1.prices.update(stripe_plans["month"].stripe_price_id, params={"active": False})
+
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}, follow=True)
+    assert response.redirect_chain == [("/pricing/", 302)]
+    assert OUTAGE in response.content.decode()
+    assert not Customer.objects.exists()  # rolled back with the failed session
+
+    stripe_client.v1.prices.update(stripe_plans["month"].stripe_price_id, params={"active": True})
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
+    assert response.status_code == 302
+    assert Customer.objects.get(user=oscar).stripe_customer_id == made.id
+    assert [c.id for c in stripe_customers(stripe_client)] == [made.id]
+
+
+def test_a_customer_stripe_no_longer_knows_is_replaced(client, oscar, stripe_plans, stripe_client):
+    Customer.objects.create(user=oscar, stripe_customer_id="cus_deleted_at_stripe")
+
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
+
+    assert response.status_code == 302
+    customer = Customer.objects.get(user=oscar)
+    assert customer.stripe_customer_id != "cus_deleted_at_stripe"
+    assert stripe_client.v1.customers.retrieve(customer.stripe_customer_id).email == "oscar@example.com"
+
+
+def test_a_plan_not_yet_in_stripe_says_so_and_writes_nothing(client, oscar, plans, standin):
+    response = client.post("/billing/checkout/", {"plan": plans[0].pk}, follow=True)
+
+    assert "Subscriptions to this plan are not open yet. Nothing was charged" in response.content.decode()
+    assert not Customer.objects.exists()
+
+
+def test_an_inactive_or_unknown_plan_is_not_found(client, oscar, stripe_plans):
+    stripe_plans["month"].active = False
+    stripe_plans["month"].save()
+
+    assert client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}).status_code == 404
+    assert client.post("/billing/checkout/", {"plan": "nonsense"}).status_code == 404
+
+
+# ---- the success page ---------------------------------------------------------------
+
+
+def start_checkout(client, plan) -> str:
+    return urlsplit(client.post("/billing/checkout/", {"plan": plan.pk})["Location"]).path.rsplit("/", 1)[1]
+
+
+def test_the_success_page_before_payment_says_pending_and_asks_for_nothing(client, oscar, stripe_plans):
+    session_id = start_checkout(client, stripe_plans["month"])
+
+    html = client.get(f"/billing/success/?session_id={session_id}").content.decode()
+
+    assert "Your payment is pending" in html
+    assert "/checkout/" not in html and "Subscribe" not in html
+    assert not Subscription.objects.exists()
+
+
+def test_another_members_session_is_not_found(client, oscar, make_member, stripe_plans, standin):
+    session_id = start_checkout(client, stripe_plans["month"])
+    pay(standin, f"{standin}/checkout/{session_id}")
+    client.force_login(make_member("mallory@example.com", trial="over"))
+
+    assert client.get(f"/billing/success/?session_id={session_id}").status_code == 404
+    assert client.get("/billing/success/?session_id=cs_test_nonexistent").status_code == 404
+    assert client.get("/billing/success/").status_code == 404
+    assert not Subscription.objects.exists()
+
+
+def test_cancelling_checkout_returns_to_the_plans_saying_nothing_was_charged(client, oscar, stripe_plans):
+    html = client.get("/pricing/?checkout=cancelled").content.decode()
+
+    assert "Checkout was cancelled. Nothing was charged." in html
+
+
+# ---- TRIAL_MODE=card ----------------------------------------------------------------
+
+
+@pytest.fixture
+def card_trials(settings, stripe_plans):
+    settings.TRIAL_MODE = "card"
+    for plan in stripe_plans.values():
+        plan.trial_days = 14
+        plan.save()
+    return stripe_plans
+
+
+def test_in_card_mode_signing_up_starts_no_trial(settings, make_member):
+    settings.TRIAL_MODE = "card"
+    member = make_member("new@example.com")
+
+    assert trial_start(user=member) is False
+    assert not member.has_had_trial() and not TrialClaim.objects.exists()
+
+
+def test_in_card_mode_checkout_starts_the_plans_trial_once_per_person(
+    client, make_member, card_trials, standin, stripe_client
+):
+    newcomer = make_member("new.comer@gmail.com")
+    client.force_login(newcomer)
+    session_id = start_checkout(client, card_trials["month"])
+    pay(standin, f"{standin}/checkout/{session_id}")
+    client.get(f"/billing/success/?session_id={session_id}")
+
+    subscription = Subscription.objects.get(user=newcomer)
+    assert subscription.status == "trialing" and subscription.trial_end is not None
+    assert TrialClaim.objects.count() == 1
+
+    # The same person (Gmail ignores dots) with a second account gets no second trial.
+    again = make_member("newcomer@gmail.com")
+    client.force_login(again)
+    session_id = start_checkout(client, card_trials["month"])
+    pay(standin, f"{standin}/checkout/{session_id}")
+    client.get(f"/billing/success/?session_id={session_id}")
+    assert Subscription.objects.get(user=again).status == "active"
+
