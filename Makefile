@@ -25,8 +25,19 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho --procfile Procfile.dev start
 
+# The browser tests drive Debian's Chromium (never a downloaded build) and inject axe-core,
+# which npm installs at the version tests/browser/package-lock.json pins.
+CHROMIUM := /usr/bin/chromium
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 ## make test: set up and run the whole suite (in parallel)
 test: $(STAMP)
+	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(AXE); \
+	else echo "Chromium not found at $(CHROMIUM): browser tests skipped (apt-get install chromium)"; fi
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 clean:
