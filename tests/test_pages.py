@@ -221,3 +221,20 @@ def test_account_page_asks_an_unverified_member_to_verify(client, readers):
     client.force_login(readers["unverified"])
 
     assert "Verify your email address to start your free trial" in client.get("/account/").content.decode()
+
+
+def test_home_offers_the_free_trial_to_a_visitor(client, articles, plans):
+    html = client.get("/").content.decode()
+
+    assert "From £12.00 per month · 7-day free trial" in element_text(html, css_class="hero")
+
+
+def test_home_offers_no_free_trial_to_a_member_whose_trial_is_over(client, readers, articles, plans):
+    client.force_login(readers["trial_over"])
+
+    html = client.get("/").content.decode()
+
+    hero = element_text(html, css_class="hero")
+    assert "From £12.00 per month" in hero
+    assert "Subscribe" in hero
+    assert "free trial" not in html.replace("Your free trial has ended", "")
