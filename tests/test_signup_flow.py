@@ -218,3 +218,17 @@ def test_signing_up_with_a_taken_address_looks_the_same_and_tells_the_owner(clie
     to_tina = [m for m in mail.outbox if m.to == ["tina@example.com"]]
     assert len(to_tina) == 1  # "you already have an account", sent to the owner only
     assert "/accounts/confirm-email/" not in to_tina[0].body
+
+
+def test_signing_in_from_the_paywall_brings_the_member_back_to_the_article(client, make_member, articles):
+    make_member("tina@example.com", trial="active")
+    page = client.get("/articles/premium-article/").content.decode()
+    assert 'href="/accounts/login/?next=/articles/premium-article/"' in page
+
+    response = client.post(
+        "/accounts/login/?next=/articles/premium-article/", {"login": "tina@example.com", "password": PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/articles/premium-article/"
+    assert SECRET_SENTENCES[Visibility.PREMIUM] in client.get(response["Location"]).content.decode()
