@@ -73,7 +73,11 @@ def test_a_content_editor_manages_topics_and_people(client, editor, url):
 
 
 @pytest.mark.parametrize(
-    "url", ["/admin/accounts/user/", "/admin/accounts/user/add/", "/admin/billing/plan/", "/admin/auth/group/"]
+    "url",
+    [
+        "/admin/accounts/user/", "/admin/accounts/user/add/", "/admin/accounts/trialclaim/", "/admin/billing/plan/",
+        "/admin/billing/plan/add/", "/admin/auth/group/",
+    ],
 )
 def test_a_content_editor_cannot_open_members_billing_or_groups(client, editor, url):
     client.force_login(editor)
