@@ -15,6 +15,16 @@ from django.core.cache import cache
 
 from articles.models import SiteSettings
 
+# Billing's cast: the Stripe stand-in as a real process, our settings pointed at it, plans
+# synced to it, and Stripe's postman (events delivered, signed, when the test says so).
+from tests.billing.conftest import (  # noqa: F401  (fixtures, used by name)
+    standin,
+    standin_process,
+    stripe_events,
+    stripe_plans,
+    stripe_settings,
+)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

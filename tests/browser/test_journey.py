@@ -1,7 +1,13 @@
-"""The reader's whole journey in Chromium: lands, signs up, verifies, reads, the trial ends, the paywall.
+"""The reader's whole journey in Chromium, from the landing page to a subscription that ends.
 
-Time is moved with time_machine in the test process, which the live server's thread shares,
-and the trial-expiry job is run as the scheduler would run it, eagerly, in this process.
+Lands, signs up, opens the verification link from the mail, reads a premium article in the
+trial; the clock passes the trial's end and the expiry job runs; the paywall; a declined
+card grants nothing; a good card at the Stripe stand-in's checkout opens the article again;
+cancelled in the portal, it still reads until the period ends; after it, the paywall.
+
+Time is moved with time_machine in the test process, which the live server's thread
+shares. Stripe's events are delivered to our webhook when the test says so, signed at the
+moved time (the stand-in signs with real time, which our webhook would refuse as too old).
 """
 
 import re
@@ -13,7 +19,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tasks import end_due_trials
+from billing.models import Subscription
+from tests.billing.conftest import DECLINED_CARD, GOOD_CARD, advance
 from tests.browser.conftest import PASSWORD
+from tests.browser.helpers import sign_in
 from tests.conftest import SECRET_SENTENCES
 
 PREMIUM_URL = "/articles/premium-article/"
@@ -51,31 +60,110 @@ def land_sign_up_and_verify(page, screenshot):
     assert page.get_by_role("button", name="Log out").is_visible()
 
 
-def test_newcomer_reads_in_trial_and_meets_the_paywall_when_it_ends(page, demo_site, screenshot):
+def reads_in_full(page) -> bool:
+    page.goto(PREMIUM_URL)
+    return page.locator(".premium-content").count() == 1 and SECRET in page.content()
+
+
+def sees_the_paywall(page) -> bool:
+    page.goto(PREMIUM_URL)
+    return page.locator(".paywall").is_visible() and SECRET not in page.content()
+
+
+def test_the_whole_journey_through_checkout_and_the_portal(
+    page, demo_site, screenshot, live_server, stripe_settings, stripe_plans, stripe_events
+):
+    stripe_settings.SITE_URL = live_server.url  # Checkout and the portal send the reader back here
     land_sign_up_and_verify(page, screenshot)
     member = User.objects.get(email=EMAIL)
     assert member.trial_ends_at is not None
 
-    page.goto(PREMIUM_URL)
+    assert reads_in_full(page)
     screenshot(page, "premium-article-in-trial")
-    assert page.get_by_text(SECRET).is_visible()
-    assert page.locator(".paywall").count() == 0
     assert page.get_by_text("Free trial: 7 days left.").is_visible()
     assert page.locator(".ad-slot").count() == 0
 
+    # The trial ends by the clock; the expiry job records it (as the scheduler would run it).
     with time_machine.travel(member.trial_ends_at + timedelta(minutes=1), tick=True):
         assert end_due_trials() == 1
         member.refresh_from_db()
         assert member.trial_ended_at is not None
 
-        page.reload()
-        screenshot(page, "premium-article-after-trial")
-        paywall = page.locator(".paywall")
-        assert paywall.is_visible()
-        assert "Your free trial has ended. Subscribe to keep reading." in paywall.inner_text()
-        assert SECRET not in page.content()
+        assert sees_the_paywall(page)
+        screenshot(page, "paywall-after-trial")
+        assert "Your free trial has ended. Subscribe to keep reading." in page.locator(".paywall").inner_text()
         assert page.locator(".ad-slot").is_visible()
-
         page.goto("/account/")
         screenshot(page, "account-after-trial")
         assert page.get_by_text(f"Your free trial ended on {timezone.localtime(member.trial_ends_at):%-d %B %Y}").is_visible()
+        page.goto(PREMIUM_URL)
+
+        # A declined card: the checkout page says so, and nothing is granted.
+        page.locator(".paywall").get_by_role("button", name="Subscribe").click()
+        page.wait_for_url(re.compile(r".*/checkout/cs_"))
+        checkout_url = page.url
+        screenshot(page, "checkout")
+        page.get_by_label("Card number").fill(DECLINED_CARD)
+        page.get_by_role("button", name="Subscribe").click()
+        error = page.get_by_role("alert")
+        assert "declined" in error.inner_text().lower()
+        screenshot(page, "checkout-card-declined")
+        assert all(code == 200 for code in stripe_events.deliver())
+        assert not Subscription.objects.filter(user=member, status__in=["active", "trialing"]).exists()
+        assert sees_the_paywall(page)
+
+        # A good card: back on our site, subscribed, reading in full.
+        page.goto(checkout_url)
+        page.get_by_label("Card number").fill(GOOD_CARD)
+        page.get_by_role("button", name="Subscribe").click()
+        page.wait_for_url(f"{live_server.url}/billing/success/**")
+        screenshot(page, "subscribed")
+        assert page.get_by_role("heading", name="You're subscribed").is_visible()
+        assert all(code == 200 for code in stripe_events.deliver())
+        assert reads_in_full(page)
+        screenshot(page, "premium-article-subscribed")
+        assert page.locator(".ad-slot").count() == 0
+        subscription = Subscription.objects.get(user=member)
+        assert subscription.status == "active" and not subscription.cancel_at_period_end
+
+        # Cancel in the portal: the member reads on until the period they paid for ends.
+        page.goto("/account/")
+        screenshot(page, "account-subscribed")
+        assert page.get_by_text("Next billing date").is_visible()
+        page.get_by_role("button", name="Manage billing").click()
+        page.wait_for_url(re.compile(r".*/portal/"))
+        page.get_by_role("button", name="Cancel at period end").click()
+        screenshot(page, "portal-cancelled")
+        assert page.get_by_role("status").inner_text() == "Your subscription will end at the close of the current period."
+        page.get_by_role("link", name="Return to site").click()
+        page.wait_for_url(f"{live_server.url}/account/")
+        assert all(code == 200 for code in stripe_events.deliver())
+        subscription.refresh_from_db()
+        assert subscription.cancel_at_period_end
+        period_end = subscription.current_period_end
+        page.reload()
+        screenshot(page, "account-cancelling")
+        assert page.get_by_text(f"Cancels on {timezone.localtime(period_end):%-d %B %Y}").is_visible()
+        assert reads_in_full(page)
+
+        with time_machine.travel(period_end - timedelta(hours=1), tick=True):
+            assert reads_in_full(page) or _signed_in_again_reads(page)
+            screenshot(page, "premium-article-last-hour")
+
+        # The period ends: by the clock first, then Stripe says so too.
+        with time_machine.travel(period_end + timedelta(minutes=1), tick=True):
+            if not page.get_by_role("button", name="Log out").is_visible():
+                sign_in(page, EMAIL)  # a month on, the session has expired
+            assert sees_the_paywall(page)
+            advance(stripe_events.standin_url, subscription.stripe_subscription_id, "end_period")
+            assert all(code == 200 for code in stripe_events.deliver())
+            subscription.refresh_from_db()
+            assert subscription.status == "canceled"
+            assert sees_the_paywall(page)
+            screenshot(page, "paywall-after-the-period")
+            assert "Your subscription has ended. Subscribe again to keep reading." in page.locator(".paywall").inner_text()
+
+
+def _signed_in_again_reads(page) -> bool:
+    sign_in(page, EMAIL)
+    return reads_in_full(page)
