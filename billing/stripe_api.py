@@ -80,6 +80,10 @@ def checkout_session_retrieve(*, session_id: str) -> StripeDict:
     return _plain(_client().v1.checkout.sessions.retrieve(session_id, params={"expand": ["subscription"]}))
 
 
+def checkout_session_expire(*, session_id: str) -> StripeDict:
+    return _plain(_client().v1.checkout.sessions.expire(session_id))
+
+
 def portal_session_create(*, customer_id: str, return_url: str) -> StripeDict:
     return _plain(_client().v1.billing_portal.sessions.create(params={"customer": customer_id, "return_url": return_url}))
 

@@ -3,6 +3,7 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,8 +32,10 @@ def pricing(request):
 
 
 @require_POST
-@login_required
 def checkout(request):
+    if not request.user.is_authenticated:
+        # Back to the plans after signing in: this POST cannot be replayed as a GET.
+        return redirect_to_login(reverse("billing:pricing"))
     plan_id = request.POST.get("plan", "")
     plan = get_object_or_404(Plan.objects.active(), pk=int(plan_id) if plan_id.isdigit() else 0)
     success_url = settings.SITE_URL + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}"
@@ -69,12 +72,13 @@ def success(request):
     if session is None:
         raise Http404("No such checkout session.")
     paid = session.get("payment_status") in ("paid", "no_payment_required") and session.get("status") == "complete"
-    return render(request, "billing/success.html", {"pending": not paid, "access": request.access})
+    return render(request, "billing/success.html", {"pending": not paid})
 
 
 @require_POST
-@login_required
 def portal(request):
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("accounts:account"))
     return_url = settings.SITE_URL + reverse("accounts:account")
     try:
         url = services.portal_start(user=request.user, return_url=return_url)

@@ -33,7 +33,7 @@ def test_a_signed_out_reader_is_sent_to_sign_in_first(client, stripe_plans):
     response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/login/?next=/billing/checkout/")
+    assert response["Location"] == "/accounts/login/?next=/pricing/"  # the POST cannot be replayed
 
 
 def test_subscribe_is_a_post_only(client, oscar, stripe_plans):
@@ -240,3 +240,24 @@ def test_in_card_mode_checkout_starts_the_plans_trial_once_per_person(
     client.get(f"/billing/success/?session_id={session_id}")
     assert Subscription.objects.get(user=again).status == "active"
 
+
+
+def test_choosing_another_plan_closes_the_first_session_so_two_tabs_cannot_pay_twice(client, oscar, stripe_plans, standin):
+    monthly = start_checkout(client, stripe_plans["month"])
+    annual = start_checkout(client, stripe_plans["year"])
+
+    assert annual != monthly
+    status, result = pay(standin, f"{standin}/checkout/{monthly}")
+    assert status == 409 and result["error"] == "This checkout session has expired."
+    assert list(CheckoutSession.objects.values_list("stripe_session_id", flat=True)) == [annual]
+
+
+def test_choosing_another_plan_after_paying_for_one_goes_to_the_account(client, oscar, stripe_plans, standin):
+    monthly = start_checkout(client, stripe_plans["month"])
+    pay(standin, f"{standin}/checkout/{monthly}")  # paid; the reader went back instead of to the success page
+
+    response = client.post("/billing/checkout/", {"plan": stripe_plans["year"].pk}, follow=True)
+
+    assert response.redirect_chain == [("/account/", 302)]
+    assert "Subscribed: Monthly" in response.content.decode()
+    assert CheckoutSession.objects.count() == 1

@@ -93,4 +93,4 @@ def test_manage_billing_without_a_stripe_customer_goes_to_the_plans(client, make
 
 def test_manage_billing_is_post_only_and_for_members(client, plans):
     assert client.get("/billing/portal/").status_code == 405
-    assert client.post("/billing/portal/")["Location"].startswith("/accounts/login/")
+    assert client.post("/billing/portal/")["Location"] == "/accounts/login/?next=/account/"
