@@ -23,12 +23,18 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
         with transaction.atomic():
             TrialClaim.objects.create(email_digest=email_fingerprint(email or user.email), user=user)
             now = timezone.now()
+            ends = now + timedelta(days=settings.TRIAL_DAYS)
             started = User.objects.filter(pk=user.pk, trial_started_at__isnull=True).update(
-                trial_started_at=now, trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS)
+                trial_started_at=now, trial_ends_at=ends
             )
             if not started:  # a concurrent verification of another address won the race
                 raise IntegrityError("trial already started")
-            mail.queue(mail.TRIAL_STARTED, user_id=user.pk, key=f"trial_started:{user.pk}")
+            mail.queue(
+                mail.TRIAL_STARTED,
+                user_id=user.pk,
+                key=f"trial_started:{user.pk}",
+                context={"trial_ends_at": ends.isoformat()},
+            )
     except IntegrityError:
         return False
     user.refresh_from_db(fields=["trial_started_at", "trial_ends_at", "trial_ended_at"])

@@ -9,6 +9,7 @@ import smtplib
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import OperationalError
 
 from accounts import lifecycle, mail
 
@@ -17,7 +18,8 @@ log = logging.getLogger(__name__)
 # Worth retrying: the mail server or the network, not the message.
 TRANSPORT_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, smtplib.SMTPHeloError, OSError)
 MAIL_RETRY = {
-    "autoretry_for": TRANSPORT_ERRORS + (smtplib.SMTPResponseException,),
+    # and the database going away for a moment (or SQLite's lock, in the local run)
+    "autoretry_for": TRANSPORT_ERRORS + (smtplib.SMTPResponseException, OperationalError),
     "retry_backoff": 10,  # 10 s, 20 s, 40 s ... with jitter
     "retry_backoff_max": 30 * 60,
     "max_retries": 10,  # about five hours; after that the periodic requeue tries again

@@ -89,6 +89,13 @@ try:
     }
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {error}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The local run has a web process and a Celery worker writing at once: take the write
+    # lock when a transaction begins (a deferred one fails with "database is locked" when
+    # two try to upgrade), wait for it rather than fail, and let readers read meanwhile.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=20, init_command="PRAGMA journal_mode=WAL;"
+    )
 
 REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:
@@ -211,8 +218,8 @@ EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))  # for 
 # The local run needs no broker server: kombu's filesystem transport keeps messages
 # under var/celery/. Production and CI use Redis; a production run without a broker
 # stops here rather than losing mail.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://" if DEBUG else None, required=not DEBUG)
-if CELERY_BROKER_URL == "filesystem://":
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://localhost/" if DEBUG else None, required=not DEBUG)
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_folder = Path(env("CELERY_FILESYSTEM_FOLDER", str(BASE_DIR / "var" / "celery")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_folder / "queue"),

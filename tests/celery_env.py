@@ -15,7 +15,7 @@ os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"test-{uuid.uuid4().hex[:12]}"
 if os.environ.get("CI_REDIS_URL"):
     os.environ["CELERY_BROKER_URL"] = os.environ["CI_REDIS_URL"]
 else:
-    os.environ["CELERY_BROKER_URL"] = "filesystem://"
+    os.environ["CELERY_BROKER_URL"] = "filesystem://localhost/"
     os.environ["CELERY_FILESYSTEM_FOLDER"] = tempfile.mkdtemp(prefix="masthead-celery-")
 
 

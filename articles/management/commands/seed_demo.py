@@ -19,6 +19,7 @@ DEMO_LOGINS = [
     ("admin@example.com", "staff: the admin at /admin/ and every article"),
     ("reader@example.com", "a member in the free trial"),
     ("lapsed@example.com", "a member whose trial is over"),
+    ("ending@example.com", "a member whose trial ends 2 minutes after seeding: watch the worker mail them"),
 ]
 PLANS = [("Monthly", 1200, Interval.MONTH), ("Annual", 9900, Interval.YEAR)]
 # The landing page's words, figures and ad. Every organisation named here is invented.
@@ -83,6 +84,15 @@ class Command(BaseCommand):
             User.objects.filter(pk=lapsed.pk).update(
                 trial_started_at=now - timedelta(days=9), trial_ends_at=now - timedelta(days=2)
             )
+        ending = self._member("ending@example.com")
+        trial_start(user=ending)
+        # ends a couple of minutes from now on every `make run`, so the trial-expiry job
+        # (every minute) ends it and the worker's trial-ended mail shows in the console
+        User.objects.filter(pk=ending.pk).update(
+            trial_started_at=now - timedelta(days=settings.TRIAL_DAYS) + timedelta(minutes=2),
+            trial_ends_at=now + timedelta(minutes=2),
+            trial_ended_at=None,
+        )
         return admin, reader, lapsed
 
     def _member(self, email, **flags):
