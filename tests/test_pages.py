@@ -193,10 +193,10 @@ def test_account_page_shows_the_days_left_in_the_trial(client, make_member):
     tina = make_member("tina@example.com", trial="active")  # ends six days from now
     client.force_login(tina)
 
-    html = client.get("/account/").content.decode()
+    membership = element_text(client.get("/account/").content.decode(), css_class="panel")
 
-    assert "Free trial: 6 days left" in html
-    assert f"Your trial ends on {tina.trial_ends_at:%-d %B %Y}" in html
+    assert "Free trial: 6 days left" in membership
+    assert f"Your trial ends on {tina.trial_ends_at:%-d %B %Y}" in membership
 
 
 def test_account_page_counts_a_part_day_as_a_day_left(client, make_member):
@@ -205,7 +205,7 @@ def test_account_page_counts_a_part_day_as_a_day_left(client, make_member):
     tina.save()
     client.force_login(tina)
 
-    assert "Free trial: 1 day left" in client.get("/account/").content.decode()
+    assert "Free trial: 1 day left" in element_text(client.get("/account/").content.decode(), css_class="panel")
 
 
 def test_account_page_tells_a_lapsed_member_their_trial_ended(client, readers):
