@@ -1,9 +1,12 @@
+from datetime import datetime, time
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from accounts import entitlements
 from accounts.models import TrialClaim, User
@@ -22,6 +25,11 @@ class ExtendTrialForm(ActionForm):
         widget=forms.NumberInput(attrs={"min": 1, "max": 365}),
         help_text="Days, for “Extend trial”.",
     )
+    until = forms.CharField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Date, for “Grant complimentary access”.",
+    )
 
 
 @admin.register(User)
@@ -32,7 +40,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["is_staff", "is_active", "trial_ends_at"]
     readonly_fields = ["date_joined", "last_login", "trial_ended_at", "access_state"]
     action_form = ExtendTrialForm
-    actions = ["extend_trial"]
+    actions = ["extend_trial", "grant_complimentary_access"]
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
         ("Membership", {"fields": ["trial_started_at", "trial_ends_at", "trial_ended_at", "access_state"]}),
@@ -63,6 +71,23 @@ class UserAdmin(BaseUserAdmin):
         for user in queryset:
             trial_extend(user=user, days=days)
         self.message_user(request, f"Extended {queryset.count()} trial(s) by {days} day(s).", messages.SUCCESS)
+
+    @admin.action(description="Grant complimentary access until a date")
+    def grant_complimentary_access(self, request, queryset):
+        from billing.services import complimentary_grant
+
+        try:
+            day = forms.DateField().clean(request.POST.get("until"))
+        except ValidationError:
+            day = None
+        # Through the end of the chosen day, in the site's time zone.
+        until = timezone.make_aware(datetime.combine(day, time.max)) if day else None
+        if until is None or until <= timezone.now():
+            self.message_user(request, "Choose a date in the future to grant complimentary access until.", messages.ERROR)
+            return
+        for user in queryset:
+            complimentary_grant(user=user, until=until, reason="Granted in the admin", granted_by=request.user)
+        self.message_user(request, f"Granted complimentary access to {queryset.count()} member(s) until {day:%-d %B %Y}.", messages.SUCCESS)
 
 
 @admin.register(TrialClaim)

@@ -79,3 +79,27 @@ def test_staff_grant_complimentary_access_in_the_admin_and_are_recorded_as_grant
     assert response.status_code == 302, response.content.decode()[:2000]
     grant = ComplimentaryAccess.objects.get(user=member)
     assert grant.granted_by == admin_user and grant.reason == "Speaker at our conference"
+
+
+def test_staff_grant_complimentary_access_to_members_from_the_member_list(admin_client, admin_user, make_member, articles):
+    member = make_member("guest@example.com", trial="over")
+    until = (timezone.now() + timedelta(days=30)).date()
+
+    response = admin_client.post("/admin/accounts/user/", {
+        "action": "grant_complimentary_access", "_selected_action": [member.pk], "until": until.isoformat(), "days": "",
+    }, follow=True)
+
+    assert f"Granted complimentary access to 1 member(s) until {until:%-d %B %Y}." in response.content.decode()
+    grant = ComplimentaryAccess.objects.get(user=member)
+    assert grant.granted_by == admin_user and grant.until.date() == until
+
+
+def test_granting_complimentary_access_needs_a_future_date(admin_client, make_member):
+    member = make_member("guest@example.com", trial="over")
+
+    response = admin_client.post("/admin/accounts/user/", {
+        "action": "grant_complimentary_access", "_selected_action": [member.pk], "until": "2001-01-01", "days": "",
+    }, follow=True)
+
+    assert "Choose a date in the future" in response.content.decode()
+    assert not ComplimentaryAccess.objects.exists()
