@@ -232,3 +232,22 @@ def test_signing_in_from_the_paywall_brings_the_member_back_to_the_article(clien
     assert response.status_code == 302
     assert response["Location"] == "/articles/premium-article/"
     assert SECRET_SENTENCES[Visibility.PREMIUM] in client.get(response["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        ("/accounts/signup/", ['name="email"', 'name="password1"', 'name="password2"']),
+        ("/accounts/login/", ['name="login"', 'name="password"']),
+        ("/accounts/password/reset/", ['name="email"']),
+    ],
+)
+def test_the_account_forms_render_for_a_visitor(client, db, url, fields):
+    response = client.get(url)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="csrfmiddlewaretoken"' in html
+    for field in fields:
+        assert field in html
+    assert 'name="username"' not in html  # email is the login
