@@ -99,3 +99,29 @@ def test_the_admin_works_under_the_content_security_policy(client, superuser, ar
             assert 'type="application/json"' in tag or "nonce=" in tag, (url, tag)
 
     assert article.title in client.get("/admin/articles/article/").content.decode()
+
+
+@override_settings(MFA_REQUIRED_FOR_STAFF=True)
+def test_staff_with_two_factor_reach_the_admin_only_after_the_code(client, superuser, fresh_cache):
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    secret = generate_totp_secret()
+    TOTP.activate(superuser, secret)
+    valid = [format_hotp_value(hotp_value(secret, counter)) for counter in yield_hotp_counters_from_time()]
+
+    response = client.post("/accounts/login/?next=/admin/", {"login": "sam@example.com", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/2fa/authenticate/")
+    assert "_auth_user_id" not in client.session  # the password alone is not enough
+    assert client.get("/admin/").status_code == 302
+
+    wrong_code = next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)
+    wrong = client.post("/accounts/2fa/authenticate/", {"code": wrong_code})
+    assert wrong.status_code == 200 and "_auth_user_id" not in client.session
+
+    response = client.post("/accounts/2fa/authenticate/", {"code": valid[len(valid) // 2]})  # the current period's
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(superuser.pk)
+    assert client.get("/admin/").status_code == 200
