@@ -4,6 +4,7 @@ two-factor authentication, and the admin still working under the Content Securit
 import re
 
 import pytest
+import time_machine
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import override_settings
 
@@ -102,6 +103,7 @@ def test_the_admin_works_under_the_content_security_policy(client, superuser, ar
 
 
 @override_settings(MFA_REQUIRED_FOR_STAFF=True)
+@time_machine.travel("2026-11-28 12:00:05Z", tick=False)  # the code cannot roll over mid-test
 def test_staff_with_two_factor_reach_the_admin_only_after_the_code(client, superuser, fresh_cache):
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
 
@@ -120,7 +122,7 @@ def test_staff_with_two_factor_reach_the_admin_only_after_the_code(client, super
     wrong = client.post("/accounts/2fa/authenticate/", {"code": wrong_code})
     assert wrong.status_code == 200 and "_auth_user_id" not in client.session
 
-    response = client.post("/accounts/2fa/authenticate/", {"code": valid[len(valid) // 2]})  # the current period's
+    response = client.post("/accounts/2fa/authenticate/", {"code": valid[len(valid) // 2]})  # this period's code
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(superuser.pk)
