@@ -17,9 +17,9 @@ from tests.conftest import SECRET_SENTENCES
 from tests.test_pages import paywall
 from tests.test_signup_flow import NEW_PASSWORD, confirmation_path, sign_up
 
-# after the fixtures' articles went live (an hour before the real now), so they are readable then
-SIGNED_UP_AT = datetime(2027, 3, 2, 9, 30, tzinfo=UTC)
-VERIFIED_AT = datetime(2027, 3, 4, 18, 15, 30, tzinfo=UTC)  # two days later: the trial counts from here
+# A month ahead of the real clock, so the fixtures' articles (live since an hour ago) are live then.
+SIGNED_UP_AT = (datetime.now(UTC) + timedelta(days=30)).replace(hour=9, minute=30, second=0, microsecond=0)
+VERIFIED_AT = SIGNED_UP_AT + timedelta(days=2, hours=8, minutes=45, seconds=30)  # the trial counts from here
 PREMIUM = SECRET_SENTENCES[Visibility.PREMIUM]
 
 
@@ -183,16 +183,16 @@ def extend(admin, users, days, *, at=None):
 
 def test_extending_an_ended_trial_reopens_access(admin, make_member, articles):
     oscar = make_member("oscar@example.com", trial="over")
-    extended_at = datetime(2027, 5, 1, 12, tzinfo=UTC)
+    extended_at = SIGNED_UP_AT + timedelta(days=60)
     assert PREMIUM not in premium_page_for(oscar, extended_at)
 
     response = extend(admin, [oscar], 5, at=extended_at)
 
     assert "Extended 1 trial(s) by 5 day(s)." in response.content.decode()
     oscar.refresh_from_db()
-    assert oscar.trial_ends_at == datetime(2027, 5, 6, 12, tzinfo=UTC)  # five days from the extension
-    assert PREMIUM in premium_page_for(oscar, datetime(2027, 5, 6, 11, 59, tzinfo=UTC))
-    assert PREMIUM not in premium_page_for(oscar, datetime(2027, 5, 6, 12, tzinfo=UTC))
+    assert oscar.trial_ends_at == extended_at + timedelta(days=5)  # five days from the extension
+    assert PREMIUM in premium_page_for(oscar, extended_at + timedelta(days=5, seconds=-1))
+    assert PREMIUM not in premium_page_for(oscar, extended_at + timedelta(days=5))
 
 
 def test_extending_a_running_trial_adds_to_its_end(admin, make_member):
