@@ -19,6 +19,8 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
     """
     if user.has_had_trial() or settings.TRIAL_MODE == "card":
         return False  # in card mode the trial starts at Stripe Checkout instead
+    if settings.TRIAL_DAYS == 0:
+        return False  # trials are off: a zero-length one would still use up the person's claim
     try:
         with transaction.atomic():
             TrialClaim.objects.create(email_digest=email_fingerprint(email or user.email), user=user)
