@@ -241,3 +241,16 @@ def test_two_accounts_of_one_person_verifying_at_the_same_moment_get_one_trial()
     assert sorted(started) == [False, True]
     assert TrialClaim.objects.count() == 1
     assert User.objects.filter(trial_started_at__isnull=False).count() == 1
+
+
+def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unused(client, articles, plans, settings):
+    settings.TRIAL_DAYS = 0
+
+    user = join(client, "tina@example.com")
+
+    assert user.trial_started_at is None
+    assert TrialClaim.objects.count() == 0  # if trials are turned on later, Tina still gets hers
+    article = premium_page(client, VERIFIED_AT + timedelta(minutes=1))
+    assert PREMIUM not in article
+    assert "Subscribe" in paywall(article)
+    assert "trial has ended" not in article  # she never had one
