@@ -170,3 +170,24 @@ def advance(standin_url: str, subscription_id: str, action: str):
     status, body = control(standin_url, f"/_standin/subscriptions/{subscription_id}/advance", {"action": action})
     assert status == 200, body
     return body
+
+
+@pytest.fixture(scope="session")
+def posting_standin(live_server, tmp_path_factory):
+    """A second stand-in that posts its webhooks to the live test server, as Stripe posts to the site."""
+    log_path = tmp_path_factory.mktemp("posting-standin") / "standin.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "billing.standin", "--host", "127.0.0.1", "--port", "0", "--retry-base", "0.05",
+             "--webhook-url", live_server.url + "/billing/stripe/webhook/", "--webhook-secret", WEBHOOK_SECRET],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+    try:
+        yield _wait_until_ready(process, log_path)
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
