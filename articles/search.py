@@ -27,6 +27,7 @@ from articles.models import Article
 MAX_QUERY_LENGTH = 200  # longer queries are cut here: no title needs more, and it bounds the work
 MAX_WORDS = 12
 SNIPPET_LENGTH = 240
+PER_PAGE = 10
 SEARCH_CONFIG = "english"
 
 # The index in migration 0003 is built on exactly this expression; keep them in step.
@@ -127,9 +128,6 @@ def snippet_for(text: str, terms: list[str], *, require_match: bool = False) -> 
         last = found.end()
     marked.append(html.escape(window[last:]))
     return mark_safe(prefix + "".join(marked) + suffix)
-
-
-PER_PAGE = 10
 
 
 def search(request):
