@@ -7,12 +7,14 @@ config.cache reads as a miss) only costs time. Three kinds of entry:
   (pk + updated_at + RENDER_VERSION). An edit changes updated_at, so the next request uses a
   new key; nothing has to be found and deleted for an edit to show. A teaser render asks only
   for the intro's entry: the body's HTML is never read for a reader who may not read it.
-- Whole pages for anonymous readers (the article page per article version, listing pages per
-  path), for PUBLIC_CACHE_SECONDS at most, and under a content generation that changes when
-  any article, topic, person, plan or the site settings is saved or deleted. Only a page
+- Whole pages for anonymous readers, per path, for PUBLIC_CACHE_SECONDS at most, and under a
+  content generation that changes when any article, topic, person, plan or the site settings
+  is saved or deleted, or articles are updated in bulk. Only a page
   rendered for a request with no session and no cookie that could personalise it is stored
   or served (`is_cacheable_anonymous_request`), and only if nothing in it was made for that
   request (`can_store_page`): a signed-in reader's page is never stored.
+- Live articles (with topic and people, never a body) per slug and content generation, so a
+  signed-in reader's page needs no article query.
 - The lookups every page shows (the topics menu, the entry price, the site settings), as one
   entry read at most once per request, dropped as soon as one of their rows changes.
 """
@@ -47,24 +49,47 @@ def _version(article: Article) -> str:
     return f"v{RENDER_VERSION}:{article.pk}:{article.updated_at.timestamp():.6f}"
 
 
-def article_html(article: Article, body: str | None) -> tuple[SafeString, SafeString | None]:
-    """The sanitised HTML of the article's intro and, when `body` is given, of its body.
+def live_article(slug: str, load) -> Article:
+    """The live article with its topic and people, cached per slug and content generation.
+
+    `load()` queries it (raising Http404 if it is not live). The stored copy never holds a
+    body: `readable_body` stays with this request only.
+    """
+    key = f"article:{hashlib.sha256(slug.encode()).hexdigest()}:{_generation()}"
+    article = cache.get(key)
+    if article is None:
+        article = load()
+        body = article.__dict__.pop("readable_body")
+        cache.set(key, article, LOOKUP_SECONDS)  # pickled now, without the body
+        article.readable_body = body
+    return article
+
+
+def article_html(article: Article, *, with_body: bool) -> tuple[SafeString, SafeString | None]:
+    """The sanitised HTML of the article's intro and, when with_body, of its body.
 
     Cached per article version, the two under separate keys and fetched in one round trip;
-    a teaser (body None) asks for the intro's key alone. Markdown is rendered only on a miss.
+    a teaser asks for the intro's key alone. On a miss the Markdown is rendered; the body's
+    is the `readable_body` the reader's own query brought, or read now (the caller has decided).
     """
     version = _version(article)
-    sources = {f"markup:intro:{version}": article.intro}
-    if body is not None:
-        sources[f"markup:body:{version}"] = body
+    sources = {f"markup:intro:{version}": lambda: article.intro}
+    if with_body:
+        sources[f"markup:body:{version}"] = lambda: _body_of(article)
     html = cache.get_many(list(sources))
-    missing = {key: str(markup.render(text)) for key, text in sources.items() if key not in html}
+    missing = {key: str(markup.render(text())) for key, text in sources.items() if key not in html}
     if missing:
         cache.set_many(missing, MARKUP_SECONDS)
         html.update(missing)
     intro_key, *body_key = sources
     # Stored as plain strings; markup.render sanitised them before they were stored.
     return mark_safe(html[intro_key]), (mark_safe(html[body_key[0]]) if body_key else None)
+
+
+def _body_of(article: Article) -> str:
+    if "readable_body" in article.__dict__:
+        return article.readable_body
+    return Article.objects.filter(pk=article.pk).values_list("body", flat=True).get()
 
 
 def is_cacheable_anonymous_request(request) -> bool:
@@ -98,16 +123,12 @@ def _generation() -> str:
     return generation
 
 
-def anonymous_article_page_key(article: Article) -> str:
-    return f"page:anonymous:article:{_version(article)}:{_generation()}"
-
-
 def shared_for_anonymous(view):
     """Serve signed-out readers without a session one stored copy of this page per path.
 
-    For listing pages. The key holds the content generation, so a saved article shows on the
-    next request; a scheduled article going live by the clock shows within
-    PUBLIC_CACHE_SECONDS, as it would through a CDN.
+    The key holds the content generation, so an edited, published or unpublished article
+    shows on the next request; a scheduled article going live by the clock shows within
+    PUBLIC_CACHE_SECONDS, as it would through a CDN. A hit costs no query at all.
     """
 
     @wraps(view)
@@ -163,7 +184,11 @@ def site_settings(request=None) -> SiteSettings:
 @receiver([post_save, post_delete], sender=Plan)
 @receiver([post_save, post_delete], sender=SiteSettings)
 def _content_changed(sender, **kwargs):
-    # A new generation retires every shared anonymous page at once; the lookups are rebuilt.
+    content_changed()
+
+
+def content_changed() -> None:
+    """A new generation retires every shared anonymous page at once; the lookups are rebuilt."""
     cache.delete(_SITE_WIDE)
     cache.set(_GENERATION, str(time.time_ns()), None)
 

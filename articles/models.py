@@ -63,6 +63,17 @@ class ArticleQuerySet(models.QuerySet):
         """What cards and listings show: never the premium body."""
         return self.select_related("topic", "author").defer("body")
 
+    def update(self, **fields):
+        """As QuerySet.update, and pages shared with anonymous readers are retired, as after save().
+
+        Bulk changes (the admin's publish and unpublish actions) send no post_save signal.
+        """
+        from articles import caching
+
+        rows = super().update(**fields)
+        caching.content_changed()
+        return rows
+
 
 class Article(models.Model):
     """An article: a public intro that everyone sees, and a body behind the paywall.

@@ -1,8 +1,6 @@
 from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Case, TextField, Value, When
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from articles import caching
@@ -41,18 +39,11 @@ def person(request, slug):
 
 
 @public_when_anonymous
+@caching.shared_for_anonymous
 def article_detail(request, slug):
     article = _get_article_for_reader(request, slug)
-    # A signed-out reader without a session gets the page every such reader gets: shared,
-    # per article version (see articles/caching.py for why it cannot reach anyone else).
-    page_key = None
-    if caching.is_cacheable_anonymous_request(request) and article.is_live():
-        page_key = caching.anonymous_article_page_key(article)
-        page = cache.get(page_key)
-        if page is not None:
-            return HttpResponse(page)
     decision = request.access.decide(article)
-    intro_html, body_html = caching.article_html(article, article.readable_body if decision.full else None)
+    intro_html, body_html = caching.article_html(article, with_body=decision.full)
     context = {
         "article": article,
         "decision": decision,
@@ -66,10 +57,7 @@ def article_detail(request, slug):
     if not request.access.has_premium:
         # the ad slot is for readers who do not pay; subscribers and trial members never see it
         context["ad_html"] = context["site"].ad_html()
-    response = render(request, "articles/article_detail.html", context)
-    if page_key and caching.can_store_page(request, response):
-        cache.set(page_key, response.content, settings.PUBLIC_CACHE_SECONDS)
-    return response
+    return render(request, "articles/article_detail.html", context)
 
 
 def _get_article_for_reader(request, slug) -> Article:
@@ -78,17 +66,21 @@ def _get_article_for_reader(request, slug) -> Article:
     The entitlement module decides first, for each visibility; the one query then selects the
     body (as `readable_body`) only for the visibilities it allowed, and an empty string for any
     other, so a teaser's body never leaves the database, and a reader with access needs no
-    second query.
+    second query. A live article usually comes from the cache instead, without any body.
     """
+    if request.user.is_staff:
+        return get_object_or_404(_articles_for(request), slug=slug)  # previews: never cached
+    return caching.live_article(slug, lambda: get_object_or_404(_articles_for(request).published(), slug=slug))
+
+
+def _articles_for(request):
     readable = [v for v in Visibility if request.access.decide(Article(visibility=v)).full]
     articles = (
         Article.objects.select_related("topic", "author", "reviewer")
         .defer("body")
         .annotate(readable_body=Case(When(visibility__in=readable, then="body"), default=Value(""), output_field=TextField()))
     )
-    if not request.user.is_staff:
-        articles = articles.published()
-    return get_object_or_404(articles, slug=slug)
+    return articles
 
 
 def _page(request, articles):

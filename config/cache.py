@@ -38,6 +38,16 @@ def _missing_key(key, delta):
 
 
 class ForgivingRedisCacheClient(RedisCacheClient):
+    def get_client(self, key=None, *, write=False):
+        # Django builds a new redis.Redis for every cache call, and each one builds its table
+        # of several hundred response callbacks: most of a cache hit's CPU. A client per
+        # connection pool is enough (redis.Redis is thread-safe; the pool does the pooling).
+        pool = self._get_connection_pool(write)
+        clients = self.__dict__.setdefault("_clients_by_pool", {})
+        if id(pool) not in clients:
+            clients[id(pool)] = self._client(connection_pool=pool)
+        return clients[id(pool)]
+
     add = _on_error(lambda key, value, timeout: False)(RedisCacheClient.add)
     get = _on_error(lambda key, default: default)(RedisCacheClient.get)
     set = _on_error(lambda key, value, timeout: None)(RedisCacheClient.set)
