@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench bench-web clean
 
 # The local run and the tests use development defaults (SQLite, console mail, the Stripe
 # stand-in); production sets DEBUG=0 and the settings in the README's table.
@@ -39,6 +39,18 @@ test: $(STAMP)
 	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(AXE); \
 	else echo "Chromium not found at $(CHROMIUM): browser tests skipped (apt-get install chromium)"; fi
 	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+## make bench: both benchmarks, each printing its own figures (README, "Performance");
+## needs the local PostgreSQL and Redis, and wrk for the web one (apt-get install -y wrk)
+bench: $(STAMP)
+	@status=0; \
+	$(MAKE) --no-print-directory bench-web || status=1; \
+	if grep -q '^bench-trials:' Makefile; then $(MAKE) --no-print-directory bench-trials || status=1; fi; \
+	exit $$status
+
+## make bench-web: the reading pages under gunicorn against a hello-world ceiling (issue 6)
+bench-web: $(STAMP)
+	$(PY) bench/web_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache db.sqlite3 var/

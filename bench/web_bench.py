@@ -1,0 +1,246 @@
+"""The web benchmark: every reading page against a hello-world ceiling, in one run.
+
+    python bench/web_bench.py [--seconds 10] [--connections 10]
+
+Starts the site under gunicorn with production settings (DEBUG off) on PostgreSQL
+(database bench_web) and Redis (db 7), seeds it (bench/seed_web.py, skipped when done),
+checks that each page is what it claims (the subscriber gets the premium body, the
+anonymous reader the teaser), then loads each page with wrk for a fixed time. It prints
+requests per second, p50 and p99 latency for each, each page's ratio to the hello-world
+ceiling measured by the same gunicorn in the same run, and the unloaded latency (one
+request at a time). Exits 1 if a target of issue 6 is missed. Stops gunicorn itself.
+
+Everything stays on 127.0.0.1. Needs wrk (Debian: `apt-get install -y wrk`).
+"""
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+HOST = "127.0.0.1"
+DATABASE_URL = os.environ.get("BENCH_WEB_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_web")
+REDIS_URL = os.environ.get("BENCH_WEB_REDIS_URL", "redis://127.0.0.1:6379/7")
+PREMIUM = "/articles/bench-premium-article/"
+BODY_MARKER = "The bench marker sentence sits only behind the paywall."
+UNLOADED_REQUESTS = 200
+
+# page -> (url, signed in?, minimum share of the ceiling's requests per second)
+PAGES = {
+    "home": ("/", False, 0.20),
+    "topic page": ("/topics/leadership/", False, None),
+    "premium article, anonymous (teaser)": (PREMIUM, False, 0.25),
+    "premium article, subscriber (full)": (PREMIUM, True, 0.12),
+}
+UNLOADED_P50_TARGET_MS = 5.0  # for the article page, both readers
+
+
+def production_environment(port: int) -> dict:
+    """Production settings, with only what a local plain-HTTP run needs relaxed."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "CI_REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    environment.update(
+        DEBUG="0",
+        SECRET_KEY="bench-only-secret-key-not-for-any-real-site-0123456789",
+        ALLOWED_HOSTS=HOST,
+        SITE_URL=f"http://{HOST}:{port}",
+        DATABASE_URL=DATABASE_URL,
+        REDIS_URL=REDIS_URL,
+        CELERY_BROKER_URL=REDIS_URL,
+        STRIPE_SECRET_KEY="sk_test_bench",
+        STRIPE_WEBHOOK_SECRET="whsec_bench",
+        SECURE_SSL_REDIRECT="0",  # plain HTTP on the loopback; TLS is a proxy's job
+        SECURE_COOKIES="0",
+        BENCH_CEILING="1",
+        LOG_LEVEL="WARNING",
+    )
+    return environment
+
+
+def ensure_database() -> None:
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def run(command: list[str], environment: dict) -> str:
+    result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def get(port: int, path: str, cookie: str = "") -> tuple[int, str, float]:
+    """One request on a new connection, as a reader's browser would open one: (status, body, seconds)."""
+    started = time.perf_counter()
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    response = connection.getresponse()
+    body = response.read().decode()
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return response.status, body, elapsed
+
+
+def wait_until_up(port: int, server: subprocess.Popen) -> None:
+    for _ in range(100):
+        if server.poll() is not None:
+            sys.exit("gunicorn exited during start-up (see its output above).")
+        try:
+            if get(port, "/_ceiling/")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit("gunicorn did not answer within 20 seconds.")
+
+
+def check_pages(port: int, cookie: str) -> None:
+    """The benchmark measures the right pages: the teaser for anonymous, the body for the subscriber."""
+    for path, signed_in in [(url, signed) for url, signed, _ in PAGES.values()]:
+        status, body, _ = get(port, path, cookie if signed_in else "")
+        if status != 200:
+            sys.exit(f"{path} answered {status}, not 200.")
+    _, anonymous, _ = get(port, PREMIUM)
+    _, subscriber, _ = get(port, PREMIUM, cookie)
+    if BODY_MARKER in anonymous or 'class="paywall"' not in anonymous:
+        sys.exit("The anonymous reader did not get the teaser: not benchmarking a leaking site.")
+    if BODY_MARKER not in subscriber:
+        sys.exit("The subscriber did not get the premium body: the session is not signed in.")
+
+
+def unloaded_p50_ms(port: int, path: str, cookie: str) -> float:
+    times = [get(port, path, cookie)[2] for _ in range(UNLOADED_REQUESTS)]
+    return statistics.median(times) * 1000
+
+
+def milliseconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def wrk(port: int, path: str, cookie: str, seconds: int, connections: int) -> dict:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://{HOST}:{port}{path}"]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if errors or "Socket errors" in output:
+        print(output, flush=True)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": milliseconds(re.search(r"\s50%\s+(\S+)", output).group(1)),
+        "p99": milliseconds(re.search(r"\s99%\s+(\S+)", output).group(1)),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="load each page this long (default 10)")
+    parser.add_argument("--connections", type=int, default=10, help="wrk's open connections (default 10)")
+    options = parser.parse_args()
+
+    if not shutil.which("wrk"):
+        print("wrk is not installed. On Debian or Ubuntu: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    cores = os.cpu_count() or 1
+    workers = 2 * cores + 1  # gunicorn's rule of thumb for sync workers: one busy, one waiting on I/O per core
+    port = free_port()
+    environment = production_environment(port)
+
+    print(f"web bench: {cores} cores, gunicorn {workers} sync workers, wrk 1 thread {options.connections} connections, "
+          f"{options.seconds} s a page", flush=True)
+    ensure_database()
+    run([PYTHON, "manage.py", "migrate", "--no-input"], environment)
+    run([PYTHON, "manage.py", "collectstatic", "--no-input"], environment)
+    run([PYTHON, "bench/seed_web.py"], environment)
+    cookie = "sessionid=" + re.search(r"session=(\S+)", run([PYTHON, "bench/seed_web.py", "--session"], environment)).group(1)
+
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi", f"--workers={workers}", f"--bind={HOST}:{port}",
+         "--worker-class=sync", "--log-level=warning"],
+        cwd=REPO, env=environment, start_new_session=True,
+    )
+    try:
+        wait_until_up(port, server)
+        check_pages(port, cookie)
+        for url, signed_in, _ in PAGES.values():  # warm the caches and every worker's connection
+            for _ in range(workers * 4):
+                get(port, url, cookie if signed_in else "")
+
+        unloaded = {name: unloaded_p50_ms(port, url, cookie if signed_in else "") for name, (url, signed_in, _) in PAGES.items()}
+        unloaded["ceiling (hello world)"] = unloaded_p50_ms(port, "/_ceiling/", "")
+
+        # The ceiling is measured before and after the pages; its mean is the denominator.
+        first_ceiling = wrk(port, "/_ceiling/", "", options.seconds, options.connections)
+        loaded = {
+            name: wrk(port, url, cookie if signed_in else "", options.seconds, options.connections)
+            for name, (url, signed_in, _) in PAGES.items()
+        }
+        last_ceiling = wrk(port, "/_ceiling/", "", options.seconds, options.connections)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    ceiling_rps = (first_ceiling["rps"] + last_ceiling["rps"]) / 2
+    ceiling = {
+        "rps": ceiling_rps,
+        "p50": (first_ceiling["p50"] + last_ceiling["p50"]) / 2,
+        "p99": (first_ceiling["p99"] + last_ceiling["p99"]) / 2,
+        "non_2xx": first_ceiling["non_2xx"] + last_ceiling["non_2xx"],
+    }
+    missed = []
+    print()
+    print(f"{'page':<38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'unloaded p50':>13} {'of ceiling':>11}  target")
+    for name, result in [("ceiling (hello world)", ceiling), *loaded.items()]:
+        ratio = result["rps"] / ceiling_rps
+        minimum = PAGES[name][2] if name in PAGES else None
+        verdict = ""
+        if minimum is not None:
+            verdict = f">= {minimum:.0%} {'ok' if ratio >= minimum else 'MISSED'}"
+            if ratio < minimum:
+                missed.append(f"{name}: {ratio:.1%} of the ceiling, target {minimum:.0%}")
+        if result["non_2xx"]:
+            missed.append(f"{name}: {result['non_2xx']} responses were not 2xx")
+        print(f"{name:<38} {result['rps']:>8.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
+              f"{unloaded[name]:>10.2f} ms {ratio:>10.1%}  {verdict}")
+    for name in ("premium article, anonymous (teaser)", "premium article, subscriber (full)"):
+        if unloaded[name] > UNLOADED_P50_TARGET_MS:
+            missed.append(f"{name}: unloaded p50 {unloaded[name]:.2f} ms, target <= {UNLOADED_P50_TARGET_MS} ms")
+    print(f"\nceiling: {first_ceiling['rps']:.0f} req/s before the pages, {last_ceiling['rps']:.0f} after; "
+          f"unloaded = median of {UNLOADED_REQUESTS} sequential requests, each on a new connection")
+    print(f"unloaded p50 of the article page: target <= {UNLOADED_P50_TARGET_MS:.0f} ms")
+    if missed:
+        print("\nMISSED:\n  " + "\n  ".join(missed))
+        return 1
+    print("\nAll targets met.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
