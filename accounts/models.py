@@ -1,4 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -82,9 +83,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def has_had_trial(self) -> bool:
         return self.trial_started_at is not None
 
+    def clean(self):
+        super().clean()
+        # Both ends or neither: staff editing a member in the admin could otherwise save an
+        # end without a start, which no reader state describes.
+        if (self.trial_started_at is None) != (self.trial_ends_at is None):
+            raise ValidationError("A trial needs both its start and its end (or neither).")
+
     def is_trialing(self, now=None) -> bool:
         now = now or timezone.now()
-        return self.trial_ends_at is not None and self.trial_started_at <= now < self.trial_ends_at
+        if self.trial_started_at is None or self.trial_ends_at is None:
+            return False
+        return self.trial_started_at <= now < self.trial_ends_at
 
 
 class TrialClaim(models.Model):
