@@ -254,3 +254,51 @@ def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unuse
     assert PREMIUM not in article
     assert "Subscribe" in paywall(article)
     assert "trial has ended" not in article  # she never had one
+
+
+def change_member_in_admin(admin, member, **trial):
+    client = Client()
+    client.force_login(admin)
+    form = {
+        "email": member.email, "name": "", "is_active": "on",
+        "trial_started_at_0": "", "trial_started_at_1": "", "trial_ends_at_0": "", "trial_ends_at_1": "",
+        "date_joined_0": f"{member.date_joined:%Y-%m-%d}", "date_joined_1": f"{member.date_joined:%H:%M:%S}",
+    }
+    for field, moment in trial.items():
+        form[f"{field}_0"], form[f"{field}_1"] = f"{moment:%Y-%m-%d}", f"{moment:%H:%M:%S}"
+    return client.post(f"/admin/accounts/user/{member.pk}/change/", form)
+
+
+def test_the_admin_refuses_a_trial_end_without_a_start(admin, make_member):
+    member = make_member("nora@example.com")
+
+    response = change_member_in_admin(admin, member, trial_ends_at=timezone.now() + timedelta(days=3))
+
+    assert response.status_code == 200
+    assert "A trial needs both its start and its end (or neither)." in response.content.decode()
+    member.refresh_from_db()
+    assert member.trial_ends_at is None
+
+
+def test_the_admin_saves_a_trial_set_by_hand(admin, make_member, articles):
+    member = make_member("nora@example.com")
+    start = timezone.now().replace(microsecond=0)
+
+    response = change_member_in_admin(admin, member, trial_started_at=start, trial_ends_at=start + timedelta(days=3))
+
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.trial_ends_at == start + timedelta(days=3)
+    assert PREMIUM in premium_page_for(member, start + timedelta(days=2))
+
+
+def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(make_member, articles):
+    member = make_member("nora@example.com")
+    User.objects.filter(pk=member.pk).update(trial_ends_at=timezone.now() + timedelta(days=3))
+    client = Client()
+    client.force_login(member)
+
+    response = client.get("/articles/premium-article/")
+
+    assert response.status_code == 200
+    assert PREMIUM not in response.content.decode()
