@@ -425,6 +425,8 @@ HANDLERS = {
     "customer.subscription.created": _on_subscription_changed,
     "customer.subscription.updated": _on_subscription_changed,
     "customer.subscription.deleted": _on_subscription_changed,
+    "customer.subscription.paused": _on_subscription_changed,
+    "customer.subscription.resumed": _on_subscription_changed,
     "customer.subscription.trial_will_end": _on_trial_will_end,
     "invoice.paid": _on_invoice,
     "invoice.payment_failed": _on_invoice_payment_failed,
