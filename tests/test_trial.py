@@ -302,3 +302,16 @@ def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(ma
 
     assert response.status_code == 200
     assert PREMIUM not in response.content.decode()
+
+
+def test_extending_a_member_who_never_had_a_trial_gives_one_and_records_the_claim(admin, make_member, articles):
+    nora = make_member("nora@example.com")
+    at = SIGNED_UP_AT
+
+    response = extend(admin, [nora], 10, at=at)
+
+    assert "Extended 1 trial(s) by 10 day(s)." in response.content.decode()
+    nora.refresh_from_db()
+    assert (nora.trial_started_at, nora.trial_ends_at) == (at, at + timedelta(days=10))
+    assert TrialClaim.objects.filter(user=nora).exists()
+    assert PREMIUM in premium_page_for(nora, at + timedelta(days=9))
