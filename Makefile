@@ -52,5 +52,12 @@ bench: $(STAMP)
 bench-web: $(STAMP)
 	$(PY) bench/web_bench.py $(BENCH_ARGS)
 
+## make bench-trials: 1,000,000 due trials among 1,500,000 members swept on PostgreSQL (database
+## `bench`, created if missing); prints the query plan and rows/s (README, "Performance")
+.PHONY: bench-trials
+bench-trials: $(STAMP)
+	$(PY) bench/trial_sweep.py
+bench: bench-trials
+
 clean:
 	rm -rf $(VENV) .pytest_cache db.sqlite3 var/

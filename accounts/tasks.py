@@ -8,6 +8,7 @@ import logging
 import smtplib
 from datetime import timedelta
 
+from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.db import OperationalError
 
@@ -15,8 +16,14 @@ from accounts import lifecycle, mail
 
 log = logging.getLogger(__name__)
 
-# Worth retrying: the mail server or the network, not the message.
-TRANSPORT_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, smtplib.SMTPHeloError, OSError)
+# Worth retrying: the mail server, the provider's API or the network, not the message.
+TRANSPORT_ERRORS = (
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    smtplib.SMTPHeloError,
+    OSError,
+    AnymailAPIError,
+)
 MAIL_RETRY = {
     # and the database going away for a moment (or SQLite's lock, in the local run)
     "autoretry_for": TRANSPORT_ERRORS + (smtplib.SMTPResponseException, OperationalError),

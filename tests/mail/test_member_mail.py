@@ -120,3 +120,14 @@ def test_starting_a_trial_sends_the_welcome_once(make_member, eager_tasks, djang
     ends = member.trial_ends_at
     assert ends - timezone.now() > timedelta(days=6)
     assert f"runs until {ends:%-d %B %Y}" in message.body
+
+
+def test_a_message_goes_through_a_provider_backend_unchanged(member, settings):
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"  # anymail's own stand-in for a provider
+
+    mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_9", context=BILLING_CONTEXT)
+
+    [message] = outbox.outbox
+    assert message.anymail_test_params["to"][0].addr_spec == "Ada.Lovelace+News@example.org"
+    assert message.anymail_status.status == {"sent"}
+    assert "http://127.0.0.1:8000/account/" in html_of(message)

@@ -81,16 +81,23 @@ def test_an_extended_trial_is_reminded_again_before_its_new_end(run_job):
 
 def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
     due = member_with_trial("due@example.com", ends_in=-timedelta(minutes=1))
+    due_to_the_microsecond = member_with_trial("micro@example.com", ends_in=-timedelta(seconds=1, microseconds=5))
     running = member_with_trial("running@example.com", ends_in=timedelta(hours=1))
-    never = User.objects.create_user("never@example.com")
+    User.objects.create_user("never@example.com")
     with time_machine.travel(NOW, tick=False):
-        assert run_job(end_due_trials) == 1
+        assert run_job(end_due_trials) == 2
         assert run_job(end_due_trials) == 0
 
-    ended = {u.email: u.trial_ended_at for u in User.objects.filter(pk__in=[due.pk, running.pk, never.pk])}
-    assert ended == {"due@example.com": NOW, "running@example.com": None, "never@example.com": None}
-    [message] = outbox.outbox
-    assert (message.to, message.subject) == (["due@example.com"], "Your Masthead free trial has ended")
+    ended = dict(User.objects.values_list("email", "trial_ended_at"))
+    assert ended == {"due@example.com": NOW, "micro@example.com": NOW, "running@example.com": None, "never@example.com": None}
+    assert sorted((m.to[0], m.subject) for m in outbox.outbox) == [
+        ("due@example.com", "Your Masthead free trial has ended"),
+        ("micro@example.com", "Your Masthead free trial has ended"),
+    ]
+    # the keys name the trial's end exactly as lifecycle.trial_mail_key does (PostgreSQL builds them in SQL)
+    assert set(SentMail.objects.values_list("key", flat=True)) == {
+        lifecycle.trial_mail_key(mail.TRIAL_ENDED, member.pk, member.trial_ends_at) for member in (due, due_to_the_microsecond)
+    }
 
 
 def test_a_sweep_that_has_not_run_does_not_keep_access_open(make_member):
