@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 
+from accounts import mail
 from accounts.models import SentMail
 from billing.models import Plan, Subscription, WebhookEvent
 from tests.billing.conftest import WEBHOOK_SECRET, advance, control, pay, post_event
@@ -246,3 +247,30 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
     assert mails.filter(kind="payment_failed").count() <= len(failed_invoices)
     if lifecycle == "past_due":
         assert mails.filter(kind="payment_failed").count() == 1
+
+
+def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
+    client, make_member, stripe_plans, standin, stripe_events, settings, mailoutbox
+):
+    settings.TRIAL_MODE = "card"
+    Plan.objects.filter(interval="month").update(trial_days=14)
+    member = make_member("newcomer@example.com")
+    subscription_id = subscribe(client, member, Plan.objects.get(interval="month"), standin)
+    stripe_events.deliver()
+    status, state = control(standin, "/_standin/state", method="GET")
+    at_stripe = state["subscriptions"][subscription_id]
+    event = {  # Stripe sends this three days before a trial ends; the stand-in's clock never gets there
+        "id": "evt_trial_will_end", "object": "event", "type": "customer.subscription.trial_will_end",
+        "api_version": "2026-10-28.endive", "created": int(time.time()), "livemode": False,
+        "data": {"object": at_stripe}, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+    }
+
+    assert post_event(client, event).status_code == 200
+    assert post_event(client, event).status_code == 200
+
+    reminder = SentMail.objects.get(user=member, kind="trial_ending")
+    assert reminder.context["trial_ends_at"].startswith(
+        Subscription.objects.get().trial_end.strftime("%Y-%m-%d")
+    )
+    assert mail.deliver_recorded(reminder.key)
+    assert mailoutbox[-1].to == ["newcomer@example.com"]
