@@ -41,10 +41,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "a-long-and-unusual-passphrase-42"
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
-# test between browser steps are still plain synchronous calls, so this is safe here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 def pytest_collection_modifyitems(config, items):
     if os.path.exists(CHROMIUM):
@@ -56,14 +52,31 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One browser per test module.
+
+    Playwright's sync API keeps an event loop running in this thread while it is open, and
+    Django refuses ORM calls from a thread with a running loop unless
+    DJANGO_ALLOW_ASYNC_UNSAFE is set. The tests here make plain synchronous ORM calls
+    between browser steps, which is safe, so the variable is set only while a browser is
+    open (module scope: pytest closes it before running another module's tests), and never
+    leaks into other tests or the subprocesses they start.
+    """
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
