@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from accounts.groups import CONTENT_EDITORS
-from articles.models import Article, Status, Visibility
+from articles.models import Article, Person, Status, Topic, Visibility
 
 
 @pytest.fixture
@@ -159,8 +159,6 @@ def test_the_article_list_filters_by_status_and_searches(client, superuser, make
 
 @pytest.mark.parametrize("query", ["visibility=members", "topic__id__exact=TOPIC", "author__id__exact=AUTHOR"])
 def test_the_article_list_filters_by_visibility_topic_and_author(client, superuser, make_article, topic, author, query):
-    from articles.models import Person, Topic
-
     other_topic = Topic.objects.create(name="Hiring", slug="hiring")
     other_author = Person.objects.create(name="Someone Else", slug="someone-else")
     make_article("the-match", visibility=Visibility.MEMBERS, title="The Match")

@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 from django.utils import timezone
 
-from articles.models import Visibility
+from articles.models import Topic, Visibility
 from billing.models import Plan
 from tests.conftest import SECRET_SENTENCES
 
@@ -74,8 +74,6 @@ def test_home_shows_featured_articles_and_the_latest(client, make_article):
 
 
 def test_topic_page_lists_its_articles_only(client, make_article, topic, author):
-    from articles.models import Topic
-
     other = Topic.objects.create(name="Productivity", slug="productivity")
     make_article("leading-well", title="Leading Well")
     make_article("busy-days", title="Busy Days", topic=other)
