@@ -21,6 +21,7 @@ config.cache reads as a miss) only costs time. Three kinds of entry:
 
 import hashlib
 import time
+from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
@@ -37,7 +38,7 @@ from billing.models import Plan
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
@@ -148,6 +149,18 @@ def shared_for_anonymous(view):
     return wrapped
 
 
+@dataclass(frozen=True)
+class TopicLink:
+    """A topic as the menu shows it, its URL worked out once when the menu is cached."""
+
+    name: str
+    slug: str
+    url: str
+
+    def get_absolute_url(self) -> str:
+        return self.url
+
+
 def site_wide(request=None) -> dict:
     """The topics menu, the entry price and the site settings: one cache entry, read once a request."""
     lookups = getattr(request, "_site_wide_lookups", None)
@@ -155,7 +168,7 @@ def site_wide(request=None) -> dict:
         lookups = cache.get(_SITE_WIDE)
     if lookups is None:
         lookups = {
-            "topics": list(Topic.objects.only("name", "slug")),
+            "topics": [TopicLink(t.name, t.slug, t.get_absolute_url()) for t in Topic.objects.only("name", "slug")],
             "entry_plan": Plan.objects.from_price(),
             "site_settings": SiteSettings.load(),
         }
@@ -165,7 +178,7 @@ def site_wide(request=None) -> dict:
     return lookups
 
 
-def topics_menu(request=None) -> list[Topic]:
+def topics_menu(request=None) -> list[TopicLink]:
     return site_wide(request)["topics"]
 
 
