@@ -33,13 +33,14 @@ def _redis_answers() -> bool:
 )
 def production_caching(request, settings, empty_cache):
     """Every test here runs once per cache backend, with the production session engine."""
+    prefix = f"test-{uuid.uuid4().hex}"
     if request.param == "redis":
         settings.CACHES = {
-            "default": {
-                "BACKEND": "config.cache.ForgivingRedisCache",
-                "LOCATION": REDIS_URL,
-                "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-            }
+            "default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}
         }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    return request.param
+    yield request.param
+    if request.param == "redis":
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{prefix}:*"):
+            client.delete(key)
