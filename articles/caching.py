@@ -38,7 +38,7 @@ from billing.models import Plan
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
@@ -50,19 +50,20 @@ def _version(article: Article) -> str:
     return f"v{RENDER_VERSION}:{article.pk}:{article.updated_at.timestamp():.6f}"
 
 
-def live_article(slug: str, load) -> Article:
+def live_article(request, slug: str, load) -> Article:
     """The live article with its topic and people, cached per slug and content generation.
 
     `load()` queries it (raising Http404 if it is not live). The stored copy never holds a
-    body: `readable_body` stays with this request only.
+    body: `readable_body` stays with this request only. The same round trip to the cache
+    brings the site-wide lookups for the rest of the request.
     """
-    key = f"article:{hashlib.sha256(slug.encode()).hexdigest()}:{_generation()}"
-    article = cache.get(key)
+    key = f"article:{hashlib.sha256(slug.encode()).hexdigest()}"
+    generation, article = _current(key, request)
     if article is None:
         article = load()
         body = article.__dict__.pop("readable_body")
-        cache.set(key, article, LOOKUP_SECONDS)  # pickled now, without the body
-        article.readable_body = body
+        _store(key, generation, article, LOOKUP_SECONDS)
+        article.readable_body = body  # pickled above without it
     return article
 
 
@@ -116,18 +117,31 @@ def can_store_page(request, response) -> bool:
     )
 
 
-def _generation() -> str:
-    generation = cache.get(_GENERATION)
+def _current(key: str, request=None):
+    """(the content generation, the value stored under key if it was stored in this generation).
+
+    Values are stored with the generation they were made in, so one round trip fetches both
+    and a value from an older generation reads as a miss. It also brings the site-wide lookups.
+    """
+    found = cache.get_many([_GENERATION, key, _SITE_WIDE])
+    if request is not None and _SITE_WIDE in found:
+        request._site_wide_lookups = found[_SITE_WIDE]
+    generation = found.get(_GENERATION)
     if generation is None:
         cache.add(_GENERATION, str(time.time_ns()), None)  # the first of racing workers wins
         generation = cache.get(_GENERATION) or "unstored"
-    return generation
+    stored_generation, value = found.get(key, (None, None))
+    return generation, (value if stored_generation == generation else None)
+
+
+def _store(key: str, generation: str, value, seconds: int) -> None:
+    cache.set(key, (generation, value), seconds)
 
 
 def shared_for_anonymous(view):
     """Serve signed-out readers without a session one stored copy of this page per path.
 
-    The key holds the content generation, so an edited, published or unpublished article
+    Stored with the content generation, so an edited, published or unpublished article
     shows on the next request; a scheduled article going live by the clock shows within
     PUBLIC_CACHE_SECONDS, as it would through a CDN. A hit costs no query at all.
     """
@@ -136,14 +150,13 @@ def shared_for_anonymous(view):
     def wrapped(request, *args, **kwargs):
         if not is_cacheable_anonymous_request(request):
             return view(request, *args, **kwargs)
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        key = f"page:anonymous:{path}:{_generation()}"
-        content = cache.get(key)
+        key = f"page:anonymous:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}"
+        generation, content = _current(key, request)
         if content is not None:
             return HttpResponse(content)
         response = view(request, *args, **kwargs)
         if can_store_page(request, response):
-            cache.set(key, response.content, settings.PUBLIC_CACHE_SECONDS)
+            _store(key, generation, response.content, settings.PUBLIC_CACHE_SECONDS)
         return response
 
     return wrapped

@@ -70,7 +70,7 @@ def _get_article_for_reader(request, slug) -> Article:
     """
     if request.user.is_staff:
         return get_object_or_404(_articles_for(request), slug=slug)  # previews: never cached
-    return caching.live_article(slug, lambda: get_object_or_404(_articles_for(request).published(), slug=slug))
+    return caching.live_article(request, slug, lambda: get_object_or_404(_articles_for(request).published(), slug=slug))
 
 
 def _articles_for(request):
