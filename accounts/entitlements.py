@@ -8,6 +8,7 @@ trials or subscriptions to decide what to show.
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from enum import StrEnum
 
 from allauth.account.models import EmailAddress
@@ -45,6 +46,9 @@ REASONS = {
     State.PAUSED: "Your subscription is paused. Resume it to keep reading.",
 }
 
+# What the policy reads from the member's current subscription (billing.Subscription).
+SUBSCRIPTION_FIELDS = ("id", "status", "current_period_end", "cancel_at_period_end", "first_failed_payment_at")
+
 PREMIUM_STATES = {State.TRIAL, State.STAFF, State.SUBSCRIBER, State.GRACE, State.COMPLIMENTARY}
 LAPSED_STATES = {State.PAYMENT_FAILED, State.PAYMENT_INCOMPLETE, State.CANCELLED, State.PAUSED}
 MEMBER_STATES = PREMIUM_STATES | LAPSED_STATES | {State.TRIAL_OVER, State.NO_SUBSCRIPTION}
@@ -64,8 +68,17 @@ class Decision:
 class ReaderAccess:
     state: State
     trial_ends_at: datetime | None = None
-    subscription: object | None = None  # the member's current billing.Subscription, for display
+    subscription_id: int | None = None  # the member's current billing.Subscription
     access_until: datetime | None = None  # when full access ends, if it is known to end
+
+    @cached_property
+    def subscription(self):
+        """The current subscription with its plan, for display; loaded only if a page asks."""
+        from billing.models import Subscription
+
+        if self.subscription_id is None:
+            return None
+        return Subscription.objects.select_related("plan").filter(pk=self.subscription_id).first()
 
     @property
     def message(self) -> str:
@@ -114,8 +127,8 @@ def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
 
     Trial ends, period ends, grace ends and complimentary ends are compared with the
     clock here, so access changes on time even if the background job that records
-    the change has not run. Two queries: the member's verification and complimentary
-    access together, then their current subscription. `verified` may be passed by a
+    the change has not run. One query: the member's verification, complimentary access
+    and current subscription come back as one row. `verified` may be passed by a
     caller that has already annotated it (the admin's member list).
     """
     from accounts.models import User
@@ -127,23 +140,33 @@ def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
     if user.is_staff:
         return ReaderAccess(State.STAFF)
     comp = ComplimentaryAccess.objects.current(now).filter(user=OuterRef("pk")).order_by("-until").values("until")[:1]
-    row = User.objects.filter(pk=user.pk).annotate(
-        is_verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
-        complimentary_until=Subquery(comp),
+    current = Subscription.objects.filter(user=OuterRef("pk")).current_first()
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            is_verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
+            complimentary_until=Subquery(comp),
+            **{f"subscription_{field}": Subquery(current.values(field)[:1]) for field in SUBSCRIPTION_FIELDS},
+        )
+        .values("is_verified", "complimentary_until", *[f"subscription_{field}" for field in SUBSCRIPTION_FIELDS])
+        .get()
     )
-    is_verified, complimentary_until = row.values_list("is_verified", "complimentary_until").get()
-    if not (is_verified if verified is None else verified):
+    if not (row["is_verified"] if verified is None else verified):
         return ReaderAccess(State.UNVERIFIED)
-    subscription = Subscription.objects.current_for(user)
-    if complimentary_until:
-        return ReaderAccess(State.COMPLIMENTARY, subscription=subscription, access_until=complimentary_until)
-    state, until = _subscription_state(subscription, now) if subscription else (None, None)
+    subscription_id = row["subscription_id"]
+    if row["complimentary_until"]:
+        return ReaderAccess(State.COMPLIMENTARY, subscription_id=subscription_id, access_until=row["complimentary_until"])
+    state, until = None, None
+    if subscription_id:
+        # Just the fields the policy reads; the full row loads only if a page shows it.
+        subscription = Subscription(**{field: row[f"subscription_{field}"] for field in SUBSCRIPTION_FIELDS})
+        state, until = _subscription_state(subscription, now)
     if state in PREMIUM_STATES:
-        return ReaderAccess(state, subscription=subscription, access_until=until)
+        return ReaderAccess(state, subscription_id=subscription_id, access_until=until)
     if user.is_trialing(now):
-        return ReaderAccess(State.TRIAL, trial_ends_at=user.trial_ends_at, subscription=subscription)
+        return ReaderAccess(State.TRIAL, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id)
     if state:
-        return ReaderAccess(state, trial_ends_at=user.trial_ends_at, subscription=subscription)
+        return ReaderAccess(state, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id)
     if user.has_had_trial():
         return ReaderAccess(State.TRIAL_OVER, trial_ends_at=user.trial_ends_at)
     return ReaderAccess(State.NO_SUBSCRIPTION)

@@ -152,10 +152,13 @@ class SubscriptionQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
 
-    def current_for(self, user):
-        """The member's subscription that matters now: a live one first, else the latest."""
+    def current_first(self):
+        """Ordered so a member's subscription that matters now comes first: a live one, else the latest."""
         live_first = models.Case(models.When(status__in=LIVE_STATUSES, then=0), default=1)
-        return self.filter(user=user).select_related("plan").order_by(live_first, "-started_at").first()
+        return self.order_by(live_first, "-started_at")
+
+    def current_for(self, user):
+        return self.filter(user=user).select_related("plan").current_first().first()
 
 
 class Subscription(models.Model):
