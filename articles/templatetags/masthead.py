@@ -16,4 +16,9 @@ def nav_topics(context):
 @register.simple_tag(takes_context=True)
 def site_offer(context) -> dict:
     """The offer as the paywall states it: the entry price from active plans, and the trial length."""
-    return {"from_plan": caching.entry_plan(context.get("request")), "trial_days": settings.TRIAL_DAYS}
+    return {
+        "from_plan": caching.entry_plan(context.get("request")),
+        "trial_days": settings.TRIAL_DAYS,
+        # the sign-up page promises "no card needed" only when the trial really needs none
+        "card_up_front": settings.TRIAL_MODE == "card",
+    }

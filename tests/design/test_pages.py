@@ -108,3 +108,13 @@ def test_stylesheets_and_images_come_from_our_own_static_files(client, site_sett
         for asset in assets:
             assert asset.startswith("/static/"), (url, asset)
             assert finders.find(asset.removeprefix("/static/")), (url, asset)
+
+
+def test_sign_up_promises_no_card_only_when_the_trial_needs_none(client, site_settings, plans, settings):
+    assert "No card needed to start." in client.get("/accounts/signup/").content.decode()
+
+    settings.TRIAL_MODE = "card"
+
+    html = client.get("/accounts/signup/").content.decode()
+    assert "No card needed" not in html
+    assert "You choose a plan next; nothing is charged until the trial ends." in html
