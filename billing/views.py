@@ -1,5 +1,6 @@
 import logging
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,6 +20,11 @@ OUTAGE_MESSAGE = "We couldn't reach our payment provider. Nothing was charged; p
 NOT_READY_MESSAGE = "Subscriptions to this plan are not open yet. Nothing was charged; please try again later."
 
 
+class CheckoutForm(forms.Form):
+    # a ModelChoiceField, so any malformed or unknown plan id is a form error, never a 500
+    plan = forms.ModelChoiceField(queryset=Plan.objects.active())
+
+
 def pricing(request):
     plans = list(Plan.objects.active())
     monthly = min((p for p in plans if p.interval == Interval.MONTH), key=lambda p: p.amount, default=None)
@@ -36,8 +42,11 @@ def checkout(request):
     if not request.user.is_authenticated:
         # Back to the plans after signing in: this POST cannot be replayed as a GET.
         return redirect_to_login(reverse("billing:pricing"))
-    plan_id = request.POST.get("plan", "")
-    plan = get_object_or_404(Plan.objects.active(), pk=int(plan_id) if plan_id.isdigit() else 0)
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the plans below to subscribe.")
+        return redirect("billing:pricing")
+    plan = form.cleaned_data["plan"]
     success_url = settings.SITE_URL + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}"
     cancel_url = settings.SITE_URL + reverse("billing:pricing") + "?checkout=cancelled"
     try:

@@ -96,3 +96,18 @@ def test_the_stripe_webhook_refuses_garbage(client, db, body, signature):
     response = client.post("/billing/stripe/webhook/", body, content_type="application/json", **headers)
     assert response.status_code == 400
     assert row_counts(client, "/") == before
+
+
+@EXAMPLES
+@given(data=form_data(["plan"]))
+def test_checkout(client, make_member, plans, fresh_cache, data):
+    User = apps.get_model("accounts", "User")
+    oscar = User.objects.filter(email="oscar@example.com").first() or make_member("oscar@example.com", trial="over")
+    client.force_login(oscar)
+    if data.get("plan") in {str(plan.pk) for plan in plans}:
+        data["plan"] = "not-a-plan"  # a valid plan would (rightly) go on to Stripe
+    before = row_counts(client, "/pricing/")
+    response = client.post("/billing/checkout/", data)
+    assert response.status_code == 302
+    assert response["Location"] == "/pricing/"
+    assert row_counts(client, "/") == before
