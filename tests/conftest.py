@@ -33,7 +33,10 @@ def empty_cache():
     """allauth's rate limits count in the cache: without this, sign-ups in one test use up the next's."""
     from django.core.cache import cache
 
+    from articles import caching
+
     cache.clear()
+    caching.clear_local()  # rendered Markdown kept in this process (ids and frozen clocks repeat)
 
 
 @pytest.fixture
