@@ -157,12 +157,15 @@ def test_a_plan_not_yet_in_stripe_says_so_and_writes_nothing(client, oscar, plan
     assert not Customer.objects.exists()
 
 
-def test_an_inactive_or_unknown_plan_is_not_found(client, oscar, stripe_plans):
+def test_an_inactive_or_unknown_plan_sends_the_reader_back_to_the_plans(client, oscar, stripe_plans):
     stripe_plans["month"].active = False
     stripe_plans["month"].save()
 
-    assert client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}).status_code == 404
-    assert client.post("/billing/checkout/", {"plan": "nonsense"}).status_code == 404
+    for plan in [stripe_plans["month"].pk, "nonsense", "²", ""]:
+        response = client.post("/billing/checkout/", {"plan": plan}, follow=True)
+        assert response.redirect_chain == [("/pricing/", 302)]
+        assert "Choose one of the plans below to subscribe." in response.content.decode()
+    assert not Customer.objects.exists()
 
 
 # ---- the success page ---------------------------------------------------------------
