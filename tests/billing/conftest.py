@@ -8,22 +8,17 @@ often, while everything else (the SDK, HTTP, the stand-in's state) is real.
 
 import json
 import os
-import select
 import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 import stripe
 from django.core.management import call_command
 
 from billing.models import Plan
+from tests.standin.process import running_standin
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "whsec_billing_tests"
 API_KEY = "sk_test_billing_tests"
 GOOD_CARD = "4242424242424242"
@@ -34,35 +29,8 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 @pytest.fixture(scope="session")
 def standin_process(tmp_path_factory):
     """``python -m billing.standin`` on a free port, events stored only; yields its base URL."""
-    log_path = tmp_path_factory.mktemp("billing-standin") / "standin.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "billing.standin", "--host", "127.0.0.1", "--port", "0"],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-    try:
-        yield _wait_until_ready(process, log_path)
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
-
-
-def _wait_until_ready(process, log_path, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.1)
-        if ready:
-            line = process.stdout.readline()
-            if line.startswith("Stripe stand-in listening on "):
-                return line.split(" on ", 1)[1].strip()
-        if process.poll() is not None:
-            break
-    process.kill()
-    raise RuntimeError("The stand-in did not start:\n" + Path(log_path).read_text())
+    with running_standin(tmp_path_factory.mktemp("billing-standin") / "standin.log") as base_url:
+        yield base_url
 
 
 def control(base_url, path, data=None, method="POST"):
@@ -175,19 +143,7 @@ def advance(standin_url: str, subscription_id: str, action: str):
 @pytest.fixture(scope="session")
 def posting_standin(live_server, tmp_path_factory):
     """A second stand-in that posts its webhooks to the live test server, as Stripe posts to the site."""
-    log_path = tmp_path_factory.mktemp("posting-standin") / "standin.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "billing.standin", "--host", "127.0.0.1", "--port", "0", "--retry-base", "0.05",
-             "--webhook-url", live_server.url + "/billing/stripe/webhook/", "--webhook-secret", WEBHOOK_SECRET],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-    try:
-        yield _wait_until_ready(process, log_path)
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+    webhook_url = live_server.url + "/billing/stripe/webhook/"
+    args = ["--retry-base", "0.05", "--webhook-url", webhook_url, "--webhook-secret", WEBHOOK_SECRET]
+    with running_standin(tmp_path_factory.mktemp("posting-standin") / "standin.log", *args) as base_url:
+        yield base_url

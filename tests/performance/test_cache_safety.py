@@ -19,21 +19,6 @@ PAGES = [PREMIUM, "/", "/topics/leadership/", "/people/ada-byline/"]
 PREMIUM_SECRET = SECRET_SENTENCES[Visibility.PREMIUM]
 
 
-@pytest.fixture
-def subscriber(make_member):
-    member = make_member("sam@example.com")
-    now = timezone.now()
-    Subscription.objects.create(
-        stripe_subscription_id="sub_sam",
-        user=member,
-        status=SubscriptionStatus.ACTIVE,
-        started_at=now - timedelta(days=3),
-        current_period_end=now + timedelta(days=27),
-        synced_at=now,
-    )
-    return member
-
-
 def signed_in(member) -> Client:
     client = Client()
     client.force_login(member)

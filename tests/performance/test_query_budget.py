@@ -7,33 +7,15 @@ settings) warm, as they are on a live site after its first request; the article'
 HTML is cold, so the count includes loading its body.
 """
 
-from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from articles.models import Visibility
-from billing.models import Subscription, SubscriptionStatus
 from tests.conftest import SECRET_SENTENCES
 
 ARTICLE_PAGE_BUDGET = 4
-
-
-@pytest.fixture
-def subscriber(make_member):
-    member = make_member("sam@example.com")
-    now = timezone.now()
-    Subscription.objects.create(
-        stripe_subscription_id="sub_sam",
-        user=member,
-        status=SubscriptionStatus.ACTIVE,
-        started_at=now - timedelta(days=3),
-        current_period_end=now + timedelta(days=27),
-        synced_at=now,
-    )
-    return member
 
 
 @pytest.fixture

@@ -5,22 +5,17 @@ session; each test starts from a reset state and an empty receiver.
 """
 
 import json
-import os
-import select
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import stripe
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.standin.process import running_standin
+
 WEBHOOK_SECRET = "whsec_standin_tests"
 API_KEY = "sk_test_standin"
 # No proxy for anything local, whatever the environment says.
@@ -88,49 +83,9 @@ def webhook_receiver():
 @pytest.fixture(scope="session")
 def standin_process(webhook_receiver, tmp_path_factory):
     """``python -m billing.standin`` on a free port; yields its base URL."""
-    log_path = tmp_path_factory.mktemp("standin") / "standin.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "billing.standin",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--webhook-url",
-                webhook_receiver.url,
-                "--webhook-secret",
-                WEBHOOK_SECRET,
-                "--retry-base",
-                "0.05",
-            ],
-            cwd=REPO_ROOT,
-            stdout=subprocess.PIPE,
-            stderr=log,  # a file, not a pipe nobody drains
-            text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        )
-    try:
-        yield _wait_until_ready(process, log_path)
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
-
-
-def _wait_until_ready(process, log_path, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 0.1)
-        if ready:
-            line = process.stdout.readline()
-            if line.startswith("Stripe stand-in listening on "):
-                return line.split(" on ", 1)[1].strip()
-        if process.poll() is not None:
-            break
-    process.kill()
-    raise RuntimeError("The stand-in did not start:\n" + Path(log_path).read_text())
+    args = ["--webhook-url", webhook_receiver.url, "--webhook-secret", WEBHOOK_SECRET, "--retry-base", "0.05"]
+    with running_standin(tmp_path_factory.mktemp("standin") / "standin.log", *args, timeout=10) as base_url:
+        yield base_url
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO_ROOT, control, http
+from .conftest import control, http
+from .process import REPO_ROOT
 
 pytestmark = pytest.mark.standin
 
