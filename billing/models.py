@@ -153,9 +153,12 @@ class SubscriptionQuerySet(models.QuerySet):
         return self.filter(status__in=LIVE_STATUSES)
 
     def current_first(self):
-        """Ordered so a member's subscription that matters now comes first: a live one, else the latest."""
+        """Ordered so a member's subscription that matters now comes first: a live one, else the latest.
+
+        accounts/entitlements.py picks the same one in SQL, per request; keep the two in step.
+        """
         live_first = models.Case(models.When(status__in=LIVE_STATUSES, then=0), default=1)
-        return self.order_by(live_first, "-started_at")
+        return self.order_by(live_first, "-started_at", "-pk")
 
     def current_for(self, user):
         return self.filter(user=user).select_related("plan").current_first().first()
