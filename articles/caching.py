@@ -1,12 +1,17 @@
 """What the reading pages keep in the cache, and why none of it can reach the wrong reader.
 
 Every entry can be rebuilt from the database, so a miss (or a Redis outage, which
-config.cache reads as a miss) only costs time. Three kinds of entry:
+config.cache reads as a miss) only costs time. The kinds of entry:
 
 - Rendered Markdown, per article version: the intro and the body under separate keys
-  (pk + updated_at + RENDER_VERSION). An edit changes updated_at, so the next request uses a
-  new key; nothing has to be found and deleted for an edit to show. A teaser render asks only
-  for the intro's entry: the body's HTML is never read for a reader who may not read it.
+  (pk + updated_at + RENDER_VERSION), in Redis and, for the pages read most, in each process
+  (the "local" cache). An edit changes updated_at, so the next request uses a new key; nothing
+  has to be found and deleted for an edit to show. A teaser render asks only for the intro's
+  entry: the body's HTML is never read for a reader who may not read it.
+- The article's text as a reader with full access sees it, and its meta tags, rendered by the
+  template once per article version and content generation in each process ("local"). The
+  full text's fragment is read and written only in the template's branch for a reader the
+  entitlement module let read in full; a teaser is rendered each time.
 - Whole pages for anonymous readers, per path, for PUBLIC_CACHE_SECONDS at most, and under a
   content generation that changes when any article, topic, person, plan or the site settings
   is saved or deleted, or articles are updated in bulk. Only a page
@@ -20,15 +25,13 @@ config.cache reads as a miss) only costs time. Three kinds of entry:
 """
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -44,7 +47,6 @@ RENDER_VERSION = 3
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
-LOCAL_MARKUP_ENTRIES = 500  # per process; a long read's HTML is 10-20 kB
 
 _SITE_WIDE = f"site-wide:v{RENDER_VERSION}"
 _GENERATION = f"content-generation:v{RENDER_VERSION}"
@@ -82,53 +84,23 @@ def article_html(article: Article, *, with_body: bool) -> tuple[SafeString, Safe
     sources = {f"markup:intro:{version}": lambda: article.intro}
     if with_body:
         sources[f"markup:body:{version}"] = lambda: _body_of(article)
-    html = _local_markup.get_many(sources)
+    local = caches["local"]  # this process's copy saves the round trip on the pages read most
+    html = local.get_many(sources)
     if len(html) < len(sources):
         html.update(cache.get_many([key for key in sources if key not in html]))
         missing = {key: str(markup.render(text())) for key, text in sources.items() if key not in html}
         if missing:
             cache.set_many(missing, MARKUP_SECONDS)
             html.update(missing)
-        _local_markup.set_many(html)
+        local.set_many(html, MARKUP_SECONDS)
     intro_key, *body_key = sources
     # Stored as plain strings; markup.render sanitised them before they were stored.
     return mark_safe(html[intro_key]), (mark_safe(html[body_key[0]]) if body_key else None)
 
 
-class _LocalMarkup:
-    """The most recently used rendered Markdown, in this process, in front of Redis.
-
-    Safe to keep without invalidation: a key names one version of one article, and its
-    HTML never changes. It saves the cache round trip on the pages read most.
-    """
-
-    def __init__(self, size: int):
-        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get_many(self, keys) -> dict:
-        with self.lock:
-            found = {key: self.entries[key] for key in keys if key in self.entries}
-            for key in found:
-                self.entries.move_to_end(key)
-        return found
-
-    def set_many(self, values: dict) -> None:
-        with self.lock:
-            self.entries.update(values)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-
-
-_local_markup = _LocalMarkup(LOCAL_MARKUP_ENTRIES)
-
-
 def clear_local() -> None:
-    """Forget this process's rendered Markdown (tests, where ids and clocks repeat)."""
-    _local_markup.clear()
+    """Forget this process's renders (tests, where ids and clocks repeat)."""
+    caches["local"].clear()
 
 
 def _body_of(article: Article) -> str:
@@ -167,14 +139,29 @@ def _current(key: str, request=None):
     and a value from an older generation reads as a miss. It also brings the site-wide lookups.
     """
     found = cache.get_many([_GENERATION, key, _SITE_WIDE])
-    if request is not None and _SITE_WIDE in found:
-        request._site_wide_lookups = found[_SITE_WIDE]
-    generation = found.get(_GENERATION)
-    if generation is None:
-        cache.add(_GENERATION, str(time.time_ns()), None)  # the first of racing workers wins
-        generation = cache.get(_GENERATION) or "unstored"
+    generation = found.get(_GENERATION) or _first_generation()
+    if request is not None:
+        request._content_generation = generation
+        if _SITE_WIDE in found:
+            request._site_wide_lookups = found[_SITE_WIDE]
     stored_generation, value = found.get(key, (None, None))
     return generation, (value if stored_generation == generation else None)
+
+
+def _first_generation() -> str:
+    cache.add(_GENERATION, str(time.time_ns()), None)  # the first of racing workers wins
+    return cache.get(_GENERATION) or "unstored"
+
+
+def content_generation(request) -> str:
+    """The content generation this request works in: read with its article, or now if it was not.
+
+    Renders that show more than the article's own row (its author's name, the site's ad) are
+    keyed by it, so any saved article, topic, person, plan or setting retires them.
+    """
+    if not hasattr(request, "_content_generation"):
+        request._content_generation = cache.get(_GENERATION) or _first_generation()
+    return request._content_generation
 
 
 def _store(key: str, generation: str, value, seconds: int) -> None:

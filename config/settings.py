@@ -113,6 +113,14 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# In each process, in front of Redis: renders of one version of one article (its Markdown, its
+# meta tags, its full text), keyed by that version and the content generation. Such a render
+# never changes, so no web node has to be told to drop one; the least recent make way.
+CACHES["local"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "renders",
+    "OPTIONS": {"MAX_ENTRIES": 600},  # a long read's full text is 20-40 kB: tens of MB at most
+}
 
 # Sessions: read from Redis, written through to the database (cached_db), so any web node
 # serves any reader without a query per request, and a Redis restart signs nobody out.

@@ -36,7 +36,7 @@ def empty_cache():
     from articles import caching
 
     cache.clear()
-    caching.clear_local()  # rendered Markdown kept in this process (ids and frozen clocks repeat)
+    caching.clear_local()  # renders kept in this process (ids and frozen clocks repeat)
 
 
 @pytest.fixture

@@ -151,7 +151,7 @@ def test_changing_email_adds_an_unverified_address_and_mails_it(client, make_mem
 @pytest.fixture
 def fresh_rate_limits(settings):
     """A cache of the test's own, so rate-limit counts start at zero and no other test shares them."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}}
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}}
     from django.core.cache import cache
 
     cache.clear()

@@ -68,7 +68,7 @@ def cast_is_sound(cast, articles):
 @pytest.fixture
 def fresh_cache(settings):
     """A cache of the test's own, so allauth's rate-limit counts start at zero."""
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hardening"}}
+    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hardening"}}
     from django.core.cache import cache
 
     cache.clear()

@@ -5,6 +5,7 @@ import json
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
@@ -17,6 +18,7 @@ from tests.conftest import SECRET_SENTENCES
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 REDIS_DOWN = override_settings(
     CACHES={
+        **settings.CACHES,  # the per-process "local" cache of renders stays
         "default": {
             "BACKEND": "config.cache.ForgivingRedisCache",
             "LOCATION": DEAD_REDIS,
@@ -57,7 +59,7 @@ def test_a_signed_in_reader_keeps_reading_while_redis_is_down(client, readers, a
 @pytest.mark.skipif(not os.environ.get("CI_REDIS_URL"), reason="needs a running Redis (CI_REDIS_URL)")
 def test_the_forgiving_cache_stores_and_reads_on_a_live_redis():
     location = os.environ["CI_REDIS_URL"]
-    with override_settings(CACHES={"default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": location}}):
+    with override_settings(CACHES={**settings.CACHES, "default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": location}}):
         cache = caches["default"]
         cache.set("hardening-probe", {"a": 1}, 30)
         assert cache.get("hardening-probe") == {"a": 1}

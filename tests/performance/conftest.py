@@ -40,7 +40,8 @@ def production_caching(request, settings, empty_cache):
     prefix = f"test-{uuid.uuid4().hex}"
     if request.param == "redis":
         settings.CACHES = {
-            "default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}
+            **settings.CACHES,
+            "default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix},
         }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     yield request.param

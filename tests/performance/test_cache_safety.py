@@ -10,7 +10,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from articles.models import Article, Status, Visibility
+from articles import caching
+from articles.models import Article, SiteSettings, Status, Visibility
 from billing.models import Subscription, SubscriptionStatus
 from tests.conftest import SECRET_SENTENCES
 
@@ -184,3 +185,32 @@ def test_an_unpublished_article_is_gone_for_anonymous_readers_at_once(articles, 
     Article.objects.filter(slug="premium-article").update(status=Status.DRAFT, updated_at=timezone.now())
 
     assert Client().get(PREMIUM).status_code == 404
+
+
+def test_an_authors_new_name_shows_in_the_full_article_on_the_next_request(subscriber, articles, plans):
+    reader = signed_in(subscriber)
+    assert "Ada Byline" in reader.get(PREMIUM).content.decode()
+
+    author = articles[Visibility.PREMIUM].author
+    author.name = "Ada Newname"
+    author.save()
+
+    html = reader.get(PREMIUM).content.decode()
+    assert "Ada Newname" in html and "Ada Byline" not in html
+    assert_full(reader.get(PREMIUM))
+
+
+def test_the_ad_slot_shows_only_to_readers_without_premium_whoever_warmed_the_article(readers, subscriber, articles, plans):
+    settings_row = SiteSettings.load()
+    settings_row.ad_snippet = "<p>Buy the Widget Quarterly</p>"
+    settings_row.save()
+    public = "/articles/public-article/"
+    member, payer = signed_in(readers["trial_over"]), signed_in(subscriber)
+
+    for first, second in [(member, payer), (payer, member)]:
+        caching.clear_local()
+        first.get(public)
+        second.get(public)
+        assert "Buy the Widget Quarterly" in member.get(public).content.decode()
+        assert "Buy the Widget Quarterly" not in payer.get(public).content.decode()
+    assert "The body of public-article" in member.get(public).content.decode()
