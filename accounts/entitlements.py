@@ -128,17 +128,23 @@ def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
     Trial ends, period ends, grace ends and complimentary ends are compared with the
     clock here, so access changes on time even if the background job that records
     the change has not run. One query: the member's verification, complimentary access
-    and current subscription come back as one row. `verified` may be passed by a
-    caller that has already annotated it (the admin's member list).
+    and current subscription come back as one row, or none if the member was loaded
+    with that row by `load_member` (the session's sign-in does). `verified` may be passed
+    by a caller that has already annotated it (the admin's member list).
     """
     from billing.models import Subscription
 
+    loaded = getattr(user, "_access_row", None) if now is None else None
+    if loaded:
+        del user._access_row  # good for one answer only: a later one reads afresh
+        now, row = loaded
     now = now or timezone.now()
     if not user.is_authenticated:
         return ReaderAccess(State.ANONYMOUS)
     if user.is_staff:
         return ReaderAccess(State.STAFF)
-    row = _access_row(user.pk, now)
+    if not loaded:
+        row = _access_row(user.pk, now)
     if not (row["is_verified"] if verified is None else verified):
         return ReaderAccess(State.UNVERIFIED)
     subscription_id = row["id"]
@@ -160,45 +166,71 @@ def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
     return ReaderAccess(State.NO_SUBSCRIPTION)
 
 
-def _access_row(user_id: int, now: datetime) -> dict:
-    """The member's verification, complimentary access and current subscription, as one row.
+def load_member(user_id):
+    """The member with this id, and the records that decide their access, in one query (or None).
 
-    Written in SQL because it runs on every signed-in request: the same query built with the
-    ORM (seven correlated subqueries) cost ten times its database time to compile, on every
-    request. The current subscription is the one `SubscriptionQuerySet.current_first()`
-    puts first; tests/billing/test_current_subscription.py holds the two to the same answer.
+    The authentication backends (accounts/backends.py) load the session's member with this, so
+    a signed-in request costs one query for both; the first `for_user` of that member uses the
+    row, as of the moment it was read.
     """
-    sql, live_statuses, columns = _access_query()
+    from accounts.models import User
+
+    now = timezone.now()
+    sql, params, columns = _access_query(with_member=True)
+    member = next(iter(User.objects.raw(sql, {"user": user_id, "now": now, **params})), None)
+    if member is not None:
+        row = {name: _from_db(field, member.__dict__.pop(f"access_{name}")) for name, field in columns}
+        member._access_row = (now, row)
+    return member
+
+
+def _access_row(user_id: int, now: datetime) -> dict:
+    sql, params, columns = _access_query(with_member=False)
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"user": user_id, "now": now, **live_statuses})
+        cursor.execute(sql, {"user": user_id, "now": now, **params})
         values = cursor.fetchone()
+    if values is None:
+        from accounts.models import User
+
+        raise User.DoesNotExist(f"No member with id {user_id}.")
     return {name: _from_db(field, value) for (name, field), value in zip(columns, values)}
 
 
 @cache
-def _access_query() -> tuple[str, dict, list]:
-    """The SQL (portable between PostgreSQL and SQLite), its fixed parameters, and the model field behind each column."""
+def _access_query(*, with_member: bool) -> tuple[str, dict, list]:
+    """The member's verification, complimentary access and current subscription, as one row.
+
+    Written in SQL because it runs on every signed-in request: the same query built with the
+    ORM (seven correlated subqueries) cost ten times its database time to compile, on every
+    request. Portable between PostgreSQL and SQLite. The current subscription is the one
+    `SubscriptionQuerySet.current_first()` puts first; tests/billing/test_current_subscription.py
+    holds the two to the same answer. Returns the SQL, its fixed parameters, and the model
+    field behind each access column (named access_<name> in the SQL).
+    """
+    from accounts.models import User
     from billing.models import LIVE_STATUSES, ComplimentaryAccess, Subscription
 
     q = connection.ops.quote_name
     email, comp, sub = EmailAddress._meta, ComplimentaryAccess._meta, Subscription._meta
     live_statuses = {f"live_{status}": str(status) for status in sorted(LIVE_STATUSES)}
     live = ", ".join(f"%({name})s" for name in live_statuses)
+    columns = [("is_verified", email.get_field("verified")), ("complimentary_until", comp.get_field("until"))]
+    columns += [(name, sub.get_field(name)) for name in SUBSCRIPTION_FIELDS]
+    subscription_columns = ", ".join(f"s.{q(field.column)} AS access_{name}" for name, field in columns[2:])
     sql = f"""
-        SELECT
-            EXISTS (SELECT 1 FROM {q(email.db_table)} WHERE user_id = %(user)s AND verified) AS is_verified,
+        SELECT {"member.*," if with_member else ""}
+            EXISTS (SELECT 1 FROM {q(email.db_table)} WHERE user_id = member.id AND verified) AS access_is_verified,
             (SELECT MAX(until) FROM {q(comp.db_table)}
-              WHERE user_id = %(user)s AND starts_at <= %(now)s AND until > %(now)s) AS complimentary_until,
-            {", ".join(f"s.{q(sub.get_field(name).column)}" for name in SUBSCRIPTION_FIELDS)}
-        FROM (SELECT 1) AS one
+              WHERE user_id = member.id AND starts_at <= %(now)s AND until > %(now)s) AS access_complimentary_until,
+            {subscription_columns}
+        FROM {q(User._meta.db_table)} AS member
         LEFT JOIN {q(sub.db_table)} AS s ON s.id = (
-            SELECT id FROM {q(sub.db_table)} WHERE user_id = %(user)s
+            SELECT id FROM {q(sub.db_table)} WHERE user_id = member.id
             ORDER BY CASE WHEN status IN ({live}) THEN 0 ELSE 1 END, started_at DESC, id DESC
             LIMIT 1
         )
+        WHERE member.id = %(user)s
     """
-    columns = [("is_verified", email.get_field("verified")), ("complimentary_until", comp.get_field("until"))]
-    columns += [(name, sub.get_field(name)) for name in SUBSCRIPTION_FIELDS]
     return sql, live_statuses, columns
 
 

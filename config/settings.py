@@ -142,9 +142,10 @@ PUBLIC_CACHE_SECONDS = envint("PUBLIC_CACHE_SECONDS", "60", minimum=0)
 BENCH_CEILING = envbool("BENCH_CEILING", "False")
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's, each loading the session's member with their access in one query.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "accounts.backends.MemberModelBackend",
+    "accounts.backends.MemberAllauthBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

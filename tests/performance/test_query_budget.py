@@ -89,3 +89,16 @@ def test_an_anonymous_readers_repeat_visit_makes_no_query(client, articles, plan
     client.get(url)
 
     assert count_queries(client, url) == 0
+
+
+def test_a_subscribers_repeat_visit_costs_one_query_for_the_member_and_their_access(
+    client, subscriber, articles, plans, django_assert_num_queries
+):
+    client.force_login(subscriber)
+    warm_site_wide_lookups(client)
+    assert client.get("/articles/premium-article/").status_code == 200  # the article and its HTML cached
+
+    with django_assert_num_queries(1):  # the session comes from the cache (cached_db)
+        response = client.get("/articles/premium-article/")
+
+    assert SECRET_SENTENCES[Visibility.PREMIUM] in response.content.decode()
