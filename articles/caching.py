@@ -35,6 +35,7 @@ from django.core.cache import cache, caches
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
+from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
 
 from articles import markup
@@ -43,7 +44,7 @@ from billing.models import Plan
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
@@ -205,7 +206,10 @@ class TopicLink:
 
 
 def site_wide(request=None) -> dict:
-    """The topics menu, the entry price and the site settings: one cache entry, read once a request."""
+    """The topics menu, the entry price and the site settings: one cache entry, read once a request.
+
+    "built" stamps this version of them: renders made from them (the topics menu) are keyed by it.
+    """
     lookups = getattr(request, "_site_wide_lookups", None)
     if lookups is None:
         lookups = cache.get(_SITE_WIDE)
@@ -214,6 +218,7 @@ def site_wide(request=None) -> dict:
             "topics": [TopicLink(t.name, t.slug, t.get_absolute_url()) for t in Topic.objects.only("name", "slug")],
             "entry_plan": Plan.objects.from_price(),
             "site_settings": SiteSettings.load(),
+            "built": str(time.time_ns()),
         }
         cache.set(_SITE_WIDE, lookups, LOOKUP_SECONDS)
     if request is not None:
@@ -221,8 +226,18 @@ def site_wide(request=None) -> dict:
     return lookups
 
 
-def topics_menu(request=None) -> list[TopicLink]:
-    return site_wide(request)["topics"]
+@dataclass(frozen=True)
+class TopicsMenu:
+    links: list[TopicLink]
+    built: str  # the version of the lookups it came from
+    current: str  # the URL of the topic whose page this is, or ""
+
+
+def topics_menu(request=None) -> TopicsMenu:
+    lookups = site_wide(request)
+    path = getattr(request, "path", "")
+    current = path if any(link.url == path for link in lookups["topics"]) else ""
+    return TopicsMenu(lookups["topics"], lookups["built"], current)
 
 
 def entry_plan(request=None) -> Plan | None:
@@ -254,3 +269,9 @@ def _article_deleted(instance, **kwargs):
     # An edit needs nothing deleted (the version changes); a deleted article's text goes now.
     version = _version(instance)
     cache.delete_many([f"markup:intro:{version}", f"markup:body:{version}"])
+
+
+@receiver(file_changed)
+def _template_edited(sender, file_path, **kwargs):
+    # runserver reloads an edited template without restarting; its renders kept here must go too
+    clear_local()

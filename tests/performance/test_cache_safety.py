@@ -214,3 +214,16 @@ def test_the_ad_slot_shows_only_to_readers_without_premium_whoever_warmed_the_ar
         assert "Buy the Widget Quarterly" in member.get(public).content.decode()
         assert "Buy the Widget Quarterly" not in payer.get(public).content.decode()
     assert "The body of public-article" in member.get(public).content.decode()
+
+
+def test_the_site_header_kept_for_signed_in_readers_never_reaches_a_signed_out_one(readers, articles, plans):
+    member = signed_in(readers["in_trial"])
+    member_html = member.get("/topics/leadership/").content.decode()
+    assert "Your account" in member_html and "Log out" in member_html
+
+    visitor_html = Client().get("/topics/leadership/").content.decode()
+
+    assert "Your account" not in visitor_html and "Log out" not in visitor_html
+    assert "Start free trial" in visitor_html
+    assert 'href="/topics/leadership/" aria-current="page"' in visitor_html
+    assert "Start free trial" not in member.get(PREMIUM).content.decode()
