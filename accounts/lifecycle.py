@@ -13,13 +13,22 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts import mail
 from accounts.models import SentMail, User
 
 REMIND_BEFORE = timedelta(days=2)
+
+
+def paying(now: datetime):
+    """Members (as a filter on User) who subscribed or were given access: their trial's mail is not for them."""
+    from billing.models import PAYING_STATUSES, ComplimentaryAccess, Subscription
+
+    subscribed = Subscription.objects.filter(user=OuterRef("pk"), status__in=PAYING_STATUSES)
+    given = ComplimentaryAccess.objects.current(now).filter(user=OuterRef("pk"))
+    return Q(Exists(subscribed)) | Q(Exists(given))
 
 
 def trial_mail_key(kind: str, user_id: int, trial_ends_at: datetime) -> str:
@@ -44,6 +53,8 @@ def due_chunk(now: datetime, chunk: int):
 def trials_end_due(*, now: datetime | None = None, chunk: int | None = None) -> int:
     """Mark every due trial ended and record its trial-ended mail. Returns how many it ended.
 
+    Members who subscribed during their trial (or were given access) get no trial-ended mail.
+
     Each chunk is one transaction: lock the next due ids (skipping rows another
     sweep holds), mark them ended, record their mail, and queue it after commit.
     A sweep killed part-way leaves the committed chunks done and the rest due.
@@ -65,7 +76,8 @@ def _end_chunk(now: datetime, chunk: int) -> tuple[int, list[str]]:
     """One chunk, portably: returns how many trials it ended and the mail keys it recorded."""
     due = list(due_chunk(now, chunk))
     User.objects.filter(pk__in=[pk for pk, _ in due], trial_ended_at__isnull=True).update(trial_ended_at=now)
-    keys = [(pk, trial_mail_key(mail.TRIAL_ENDED, pk, ends)) for pk, ends in due]
+    unpaid = set(User.objects.filter(pk__in=[pk for pk, _ in due]).exclude(paying(now)).values_list("pk", flat=True))
+    keys = [(pk, trial_mail_key(mail.TRIAL_ENDED, pk, ends)) for pk, ends in due if pk in unpaid]
     mail.record(mail.TRIAL_ENDED, keys)
     return len(due), [key for _, key in keys]
 
@@ -81,8 +93,11 @@ ISO_SQL = (
 def _end_chunk_postgresql(now: datetime, chunk: int) -> tuple[int, list[str]]:
     """The same chunk as _end_chunk, as one statement: with a million trials due at once,
     the round trips and a Python object per row would be most of the sweep's time."""
+    from billing.models import PAYING_STATUSES, ComplimentaryAccess, Subscription
+
     due_sql, due_params = due_chunk(now, chunk).query.sql_with_params()
     user, sent = User._meta.db_table, SentMail._meta.db_table
+    subscription, given = Subscription._meta.db_table, ComplimentaryAccess._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -93,18 +108,21 @@ def _end_chunk_postgresql(now: datetime, chunk: int) -> tuple[int, list[str]]:
             ), recorded AS (
                 INSERT INTO {sent} (key, kind, user_id, context, created_at)
                 SELECT %s || ':' || ended.id || ':' || {ISO_SQL}, %s, ended.id, '{{}}', %s FROM ended
+                WHERE NOT EXISTS (SELECT 1 FROM {subscription} WHERE user_id = ended.id AND status = ANY(%s))
+                  AND NOT EXISTS (SELECT 1 FROM {given} WHERE user_id = ended.id AND starts_at <= %s AND until > %s)
                 ON CONFLICT (key) DO NOTHING
                 RETURNING key
             )
             SELECT (SELECT count(*) FROM ended), ARRAY(SELECT key FROM recorded)
             """,
-            [now, *due_params, mail.TRIAL_ENDED, mail.TRIAL_ENDED, now],
+            [now, *due_params, mail.TRIAL_ENDED, mail.TRIAL_ENDED, now, [str(status) for status in PAYING_STATUSES], now, now],
         )
         return cursor.fetchone()
 
 
 def trials_remind_ending(*, now: datetime | None = None, chunk: int | None = None) -> int:
-    """Record and queue the "trial ends in 2 days" mail for every trial ending within 2 days.
+    """Record and queue the "trial ends in 2 days" mail for every trial ending within 2 days,
+    except to members who have already subscribed (or were given access).
 
     Once per trial: a trial already reminded is skipped, and two runs at once record
     the same key, which sends one message. Returns how many reminders it recorded.
@@ -113,6 +131,7 @@ def trials_remind_ending(*, now: datetime | None = None, chunk: int | None = Non
     chunk = chunk or settings.TRIAL_SWEEP_CHUNK
     ending = (
         User.objects.filter(trial_ended_at__isnull=True, trial_ends_at__gt=now, trial_ends_at__lte=now + REMIND_BEFORE)
+        .exclude(paying(now))
         .order_by("trial_ends_at", "pk")
         .values_list("pk", "trial_ends_at")
     )

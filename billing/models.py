@@ -148,6 +148,11 @@ LIVE_STATUSES = {
 }
 
 
+# Statuses of a member who chose to pay (a failed payment in its grace included): mail about the end
+# of their free trial would be wrong for them (accounts/lifecycle.py).
+PAYING_STATUSES = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+
+
 class SubscriptionQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)

@@ -12,6 +12,7 @@ from django.db import connection
 from accounts import entitlements, lifecycle, mail
 from accounts.models import SentMail, User
 from accounts.tasks import end_due_trials, remind_trials_ending, requeue_unsent_mail, send_member_mail
+from billing.models import ComplimentaryAccess, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +99,30 @@ def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
     assert set(SentMail.objects.values_list("key", flat=True)) == {
         lifecycle.trial_mail_key(mail.TRIAL_ENDED, member.pk, member.trial_ends_at) for member in (due, due_to_the_microsecond)
     }
+
+
+def subscribe(member, status):
+    Subscription.objects.create(
+        stripe_subscription_id=f"sub_{member.pk}", user=member, status=status, started_at=NOW - timedelta(days=2),
+        current_period_end=NOW + timedelta(days=28), synced_at=NOW,
+    )
+
+
+@pytest.mark.parametrize("job, ends_in", [(remind_trials_ending, timedelta(days=1)), (end_due_trials, -timedelta(minutes=1))])
+@time_machine.travel(NOW, tick=False)
+def test_members_who_subscribed_or_were_given_access_during_their_trial_get_no_trial_mail(run_job, job, ends_in):
+    subscribe(member_with_trial("payer@example.com", ends_in=ends_in), "active")
+    subscribe(member_with_trial("grace@example.com", ends_in=ends_in), "past_due")
+    given = member_with_trial("guest@example.com", ends_in=ends_in)
+    ComplimentaryAccess.objects.create(user=given, until=NOW + timedelta(days=30), reason="Press")
+    subscribe(member_with_trial("lapsed@example.com", ends_in=ends_in), "canceled")
+    member_with_trial("free@example.com", ends_in=ends_in)
+
+    run_job(job)
+
+    assert sorted(m.to[0] for m in outbox.outbox) == ["free@example.com", "lapsed@example.com"]
+    if job is end_due_trials:
+        assert User.objects.filter(trial_ended_at=NOW).count() == 5  # every due trial is recorded as ended
 
 
 def test_a_sweep_that_has_not_run_does_not_keep_access_open(make_member):
