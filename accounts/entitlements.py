@@ -8,8 +8,8 @@ trials or subscriptions to decide what to show.
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, cached_property
 from enum import StrEnum
+from functools import cache, cached_property
 
 from allauth.account.models import EmailAddress
 from django.db import connection
