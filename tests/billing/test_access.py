@@ -93,6 +93,19 @@ def test_past_due_reads_on_through_the_grace_period_with_a_banner_then_gets_the_
         assert "Update your card to keep reading." in html
 
 
+@pytest.mark.parametrize("status", ["past_due", "unpaid"])
+def test_a_member_whose_payment_failed_is_offered_the_card_update_on_the_paywall_not_a_new_subscription(
+    client, articles, plans, subscribed, settings, status
+):
+    settings.PAYMENT_GRACE_DAYS = 7
+    html = premium_page(client, subscribed(status, first_failed_payment_at=NOW - timedelta(days=8)))
+
+    paywall = html[html.index('class="paywall"'):]
+    assert '<form method="post" action="/billing/portal/">' in paywall
+    assert "Update your card</button>" in paywall
+    assert "/billing/checkout/" not in paywall and "Subscribe</button>" not in paywall
+
+
 def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teaser(client, articles, subscribed):
     period_end = NOW + timedelta(days=3)
     member = subscribed("active", cancel_at_period_end=True, canceled_at=NOW, current_period_end=period_end)
