@@ -12,6 +12,7 @@ from enum import StrEnum
 from functools import cache, cached_property
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -46,6 +47,9 @@ REASONS = {
     State.PAUSED: "Your subscription is paused. Resume it to keep reading.",
 }
 
+# The same, where the site offers no free trial (TRIAL_DAYS = 0).
+NO_TRIAL_REASONS = {**REASONS, State.ANONYMOUS: "Sign in or subscribe to read this article."}
+
 # What the policy reads from the member's current subscription (billing.Subscription).
 SUBSCRIPTION_FIELDS = ("id", "status", "current_period_end", "cancel_at_period_end", "first_failed_payment_at")
 
@@ -61,7 +65,7 @@ class Decision:
 
     @property
     def message(self) -> str:
-        return REASONS.get(self.reason, "") if self.reason else ""
+        return _reasons().get(self.reason, "") if self.reason else ""
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class ReaderAccess:
     @property
     def message(self) -> str:
         """Why this reader gets teasers, in their words ("" when they read in full)."""
-        return REASONS.get(self.state, "")
+        return _reasons().get(self.state, "")
 
     @property
     def needs_card_update(self) -> bool:
@@ -240,6 +244,10 @@ def _from_db(field, value):
     for converter in connection.ops.get_db_converters(expression) + field.get_db_converters(connection):
         value = converter(value, expression, connection)
     return value
+
+
+def _reasons() -> dict:
+    return REASONS if settings.TRIAL_DAYS else NO_TRIAL_REASONS
 
 
 def _subscription_state(subscription, now) -> tuple[State, datetime | None]:

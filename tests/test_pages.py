@@ -177,6 +177,21 @@ def test_the_trial_length_in_the_offer_follows_the_setting(client, articles, pla
     assert "From £12.00 per month · 14-day free trial" in box
 
 
+def test_a_site_without_a_free_trial_never_offers_one(client, articles, plans, settings, make_member):
+    settings.TRIAL_DAYS = 0
+    pages = ["/", "/articles/premium-article/", "/pricing/", "/accounts/signup/", "/accounts/login/"]
+
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert "free trial" not in html.lower(), url
+        assert "day free" not in html.lower(), url
+    box = paywall(client.get("/articles/premium-article/").content.decode())
+    assert "Sign in or subscribe to read this article." in box
+    assert "Create your account" in box
+    client.force_login(make_member("una@example.com", verified=False))
+    assert "free trial" not in client.get("/account/").content.decode().lower()
+
+
 # --- the account page ---
 
 
