@@ -53,6 +53,11 @@ class UserAdmin(BaseUserAdmin):
         verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
         return super().get_queryset(request).annotate(is_verified=Exists(verified))
 
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        entitlements.load_access(changelist.result_list)  # the Access column: one query for the page
+        return changelist
+
     @admin.display(boolean=True, description="Verified", ordering="is_verified")
     def verified(self, user):
         return user.is_verified

@@ -188,6 +188,21 @@ def load_member(user_id):
     return member
 
 
+def load_access(members, now=None) -> None:
+    """Read the access records of many members in one query (a list page), for their next `for_user`."""
+    now = now or timezone.now()
+    ids = {f"member_{number}": member.pk for number, member in enumerate(members)}
+    if not ids:
+        return
+    where = "member.id IN ({})".format(", ".join(f"%({name})s" for name in ids))
+    sql, params, columns = _access_sql(select="member.id,", where=where)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"now": now, **params, **ids})
+        rows = {values[0]: _access_values(columns, values[1:]) for values in cursor.fetchall()}
+    for member in members:
+        member._access_row = (now, rows[member.pk])
+
+
 def _access_row(user_id: int, now: datetime) -> dict:
     sql, params, columns = _access_query(with_member=False)
     with connection.cursor() as cursor:
@@ -197,11 +212,19 @@ def _access_row(user_id: int, now: datetime) -> dict:
         from accounts.models import User
 
         raise User.DoesNotExist(f"No member with id {user_id}.")
+    return _access_values(columns, values)
+
+
+def _access_values(columns, values) -> dict:
     return {name: _from_db(field, value) for (name, field), value in zip(columns, values)}
 
 
 @cache
 def _access_query(*, with_member: bool) -> tuple[str, dict, list]:
+    return _access_sql(select="member.*," if with_member else "", where="member.id = %(user)s")
+
+
+def _access_sql(*, select: str, where: str) -> tuple[str, dict, list]:
     """The member's verification, complimentary access and current subscription, as one row.
 
     Written in SQL because it runs on every signed-in request: the same query built with the
@@ -222,7 +245,7 @@ def _access_query(*, with_member: bool) -> tuple[str, dict, list]:
     columns += [(name, sub.get_field(name)) for name in SUBSCRIPTION_FIELDS]
     subscription_columns = ", ".join(f"s.{q(field.column)} AS access_{name}" for name, field in columns[2:])
     sql = f"""
-        SELECT {"member.*," if with_member else ""}
+        SELECT {select}
             EXISTS (SELECT 1 FROM {q(email.db_table)} WHERE user_id = member.id AND verified) AS access_is_verified,
             (SELECT MAX(until) FROM {q(comp.db_table)}
               WHERE user_id = member.id AND starts_at <= %(now)s AND until > %(now)s) AS access_complimentary_until,
@@ -233,7 +256,7 @@ def _access_query(*, with_member: bool) -> tuple[str, dict, list]:
             ORDER BY CASE WHEN status IN ({live}) THEN 0 ELSE 1 END, started_at DESC, id DESC
             LIMIT 1
         )
-        WHERE member.id = %(user)s
+        WHERE {where}
     """
     return sql, live_statuses, columns
 

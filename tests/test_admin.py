@@ -6,6 +6,8 @@ from html import unescape
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.groups import CONTENT_EDITORS
 from articles.models import Article, Person, Status, Topic, Visibility
@@ -134,6 +136,25 @@ def test_the_member_list_shows_verified_trial_and_access_columns(client, superus
     assert rows["una@example.com"]["access_state"] == "unverified"
     assert rows["una@example.com"]["trial_started_at"] == "-"
     assert rows["stella@example.com"]["access_state"] == "staff"
+
+
+def test_the_member_list_costs_the_same_queries_for_5_or_25_members(client, superuser, readers, make_member):
+    client.force_login(superuser)
+
+    def queries_for_the_list():
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get("/admin/accounts/user/").content.decode()
+        return len(captured), member_rows(html)
+
+    with_five, _ = queries_for_the_list()
+    for number in range(20):
+        make_member(f"reader{number}@example.com", trial="over")
+    with_twenty_five, rows = queries_for_the_list()
+
+    assert with_twenty_five == with_five
+    assert len(rows) == 25  # the readers, the superuser and the twenty
+    assert rows["reader7@example.com"]["access_state"] == "trial over"
+    assert rows["tina@example.com"]["access_state"] == "trial"
 
 
 def test_the_member_list_searches_by_email(client, superuser, readers):
