@@ -200,7 +200,8 @@ def load_access(members, now=None) -> None:
         cursor.execute(sql, {"now": now, **params, **ids})
         rows = {values[0]: _access_values(columns, values[1:]) for values in cursor.fetchall()}
     for member in members:
-        member._access_row = (now, rows[member.pk])
+        if member.pk in rows:  # one deleted meanwhile reads afresh, and finds nothing
+            member._access_row = (now, rows[member.pk])
 
 
 def _access_row(user_id: int, now: datetime) -> dict:

@@ -48,7 +48,6 @@ RENDER_VERSION = 4
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
-
 _SITE_WIDE = f"site-wide:v{RENDER_VERSION}"
 _GENERATION = f"content-generation:v{RENDER_VERSION}"
 

@@ -113,9 +113,10 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# In each process, in front of Redis: renders of one version of one article (its Markdown, its
-# meta tags, its full text), keyed by that version and the content generation. Such a render
-# never changes, so no web node has to be told to drop one; the least recent make way.
+# In each process, in front of Redis: renders that never change under their key (articles/caching.py):
+# an article version's Markdown, meta tags and full text, keyed by that version and the content
+# generation, and the site's header, footer and topics menu. No web node has to be told to drop
+# one; the least recently used make way.
 CACHES["local"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "renders",
