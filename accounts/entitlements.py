@@ -200,7 +200,7 @@ def load_access(members, now=None) -> None:
         cursor.execute(sql, {"now": now, **params, **ids})
         rows = {values[0]: _access_values(columns, values[1:]) for values in cursor.fetchall()}
     for member in members:
-        if member.pk in rows:  # one deleted meanwhile reads afresh, and finds nothing
+        if member.pk in rows:  # not so for one deleted since the page was read
             member._access_row = (now, rows[member.pk])
 
 
