@@ -197,11 +197,7 @@ class TopicLink:
     """A topic as the menu shows it, its URL worked out once when the menu is cached."""
 
     name: str
-    slug: str
     url: str
-
-    def get_absolute_url(self) -> str:
-        return self.url
 
 
 def site_wide(request=None) -> dict:
@@ -214,7 +210,7 @@ def site_wide(request=None) -> dict:
         lookups = cache.get(_SITE_WIDE)
     if lookups is None:
         lookups = {
-            "topics": [TopicLink(t.name, t.slug, t.get_absolute_url()) for t in Topic.objects.only("name", "slug")],
+            "topics": [TopicLink(t.name, t.get_absolute_url()) for t in Topic.objects.only("name", "slug")],
             "entry_plan": Plan.objects.from_price(),
             "site_settings": SiteSettings.load(),
             "built": str(time.time_ns()),
