@@ -36,15 +36,28 @@ class ExtendTrialForm(ActionForm):
 class UserAdmin(BaseUserAdmin):
     ordering = ["-date_joined"]
     search_fields = ["email", "name"]
-    list_display = ["email", "verified", "trial_started_at", "trial_ends_at", "access_state", "is_staff"]
+    list_display = [
+        "email",
+        "verified",
+        "trial_started_at",
+        "trial_ends_at",
+        "access_state",
+        "is_staff",
+    ]
     list_filter = ["is_staff", "is_active", "trial_ends_at"]
     readonly_fields = ["date_joined", "last_login", "trial_ended_at", "access_state"]
     action_form = ExtendTrialForm
     actions = ["extend_trial", "grant_complimentary_access"]
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
-        ("Membership", {"fields": ["trial_started_at", "trial_ends_at", "trial_ended_at", "access_state"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            "Membership",
+            {"fields": ["trial_started_at", "trial_ends_at", "trial_ended_at", "access_state"]},
+        ),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         ("Dates", {"fields": ["date_joined", "last_login"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
@@ -55,7 +68,9 @@ class UserAdmin(BaseUserAdmin):
 
     def get_changelist_instance(self, request):
         changelist = super().get_changelist_instance(request)
-        entitlements.load_access(changelist.result_list)  # the Access column: one query for the page
+        entitlements.load_access(
+            changelist.result_list
+        )  # the Access column: one query for the page
         return changelist
 
     @admin.display(boolean=True, description="Verified", ordering="is_verified")
@@ -64,18 +79,24 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description="Access")
     def access_state(self, user):
-        return entitlements.for_user(user, verified=getattr(user, "is_verified", None)).state.replace("_", " ")
+        return entitlements.for_user(
+            user, verified=getattr(user, "is_verified", None)
+        ).state.replace("_", " ")
 
     @admin.action(description="Extend trial by N days")
     def extend_trial(self, request, queryset):
         try:
             days = EXTEND_DAYS.clean(request.POST.get("days"))
         except ValidationError:
-            self.message_user(request, "Enter a number of days from 1 to 365 to extend trials by.", messages.ERROR)
+            self.message_user(
+                request, "Enter a number of days from 1 to 365 to extend trials by.", messages.ERROR
+            )
             return
         for user in queryset:
             trial_extend(user=user, days=days)
-        self.message_user(request, f"Extended {queryset.count()} trial(s) by {days} day(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"Extended {queryset.count()} trial(s) by {days} day(s).", messages.SUCCESS
+        )
 
     @admin.action(description="Grant complimentary access until a date")
     def grant_complimentary_access(self, request, queryset):
@@ -88,11 +109,21 @@ class UserAdmin(BaseUserAdmin):
         # Through the end of the chosen day, in the site's time zone.
         until = timezone.make_aware(datetime.combine(day, time.max)) if day else None
         if until is None or until <= timezone.now():
-            self.message_user(request, "Choose a date in the future to grant complimentary access until.", messages.ERROR)
+            self.message_user(
+                request,
+                "Choose a date in the future to grant complimentary access until.",
+                messages.ERROR,
+            )
             return
         for user in queryset:
-            complimentary_grant(user=user, until=until, reason="Granted in the admin", granted_by=request.user)
-        self.message_user(request, f"Granted complimentary access to {queryset.count()} member(s) until {day:%-d %B %Y}.", messages.SUCCESS)
+            complimentary_grant(
+                user=user, until=until, reason="Granted in the admin", granted_by=request.user
+            )
+        self.message_user(
+            request,
+            f"Granted complimentary access to {queryset.count()} member(s) until {day:%-d %B %Y}.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(TrialClaim)

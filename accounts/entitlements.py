@@ -26,7 +26,9 @@ class State(StrEnum):
     TRIAL_OVER = "trial_over"
     NO_SUBSCRIPTION = "no_subscription"  # verified, no trial left to give (one per person)
     STAFF = "staff"
-    SUBSCRIBER = "subscriber"  # trialing or active at Stripe (a cancelled one until its period ends)
+    SUBSCRIBER = (
+        "subscriber"  # trialing or active at Stripe (a cancelled one until its period ends)
+    )
     GRACE = "payment_grace"  # a payment failed: full access for PAYMENT_GRACE_DAYS, with a banner
     COMPLIMENTARY = "complimentary"  # granted by staff until a date
     PAYMENT_FAILED = "payment_failed"  # grace over, or Stripe gave up (unpaid)
@@ -51,7 +53,13 @@ REASONS = {
 NO_TRIAL_REASONS = {**REASONS, State.ANONYMOUS: "Sign in or subscribe to read this article."}
 
 # What the policy reads from the member's current subscription (billing.Subscription).
-SUBSCRIPTION_FIELDS = ("id", "status", "current_period_end", "cancel_at_period_end", "first_failed_payment_at")
+SUBSCRIPTION_FIELDS = (
+    "id",
+    "status",
+    "current_period_end",
+    "cancel_at_period_end",
+    "first_failed_payment_at",
+)
 
 PREMIUM_STATES = {State.TRIAL, State.STAFF, State.SUBSCRIBER, State.GRACE, State.COMPLIMENTARY}
 LAPSED_STATES = {State.PAYMENT_FAILED, State.PAYMENT_INCOMPLETE, State.CANCELLED, State.PAUSED}
@@ -153,7 +161,11 @@ def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
         return ReaderAccess(State.UNVERIFIED)
     subscription_id = row["id"]
     if row["complimentary_until"]:
-        return ReaderAccess(State.COMPLIMENTARY, subscription_id=subscription_id, access_until=row["complimentary_until"])
+        return ReaderAccess(
+            State.COMPLIMENTARY,
+            subscription_id=subscription_id,
+            access_until=row["complimentary_until"],
+        )
     state, until = None, None
     if subscription_id:
         # Just the fields the policy reads; the full row loads only if a page shows it.
@@ -162,9 +174,13 @@ def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
     if state in PREMIUM_STATES:
         return ReaderAccess(state, subscription_id=subscription_id, access_until=until)
     if user.is_trialing(now):
-        return ReaderAccess(State.TRIAL, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id)
+        return ReaderAccess(
+            State.TRIAL, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id
+        )
     if state:
-        return ReaderAccess(state, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id)
+        return ReaderAccess(
+            state, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id
+        )
     if user.has_had_trial():
         return ReaderAccess(State.TRIAL_OVER, trial_ends_at=user.trial_ends_at)
     return ReaderAccess(State.NO_SUBSCRIPTION)
@@ -183,7 +199,9 @@ def load_member(user_id):
     sql, params, columns = _access_query(with_member=True)
     member = next(iter(User.objects.raw(sql, {"user": user_id, "now": now, **params})), None)
     if member is not None:
-        row = {name: _from_db(field, member.__dict__.pop(f"access_{name}")) for name, field in columns}
+        row = {
+            name: _from_db(field, member.__dict__.pop(f"access_{name}")) for name, field in columns
+        }
         member._access_row = (now, row)
     return member
 
@@ -242,9 +260,14 @@ def _access_sql(*, select: str, where: str) -> tuple[str, dict, list]:
     email, comp, sub = EmailAddress._meta, ComplimentaryAccess._meta, Subscription._meta
     live_statuses = {f"live_{status}": str(status) for status in sorted(LIVE_STATUSES)}
     live = ", ".join(f"%({name})s" for name in live_statuses)
-    columns = [("is_verified", email.get_field("verified")), ("complimentary_until", comp.get_field("until"))]
+    columns = [
+        ("is_verified", email.get_field("verified")),
+        ("complimentary_until", comp.get_field("until")),
+    ]
     columns += [(name, sub.get_field(name)) for name in SUBSCRIPTION_FIELDS]
-    subscription_columns = ", ".join(f"s.{q(field.column)} AS access_{name}" for name, field in columns[2:])
+    subscription_columns = ", ".join(
+        f"s.{q(field.column)} AS access_{name}" for name, field in columns[2:]
+    )
     sql = f"""
         SELECT {select}
             EXISTS (SELECT 1 FROM {q(email.db_table)} WHERE user_id = member.id AND verified) AS access_is_verified,
@@ -265,7 +288,9 @@ def _access_sql(*, select: str, where: str) -> tuple[str, dict, list]:
 def _from_db(field, value):
     """A column's value as the ORM would have returned it for this field (SQLite: bools, aware datetimes)."""
     expression = field.cached_col
-    for converter in connection.ops.get_db_converters(expression) + field.get_db_converters(connection):
+    for converter in connection.ops.get_db_converters(expression) + field.get_db_converters(
+        connection
+    ):
         value = converter(value, expression, connection)
     return value
 

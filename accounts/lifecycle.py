@@ -75,8 +75,14 @@ def trials_end_due(*, now: datetime | None = None, chunk: int | None = None) -> 
 def _end_chunk(now: datetime, chunk: int) -> tuple[int, list[str]]:
     """One chunk, portably: returns how many trials it ended and the mail keys it recorded."""
     due = list(due_chunk(now, chunk))
-    User.objects.filter(pk__in=[pk for pk, _ in due], trial_ended_at__isnull=True).update(trial_ended_at=now)
-    unpaid = set(User.objects.filter(pk__in=[pk for pk, _ in due]).exclude(paying(now)).values_list("pk", flat=True))
+    User.objects.filter(pk__in=[pk for pk, _ in due], trial_ended_at__isnull=True).update(
+        trial_ended_at=now
+    )
+    unpaid = set(
+        User.objects.filter(pk__in=[pk for pk, _ in due])
+        .exclude(paying(now))
+        .values_list("pk", flat=True)
+    )
     keys = [(pk, trial_mail_key(mail.TRIAL_ENDED, pk, ends)) for pk, ends in due if pk in unpaid]
     mail.record(mail.TRIAL_ENDED, keys)
     return len(due), [key for _, key in keys]
@@ -115,7 +121,16 @@ def _end_chunk_postgresql(now: datetime, chunk: int) -> tuple[int, list[str]]:
             )
             SELECT (SELECT count(*) FROM ended), ARRAY(SELECT key FROM recorded)
             """,
-            [now, *due_params, mail.TRIAL_ENDED, mail.TRIAL_ENDED, now, [str(status) for status in PAYING_STATUSES], now, now],
+            [
+                now,
+                *due_params,
+                mail.TRIAL_ENDED,
+                mail.TRIAL_ENDED,
+                now,
+                [str(status) for status in PAYING_STATUSES],
+                now,
+                now,
+            ],
         )
         return cursor.fetchone()
 
@@ -130,7 +145,11 @@ def trials_remind_ending(*, now: datetime | None = None, chunk: int | None = Non
     now = now or timezone.now()
     chunk = chunk or settings.TRIAL_SWEEP_CHUNK
     ending = (
-        User.objects.filter(trial_ended_at__isnull=True, trial_ends_at__gt=now, trial_ends_at__lte=now + REMIND_BEFORE)
+        User.objects.filter(
+            trial_ended_at__isnull=True,
+            trial_ends_at__gt=now,
+            trial_ends_at__lte=now + REMIND_BEFORE,
+        )
         .exclude(paying(now))
         .order_by("trial_ends_at", "pk")
         .values_list("pk", "trial_ends_at")
@@ -139,20 +158,26 @@ def trials_remind_ending(*, now: datetime | None = None, chunk: int | None = Non
     while True:
         page = ending
         if after:  # keyset pagination: the next page starts after the last row seen
-            page = page.filter(Q(trial_ends_at__gt=after[1]) | Q(trial_ends_at=after[1], pk__gt=after[0]))
+            page = page.filter(
+                Q(trial_ends_at__gt=after[1]) | Q(trial_ends_at=after[1], pk__gt=after[0])
+            )
         rows = list(page[:chunk])
         if not rows:
             return reminded
         after = rows[-1]
         keys = {trial_mail_key(mail.TRIAL_ENDING, pk, ends): pk for pk, ends in rows}
-        new = sorted(set(keys) - set(SentMail.objects.filter(key__in=keys).values_list("key", flat=True)))
+        new = sorted(
+            set(keys) - set(SentMail.objects.filter(key__in=keys).values_list("key", flat=True))
+        )
         with transaction.atomic():
             mail.record(mail.TRIAL_ENDING, [(keys[key], key) for key in new])
             mail.enqueue_recorded(new)
         reminded += len(new)
 
 
-def mail_requeue_unsent(*, now: datetime | None = None, older_than=timedelta(minutes=10), max_age=timedelta(days=2)) -> int:
+def mail_requeue_unsent(
+    *, now: datetime | None = None, older_than=timedelta(minutes=10), max_age=timedelta(days=2)
+) -> int:
     """Queue again the recorded messages that have not gone out. Returns how many.
 
     They were queued once after their commit; this catches a crash between that
@@ -161,7 +186,9 @@ def mail_requeue_unsent(*, now: datetime | None = None, older_than=timedelta(min
     """
     now = now or timezone.now()
     unsent = (
-        SentMail.objects.filter(sent_at__isnull=True, created_at__lte=now - older_than, created_at__gt=now - max_age)
+        SentMail.objects.filter(
+            sent_at__isnull=True, created_at__lte=now - older_than, created_at__gt=now - max_age
+        )
         .order_by("created_at")
         .values_list("key", flat=True)
     )

@@ -67,7 +67,10 @@ def record(kind: str, recipients: list[tuple[int, str]], *, context: dict | None
             )
         return
     SentMail.objects.bulk_create(
-        [SentMail(key=key, kind=kind, user_id=user_id, context=context or {}, created_at=now) for user_id, key in recipients],
+        [
+            SentMail(key=key, kind=kind, user_id=user_id, context=context or {}, created_at=now)
+            for user_id, key in recipients
+        ],
         ignore_conflicts=True,
     )
 
@@ -133,13 +136,25 @@ def send_trial_started(user: User, context: dict) -> None:
 def send_trial_ending(user: User, context: dict) -> None:
     from billing.models import Plan
 
-    _send(TRIAL_ENDING, user, context, trial_ends_at=_trial_end(user, context), plan=Plan.objects.from_price())
+    _send(
+        TRIAL_ENDING,
+        user,
+        context,
+        trial_ends_at=_trial_end(user, context),
+        plan=Plan.objects.from_price(),
+    )
 
 
 def send_trial_ended(user: User, context: dict) -> None:
     from billing.models import Plan
 
-    _send(TRIAL_ENDED, user, context, trial_ends_at=_trial_end(user, context), plan=Plan.objects.from_price())
+    _send(
+        TRIAL_ENDED,
+        user,
+        context,
+        trial_ends_at=_trial_end(user, context),
+        plan=Plan.objects.from_price(),
+    )
 
 
 def send_payment_failed(user: User, context: dict) -> None:

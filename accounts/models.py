@@ -34,7 +34,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField("email address", unique=True)
     name = models.CharField(max_length=150, blank=True)
-    is_staff = models.BooleanField(default=False, help_text="Can log into the admin and reads everything.")
+    is_staff = models.BooleanField(
+        default=False, help_text="Can log into the admin and reads everything."
+    )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
@@ -45,7 +47,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     # The member's choice for newsletters and product news. Mail about their own account
     # (verification, trial ending, receipts, payment problems) is sent regardless.
     wants_product_emails = models.BooleanField(
-        "newsletter and product emails", default=True, help_text="The weekly newsletter and news about the site."
+        "newsletter and product emails",
+        default=True,
+        help_text="The weekly newsletter and news about the site.",
     )
 
     objects = UserManager()
@@ -66,7 +70,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(trial_started_at__isnull=True) | models.Q(trial_ends_at__gte=models.F("trial_started_at")),
+                condition=models.Q(trial_started_at__isnull=True)
+                | models.Q(trial_ends_at__gte=models.F("trial_started_at")),
                 name="user_trial_ends_after_start",
             ),
         ]
@@ -105,7 +110,9 @@ class TrialClaim(models.Model):
     """
 
     email_digest = models.CharField(max_length=64, unique=True)
-    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     claimed_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
@@ -137,7 +144,11 @@ class SentMail(models.Model):
         verbose_name_plural = "member mail"
         indexes = [
             # the job that queues unsent mail again reads only these rows
-            models.Index(fields=["created_at"], name="sentmail_unsent_idx", condition=models.Q(sent_at__isnull=True)),
+            models.Index(
+                fields=["created_at"],
+                name="sentmail_unsent_idx",
+                condition=models.Q(sent_at__isnull=True),
+            ),
         ]
         constraints = [
             # a constraint rather than unique=True, which on PostgreSQL adds a LIKE index we never use

@@ -23,7 +23,9 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
         return False  # trials are off: a zero-length one would still use up the person's claim
     try:
         with transaction.atomic():
-            TrialClaim.objects.create(email_digest=email_fingerprint(email or user.email), user=user)
+            TrialClaim.objects.create(
+                email_digest=email_fingerprint(email or user.email), user=user
+            )
             now = timezone.now()
             ends = now + timedelta(days=settings.TRIAL_DAYS)
             started = User.objects.filter(pk=user.pk, trial_started_at__isnull=True).update(
@@ -54,7 +56,9 @@ def trial_extend(*, user: User, days: int) -> None:
     with transaction.atomic():
         user = User.objects.select_for_update().get(pk=user.pk)
         if user.trial_started_at is None:
-            TrialClaim.objects.get_or_create(email_digest=email_fingerprint(user.email), defaults={"user": user})
+            TrialClaim.objects.get_or_create(
+                email_digest=email_fingerprint(user.email), defaults={"user": user}
+            )
             user.trial_started_at = now
         user.trial_ends_at = max(user.trial_ends_at or now, now) + timedelta(days=days)
         user.trial_ended_at = None  # the new end has yet to be processed

@@ -8,7 +8,10 @@ from accounts.forms import EmailPreferencesForm
 
 @login_required
 def account(request):
-    context = {"access": request.access, "preferences_form": EmailPreferencesForm(instance=request.user)}
+    context = {
+        "access": request.access,
+        "preferences_form": EmailPreferencesForm(instance=request.user),
+    }
     return render(request, "accounts/account.html", context)
 
 

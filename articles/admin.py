@@ -24,7 +24,16 @@ class PersonAdmin(admin.ModelAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "status", "visibility", "topic", "author", "publish_at", "featured", "preview_link"]
+    list_display = [
+        "title",
+        "status",
+        "visibility",
+        "topic",
+        "author",
+        "publish_at",
+        "featured",
+        "preview_link",
+    ]
     list_filter = ["status", "visibility", "topic", "author", "featured"]
     search_fields = ["title", "summary", "intro"]
     prepopulated_fields = {"slug": ["title"]}
@@ -36,7 +45,19 @@ class ArticleAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "slug", "topic", "author", "reviewer", "summary"]}),
         ("Text (Markdown)", {"fields": ["intro", "body"]}),
-        ("Publishing", {"fields": ["visibility", "status", "publish_at", "featured", "updated_at", "preview_link"]}),
+        (
+            "Publishing",
+            {
+                "fields": [
+                    "visibility",
+                    "status",
+                    "publish_at",
+                    "featured",
+                    "updated_at",
+                    "preview_link",
+                ]
+            },
+        ),
         ("Search engines", {"fields": ["seo_description"]}),
     ]
 
@@ -48,7 +69,10 @@ class ArticleAdmin(admin.ModelAdmin):
     def preview_link(self, article):
         if not article.pk:
             return "—"
-        return format_html('<a href="{}" target="_blank" rel="noopener">View on site</a>', article.get_absolute_url())
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">View on site</a>',
+            article.get_absolute_url(),
+        )
 
     @admin.action(description="Publish now")
     def publish(self, request, queryset):
@@ -64,7 +88,9 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unpublish (back to draft)")
     def unpublish(self, request, queryset):
-        count = queryset.exclude(status=Status.DRAFT).update(status=Status.DRAFT, updated_at=timezone.now())
+        count = queryset.exclude(status=Status.DRAFT).update(
+            status=Status.DRAFT, updated_at=timezone.now()
+        )
         self.message_user(request, f"Unpublished {count} article(s).", messages.SUCCESS)
 
 

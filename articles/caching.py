@@ -88,7 +88,9 @@ def article_html(article: Article, *, with_body: bool) -> tuple[SafeString, Safe
     html = local.get_many(sources)
     if len(html) < len(sources):
         html.update(cache.get_many([key for key in sources if key not in html]))
-        missing = {key: str(markup.render(text())) for key, text in sources.items() if key not in html}
+        missing = {
+            key: str(markup.render(text())) for key, text in sources.items() if key not in html
+        }
         if missing:
             cache.set_many(missing, MARKUP_SECONDS)
             html.update(missing)
@@ -210,7 +212,9 @@ def site_wide(request=None) -> dict:
         lookups = cache.get(_SITE_WIDE)
     if lookups is None:
         lookups = {
-            "topics": [TopicLink(t.name, t.get_absolute_url()) for t in Topic.objects.only("name", "slug")],
+            "topics": [
+                TopicLink(t.name, t.get_absolute_url()) for t in Topic.objects.only("name", "slug")
+            ],
             "entry_plan": Plan.objects.from_price(),
             "site_settings": SiteSettings.load(),
             "built": str(time.time_ns()),

@@ -24,7 +24,9 @@ class Person(models.Model):
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=120, unique=True)
-    role = models.CharField("role line", max_length=120, blank=True, help_text='e.g. "Content Writer and Editor"')
+    role = models.CharField(
+        "role line", max_length=120, blank=True, help_text='e.g. "Content Writer and Editor"'
+    )
     bio = models.TextField(blank=True)
 
     class Meta:
@@ -89,18 +91,28 @@ class Article(models.Model):
     reviewer = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.PROTECT, related_name="reviewed_articles"
     )
-    summary = models.CharField(max_length=300, help_text="One or two sentences for cards and listings.")
+    summary = models.CharField(
+        max_length=300, help_text="One or two sentences for cards and listings."
+    )
     intro = models.TextField(help_text="Markdown. The public opening that every reader sees.")
-    body = models.TextField(blank=True, help_text="Markdown. The rest, shown only to readers with access.")
+    body = models.TextField(
+        blank=True, help_text="Markdown. The rest, shown only to readers with access."
+    )
     visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.PREMIUM)
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     publish_at = models.DateTimeField(
-        null=True, blank=True, help_text="When it goes live. Set automatically when published without one."
+        null=True,
+        blank=True,
+        help_text="When it goes live. Set automatically when published without one.",
     )
     updated_at = models.DateTimeField(auto_now=True)
-    featured = models.BooleanField(default=False, help_text="Shown in the home page's featured row.")
+    featured = models.BooleanField(
+        default=False, help_text="Shown in the home page's featured row."
+    )
     seo_description = models.CharField(
-        max_length=160, blank=True, help_text="For search engines; written from the public part only."
+        max_length=160,
+        blank=True,
+        help_text="For search engines; written from the public part only.",
     )
 
     objects = ArticleQuerySet.as_manager()
@@ -111,7 +123,11 @@ class Article(models.Model):
             models.Index(fields=["status", "-publish_at"], name="article_live_idx"),
             # Listings ask for "not a draft, newest first": this lets PostgreSQL read the newest
             # live rows in order and stop at the page's end, instead of sorting every article.
-            models.Index(fields=["-publish_at"], name="article_listing_idx", condition=~models.Q(status=Status.DRAFT)),
+            models.Index(
+                fields=["-publish_at"],
+                name="article_listing_idx",
+                condition=~models.Q(status=Status.DRAFT),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -127,7 +143,9 @@ class Article(models.Model):
         # save() would fill a missing moment with "now", publishing at once what the editor
         # meant to hold back: a scheduled article must say when it goes live.
         if self.status == Status.SCHEDULED and self.publish_at is None:
-            raise ValidationError({"publish_at": "A scheduled article needs the date and time it goes live."})
+            raise ValidationError(
+                {"publish_at": "A scheduled article needs the date and time it goes live."}
+            )
 
     def save(self, *args, **kwargs):
         if self.status != Status.DRAFT and self.publish_at is None:
@@ -138,7 +156,11 @@ class Article(models.Model):
         return reverse("articles:detail", args=[self.slug])
 
     def is_live(self, now=None) -> bool:
-        return self.status != Status.DRAFT and self.publish_at is not None and self.publish_at <= (now or timezone.now())
+        return (
+            self.status != Status.DRAFT
+            and self.publish_at is not None
+            and self.publish_at <= (now or timezone.now())
+        )
 
 
 class SiteSettings(models.Model):
@@ -159,8 +181,12 @@ class SiteSettings(models.Model):
     trusted_by = models.TextField(
         "trusted by", blank=True, help_text="Organisations shown under “Trusted by”, one per line."
     )
-    members_count = models.PositiveIntegerField("members", default=0, help_text="Social proof. 0 hides it.")
-    countries_count = models.PositiveIntegerField("countries", default=0, help_text="Social proof. 0 hides it.")
+    members_count = models.PositiveIntegerField(
+        "members", default=0, help_text="Social proof. 0 hides it."
+    )
+    countries_count = models.PositiveIntegerField(
+        "countries", default=0, help_text="Social proof. 0 hides it."
+    )
     ad_snippet = models.TextField(
         "ad snippet",
         blank=True,
@@ -170,7 +196,9 @@ class SiteSettings(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "site settings"
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="site_settings_singleton")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="site_settings_singleton")
+        ]
 
     def __str__(self):
         return "Site settings"

@@ -66,12 +66,19 @@ def search_articles(query: str):
         return articles.none()
     for term in terms:
         articles = articles.filter(
-            Q(title__icontains=term) | Q(summary__icontains=term) | Q(intro__icontains=term) | Q(body__icontains=term)
+            Q(title__icontains=term)
+            | Q(summary__icontains=term)
+            | Q(intro__icontains=term)
+            | Q(body__icontains=term)
         )
     score = Value(0)
     for term in terms:
         for field, weight in SQLITE_WEIGHTS.items():
-            score += Case(When(**{f"{field}__icontains": term}, then=weight), default=0, output_field=IntegerField())
+            score += Case(
+                When(**{f"{field}__icontains": term}, then=weight),
+                default=0,
+                output_field=IntegerField(),
+            )
     return articles.annotate(rank=score).order_by("-rank", "-publish_at", "pk")
 
 
@@ -86,7 +93,9 @@ def results_for_reader(articles, *, query: str, access) -> list[Result]:
     articles = list(articles)
     readable = [a.pk for a in articles if access.decide(a).full]
     # Only now, with each decision made, are the bodies of readable articles loaded.
-    bodies = dict(Article.objects.filter(pk__in=readable).values_list("pk", "body")) if readable else {}
+    bodies = (
+        dict(Article.objects.filter(pk__in=readable).values_list("pk", "body")) if readable else {}
+    )
     terms = words(query)
     results = []
     for article in articles:
@@ -109,7 +118,11 @@ def snippet_for(text: str, terms: list[str], *, require_match: bool = False) -> 
     require_match and nothing matches.
     """
     text = " ".join(text.split())
-    pattern = re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\w*", re.IGNORECASE) if terms else None
+    pattern = (
+        re.compile(r"\b(" + "|".join(re.escape(t) for t in terms) + r")\w*", re.IGNORECASE)
+        if terms
+        else None
+    )
     match = pattern.search(text) if pattern else None
     if match is None:
         if require_match:
@@ -124,7 +137,10 @@ def snippet_for(text: str, terms: list[str], *, require_match: bool = False) -> 
     suffix = " …" if start + SNIPPET_LENGTH < len(text) else ""
     marked, last = [], 0
     for found in pattern.finditer(window) if pattern else ():
-        marked += [html.escape(window[last : found.start()]), f"<mark>{html.escape(found.group(0))}</mark>"]
+        marked += [
+            html.escape(window[last : found.start()]),
+            f"<mark>{html.escape(found.group(0))}</mark>",
+        ]
         last = found.end()
     marked.append(html.escape(window[last:]))
     return mark_safe(prefix + "".join(marked) + suffix)
@@ -137,4 +153,6 @@ def search(request):
     if query:
         page = Paginator(search_articles(query), PER_PAGE).get_page(request.GET.get("page"))
         results = results_for_reader(page.object_list, query=query, access=request.access)
-    return render(request, "articles/search.html", {"query": query, "page": page, "results": results})
+    return render(
+        request, "articles/search.html", {"query": query, "page": page, "results": results}
+    )

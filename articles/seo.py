@@ -52,7 +52,11 @@ def article_json_ld(article) -> dict:
         "datePublished": article.publish_at,
         "dateModified": article.updated_at,
         "articleSection": article.topic.name,
-        "author": {"@type": "Person", "name": article.author.name, "url": absolute(article.author.get_absolute_url())},
+        "author": {
+            "@type": "Person",
+            "name": article.author.name,
+            "url": absolute(article.author.get_absolute_url()),
+        },
         "publisher": {"@type": "Organization", "name": settings.SITE_NAME, "url": absolute("/")},
         "isAccessibleForFree": article.visibility == Visibility.PUBLIC,
     }
@@ -60,7 +64,11 @@ def article_json_ld(article) -> dict:
         data["publisher"]["logo"] = {"@type": "ImageObject", "url": logo}
         data["image"] = [logo]
     if article.visibility != Visibility.PUBLIC:
-        data["hasPart"] = {"@type": "WebPageElement", "isAccessibleForFree": False, "cssSelector": PREMIUM_SELECTOR}
+        data["hasPart"] = {
+            "@type": "WebPageElement",
+            "isAccessibleForFree": False,
+            "cssSelector": PREMIUM_SELECTOR,
+        }
     return data
 
 
@@ -69,7 +77,9 @@ JSON_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0
 
 def json_for_script(data: dict) -> SafeString:
     """JSON that cannot end its <script> element early (the same escapes as Django's json_script)."""
-    return mark_safe(json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(JSON_SCRIPT_ESCAPES))
+    return mark_safe(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(JSON_SCRIPT_ESCAPES)
+    )
 
 
 ROBOTS_TXT = """User-agent: *
@@ -87,4 +97,6 @@ Sitemap: {sitemap}
 @require_GET
 def robots_txt(request):
     sitemap = absolute(reverse("sitemap"))
-    return HttpResponse(ROBOTS_TXT.format(sitemap=sitemap), content_type="text/plain; charset=utf-8")
+    return HttpResponse(
+        ROBOTS_TXT.format(sitemap=sitemap), content_type="text/plain; charset=utf-8"
+    )

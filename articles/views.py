@@ -9,7 +9,9 @@ from config.http_cache import public_when_anonymous
 
 LATEST_COUNT = 12
 FEATURED_COUNT = 3
-PAGE_SIZE = 24  # topic and author pages: a page's cost stays the same however many articles there are
+PAGE_SIZE = (
+    24  # topic and author pages: a page's cost stays the same however many articles there are
+)
 
 
 @public_when_anonymous
@@ -18,7 +20,12 @@ def home(request):
     live = Article.objects.published().for_listing()
     featured = list(live.filter(featured=True)[:FEATURED_COUNT])
     latest = live.exclude(pk__in=[a.pk for a in featured])[:LATEST_COUNT]
-    context = {"featured": featured, "latest": latest, "site": caching.site_settings(request), **_offer(request)}
+    context = {
+        "featured": featured,
+        "latest": latest,
+        "site": caching.site_settings(request),
+        **_offer(request),
+    }
     return render(request, "articles/home.html", context)
 
 
@@ -51,7 +58,9 @@ def article_detail(request, slug):
         "body_html": body_html,
         "is_preview": not article.is_live(),
         "site": caching.site_settings(request),  # the paywall's social proof and the ad slot
-        "generation": caching.content_generation(request),  # keys the template's renders of this article
+        "generation": caching.content_generation(
+            request
+        ),  # keys the template's renders of this article
     }
     if not decision.full:
         context.update(_offer(request))
@@ -71,7 +80,9 @@ def _get_article_for_reader(request, slug) -> Article:
     """
     if request.user.is_staff:
         return get_object_or_404(_articles_for(request), slug=slug)  # previews: never cached
-    return caching.live_article(request, slug, lambda: get_object_or_404(_articles_for(request).published(), slug=slug))
+    return caching.live_article(
+        request, slug, lambda: get_object_or_404(_articles_for(request).published(), slug=slug)
+    )
 
 
 def _articles_for(request):
@@ -79,7 +90,13 @@ def _articles_for(request):
     articles = (
         Article.objects.select_related("topic", "author", "reviewer")
         .defer("body")
-        .annotate(readable_body=Case(When(visibility__in=readable, then="body"), default=Value(""), output_field=TextField()))
+        .annotate(
+            readable_body=Case(
+                When(visibility__in=readable, then="body"),
+                default=Value(""),
+                output_field=TextField(),
+            )
+        )
     )
     return articles
 

@@ -41,7 +41,16 @@ PREMIUM_SLUG = "bench-premium-article"
 # Only in the premium article's body: the benchmark checks it reaches the subscriber and
 # never the anonymous reader, so it measures the pages it claims to.
 BODY_MARKER = "The bench marker sentence sits only behind the paywall."
-TOPICS = ["Leadership", "Hiring", "Feedback", "Meetings", "Strategy", "Remote work", "Coaching", "Careers"]
+TOPICS = [
+    "Leadership",
+    "Hiring",
+    "Feedback",
+    "Meetings",
+    "Strategy",
+    "Remote work",
+    "Coaching",
+    "Careers",
+]
 WORDS = (
     "team manager feedback meeting goal plan people trust clear week decision project review "
     "habit focus priority coach listen question agenda outcome growth career skill hire role"
@@ -74,9 +83,16 @@ def seed() -> None:
     rng = random.Random(6)
     now = timezone.now()
     with transaction.atomic():
-        topics = [Topic.objects.get_or_create(slug=name.lower().replace(" ", "-"), defaults={"name": name})[0] for name in TOPICS]
+        topics = [
+            Topic.objects.get_or_create(
+                slug=name.lower().replace(" ", "-"), defaults={"name": name}
+            )[0]
+            for name in TOPICS
+        ]
         people = [
-            Person.objects.get_or_create(slug=f"author-{n}", defaults={"name": f"Author {n}", "role": "Contributor"})[0]
+            Person.objects.get_or_create(
+                slug=f"author-{n}", defaults={"name": f"Author {n}", "role": "Contributor"}
+            )[0]
             for n in range(20)
         ]
         if not Plan.objects.exists():
@@ -87,7 +103,11 @@ def seed() -> None:
         articles = []
         for n in range(existing, ARTICLES):
             slug = PREMIUM_SLUG if n == 0 else f"bench-article-{n}"
-            visibility = Visibility.PREMIUM if n == 0 or n % 10 < 7 else rng.choice([Visibility.PUBLIC, Visibility.MEMBERS])
+            visibility = (
+                Visibility.PREMIUM
+                if n == 0 or n % 10 < 7
+                else rng.choice([Visibility.PUBLIC, Visibility.MEMBERS])
+            )
             articles.append(
                 Article(
                     title=f"Bench article {n}: {sentence(rng)[:60]}",
@@ -112,10 +132,16 @@ def seed() -> None:
         for first in range(start, MEMBERS, BATCH):
             numbers = range(first, min(first + BATCH, MEMBERS))
             users = User.objects.bulk_create(
-                [User(email=f"member{n}@bench.example", password="!", date_joined=now) for n in numbers]
+                [
+                    User(email=f"member{n}@bench.example", password="!", date_joined=now)
+                    for n in numbers
+                ]
             )
             EmailAddress.objects.bulk_create(
-                [EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users]
+                [
+                    EmailAddress(user=user, email=user.email, verified=True, primary=True)
+                    for user in users
+                ]
             )
         print(f"bench data: {MEMBERS - start} members", flush=True)
     with connection.cursor() as cursor:

@@ -74,7 +74,11 @@ def seed(members: int, due: int) -> None:
         "+ CASE WHEN g > %(due)s AND g %% 2 = 0 THEN interval '30 days' ELSE interval '0' END",
         "trial_ended_at": "CASE WHEN g > %(due)s AND g %% 2 = 1 THEN now() - interval '1 day' END",
     }
-    columns, values, params = [], [], {"password": make_password(None), "due": due, "members": members}
+    columns, values, params = (
+        [],
+        [],
+        {"password": make_password(None), "due": due, "members": members},
+    )
     for field in User._meta.concrete_fields:
         if field.primary_key:
             continue
@@ -98,7 +102,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=1_500_000)
     parser.add_argument("--due", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=None, help="rows per transaction (default: TRIAL_SWEEP_CHUNK)")
+    parser.add_argument(
+        "--chunk", type=int, default=None, help="rows per transaction (default: TRIAL_SWEEP_CHUNK)"
+    )
     args = parser.parse_args()
 
     create_database_if_missing(DATABASE_URL)
@@ -116,7 +122,9 @@ def main() -> int:
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     seed(args.members, args.due)
-    print(f"seeded {args.members:,} members, {args.due:,} of them due, in {time.perf_counter() - started:.1f} s")
+    print(
+        f"seeded {args.members:,} members, {args.due:,} of them due, in {time.perf_counter() - started:.1f} s"
+    )
     app.control.purge()
 
     now = timezone.now()
@@ -144,12 +152,16 @@ def main() -> int:
         cursor.execute("SELECT version()")
         version = cursor.fetchone()[0].split(",")[0]
 
-    print(f"\nSwept {ended:,} due trials among {args.members:,} members in {seconds:.1f} s "
-          f"({ended / seconds:,.0f} rows/s): {ended // chunk + bool(ended % chunk):,} transactions of {chunk}, "
-          f"{ended:,} mails recorded, {queued:,} sending tasks queued on {BROKER_URL.split('://')[0]}.")
-    print(f"CPU time: PostgreSQL backend {server_cpu:.1f} s, this process {client_cpu:.1f} s "
-          f"(the rest of the wall time is waiting: disk, and other processes on the CPUs; load average "
-          f"{os.getloadavg()[0]:.1f} at the end).")
+    print(
+        f"\nSwept {ended:,} due trials among {args.members:,} members in {seconds:.1f} s "
+        f"({ended / seconds:,.0f} rows/s): {ended // chunk + bool(ended % chunk):,} transactions of {chunk}, "
+        f"{ended:,} mails recorded, {queued:,} sending tasks queued on {BROKER_URL.split('://')[0]}."
+    )
+    print(
+        f"CPU time: PostgreSQL backend {server_cpu:.1f} s, this process {client_cpu:.1f} s "
+        f"(the rest of the wall time is waiting: disk, and other processes on the CPUs; load average "
+        f"{os.getloadavg()[0]:.1f} at the end)."
+    )
     print(f"{version}, {os.cpu_count()} CPUs. Target: {TARGET_SECONDS:.0f} s.")
     if seconds > TARGET_SECONDS:
         print("TARGET MISSED")

@@ -32,7 +32,9 @@ import psycopg
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST = "127.0.0.1"
-DATABASE_URL = os.environ.get("BENCH_WEB_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_web")
+DATABASE_URL = os.environ.get(
+    "BENCH_WEB_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_web"
+)
 REDIS_URL = os.environ.get("BENCH_WEB_REDIS_URL", "redis://127.0.0.1:6379/7")
 PREMIUM = "/articles/bench-premium-article/"
 BODY_MARKER = "The bench marker sentence sits only behind the paywall."
@@ -53,7 +55,8 @@ def production_environment(port: int) -> dict:
     environment = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "CI_REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        if key
+        not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "CI_REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
     environment.update(
         DEBUG="0",
@@ -75,8 +78,12 @@ def production_environment(port: int) -> dict:
 
 def ensure_database() -> None:
     name = DATABASE_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+    with psycopg.connect(
+        DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True
+    ) as connection:
+        if not connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone():
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
@@ -145,10 +152,19 @@ def milliseconds(text: str) -> float:
 
 
 def wrk(port: int, path: str, cookie: str, seconds: int, connections: int) -> dict:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://{HOST}:{port}{path}"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        f"http://{HOST}:{port}{path}",
+    ]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    output = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=seconds + 30
+    ).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors or "Socket errors" in output:
         print(output, flush=True)
@@ -172,9 +188,18 @@ def combined(slices: list[dict]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=10, help="load each page this long (default 10)")
-    parser.add_argument("--connections", type=int, default=10, help="wrk's open connections (default 10)")
-    parser.add_argument("--rounds", type=int, default=5, help="slices each page and its ceiling alternate in (default 5)")
+    parser.add_argument(
+        "--seconds", type=int, default=10, help="load each page this long (default 10)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=10, help="wrk's open connections (default 10)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="slices each page and its ceiling alternate in (default 5)",
+    )
     options = parser.parse_args()
     slice_seconds = max(1, options.seconds // options.rounds)
 
@@ -183,22 +208,37 @@ def main() -> int:
         return 2
 
     cores = os.cpu_count() or 1
-    workers = 2 * cores + 1  # gunicorn's rule of thumb for sync workers: one busy, one waiting on I/O per core
+    workers = (
+        2 * cores + 1
+    )  # gunicorn's rule of thumb for sync workers: one busy, one waiting on I/O per core
     port = free_port()
     environment = production_environment(port)
 
-    print(f"web bench: {cores} cores, gunicorn {workers} sync workers, wrk 1 thread {options.connections} connections, "
-          f"{options.seconds} s a page in {options.rounds} slices alternating with the ceiling", flush=True)
+    print(
+        f"web bench: {cores} cores, gunicorn {workers} sync workers, wrk 1 thread {options.connections} connections, "
+        f"{options.seconds} s a page in {options.rounds} slices alternating with the ceiling",
+        flush=True,
+    )
     ensure_database()
     run([PYTHON, "manage.py", "migrate", "--no-input"], environment)
     run([PYTHON, "manage.py", "collectstatic", "--no-input"], environment)
     run([PYTHON, "bench/seed_web.py"], environment)
-    cookie = "sessionid=" + re.search(r"session=(\S+)", run([PYTHON, "bench/seed_web.py", "--session"], environment)).group(1)
+    cookie = "sessionid=" + re.search(
+        r"session=(\S+)", run([PYTHON, "bench/seed_web.py", "--session"], environment)
+    ).group(1)
 
     server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "config.wsgi", f"--workers={workers}", f"--bind={HOST}:{port}",
-         "--worker-class=sync", "--log-level=warning"],
-        cwd=REPO, env=environment, start_new_session=True,
+        [
+            str(Path(PYTHON).parent / "gunicorn"),
+            "config.wsgi",
+            f"--workers={workers}",
+            f"--bind={HOST}:{port}",
+            "--worker-class=sync",
+            "--log-level=warning",
+        ],
+        cwd=REPO,
+        env=environment,
+        start_new_session=True,
     )
     try:
         wait_until_up(port, server)
@@ -207,7 +247,10 @@ def main() -> int:
             for _ in range(workers * 4):
                 get(port, url, cookie if signed_in else "")
 
-        unloaded = {name: unloaded_p50_ms(port, url, cookie if signed_in else "") for name, (url, signed_in, _) in PAGES.items()}
+        unloaded = {
+            name: unloaded_p50_ms(port, url, cookie if signed_in else "")
+            for name, (url, signed_in, _) in PAGES.items()
+        }
         unloaded["ceiling (hello world)"] = unloaded_p50_ms(port, "/_ceiling/", "")
 
         # Each page is loaded in slices that alternate with slices of the ceiling, so a change in
@@ -216,8 +259,12 @@ def main() -> int:
         for name, (url, signed_in, _) in PAGES.items():
             page_slices, ceiling_slices = [], []
             for _ in range(options.rounds):
-                ceiling_slices.append(wrk(port, "/_ceiling/", "", slice_seconds, options.connections))
-                page_slices.append(wrk(port, url, cookie if signed_in else "", slice_seconds, options.connections))
+                ceiling_slices.append(
+                    wrk(port, "/_ceiling/", "", slice_seconds, options.connections)
+                )
+                page_slices.append(
+                    wrk(port, url, cookie if signed_in else "", slice_seconds, options.connections)
+                )
             loaded[name], ceilings[name] = combined(page_slices), combined(ceiling_slices)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -226,7 +273,9 @@ def main() -> int:
     ceiling = combined(list(ceilings.values()))
     missed = []
     print()
-    print(f"{'page':<38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'unloaded p50':>13} {'of ceiling':>11}  target")
+    print(
+        f"{'page':<38} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'unloaded p50':>13} {'of ceiling':>11}  target"
+    )
     for name, result in [("ceiling (hello world)", ceiling), *loaded.items()]:
         ratio = result["rps"] / (ceilings[name]["rps"] if name in ceilings else ceiling["rps"])
         minimum = PAGES[name][2] if name in PAGES else None
@@ -237,13 +286,20 @@ def main() -> int:
                 missed.append(f"{name}: {ratio:.1%} of the ceiling, target {minimum:.0%}")
         if result["non_2xx"]:
             missed.append(f"{name}: {result['non_2xx']} responses were not 2xx")
-        print(f"{name:<38} {result['rps']:>8.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
-              f"{unloaded[name]:>10.2f} ms {ratio:>10.1%}  {verdict}")
+        print(
+            f"{name:<38} {result['rps']:>8.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} "
+            f"{unloaded[name]:>10.2f} ms {ratio:>10.1%}  {verdict}"
+        )
     for name in ("premium article, anonymous (teaser)", "premium article, subscriber (full)"):
         if unloaded[name] > UNLOADED_P50_TARGET_MS:
-            missed.append(f"{name}: unloaded p50 {unloaded[name]:.2f} ms, target <= {UNLOADED_P50_TARGET_MS} ms")
-    print(f"\nof ceiling = the page's req/s over the ceiling's in the slices alternating with it: "
-          + ", ".join(f"{ceilings[name]['rps']:.0f}" for name in PAGES) + " req/s")
+            missed.append(
+                f"{name}: unloaded p50 {unloaded[name]:.2f} ms, target <= {UNLOADED_P50_TARGET_MS} ms"
+            )
+    print(
+        f"\nof ceiling = the page's req/s over the ceiling's in the slices alternating with it: "
+        + ", ".join(f"{ceilings[name]['rps']:.0f}" for name in PAGES)
+        + " req/s"
+    )
     print(f"unloaded = median of {UNLOADED_REQUESTS} sequential requests, each on a new connection")
     print(f"unloaded p50 of the article page: target <= {UNLOADED_P50_TARGET_MS:.0f} ms")
     if missed:

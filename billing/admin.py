@@ -7,7 +7,15 @@ from billing.models import ComplimentaryAccess, Customer, Plan, Subscription, We
 
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "display_price", "interval", "lookup_key", "trial_days", "active", "stripe_price_id"]
+    list_display = [
+        "name",
+        "display_price",
+        "interval",
+        "lookup_key",
+        "trial_days",
+        "active",
+        "stripe_price_id",
+    ]
     list_filter = ["active", "interval"]
     readonly_fields = ["stripe_price_id", "stripe_product_id"]
 
@@ -27,7 +35,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["stripe_event_id", "type", "received_at", "processed_at", "attempts", "last_error"]
+    list_display = [
+        "stripe_event_id",
+        "type",
+        "received_at",
+        "processed_at",
+        "attempts",
+        "last_error",
+    ]
     list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["stripe_event_id", "type"]
     actions = ["reprocess"]
@@ -51,7 +66,14 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ReadOnlyAdmin):
-    list_display = ["stripe_subscription_id", "user", "plan", "status", "current_period_end", "cancel_at_period_end"]
+    list_display = [
+        "stripe_subscription_id",
+        "user",
+        "plan",
+        "status",
+        "current_period_end",
+        "cancel_at_period_end",
+    ]
     list_filter = ["status", "cancel_at_period_end", "plan"]
     search_fields = ["stripe_subscription_id", "user__email"]
 

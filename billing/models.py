@@ -50,10 +50,15 @@ class Plan(models.Model):
     interval = models.CharField(max_length=5, choices=Interval, default=Interval.MONTH)
     active = models.BooleanField(default=True)
     lookup_key = models.SlugField(
-        max_length=200, unique=True, blank=True, help_text="Stripe's lookup key for this plan's Price; made from the name if blank."
+        max_length=200,
+        unique=True,
+        blank=True,
+        help_text="Stripe's lookup key for this plan's Price; made from the name if blank.",
     )
     trial_days = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Free days before the first charge, when TRIAL_MODE is card."
+        null=True,
+        blank=True,
+        help_text="Free days before the first charge, when TRIAL_MODE is card.",
     )
     stripe_price_id = models.CharField(max_length=255, blank=True, editable=False)
     stripe_product_id = models.CharField(max_length=255, blank=True, editable=False)
@@ -63,9 +68,13 @@ class Plan(models.Model):
     class Meta:
         ordering = ["amount"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(currency__regex=r"^[a-z]{3}$"), name="plan_currency_iso_lower"),
+            models.CheckConstraint(
+                condition=models.Q(currency__regex=r"^[a-z]{3}$"), name="plan_currency_iso_lower"
+            ),
             models.UniqueConstraint(
-                fields=["stripe_price_id"], condition=~models.Q(stripe_price_id=""), name="plan_unique_stripe_price"
+                fields=["stripe_price_id"],
+                condition=~models.Q(stripe_price_id=""),
+                name="plan_unique_stripe_price",
             ),
         ]
 
@@ -99,7 +108,9 @@ class Plan(models.Model):
 class Customer(models.Model):
     """The one Stripe Customer of a member. Unique both ways, so a member never gets two."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer"
+    )
     stripe_customer_id = models.CharField(max_length=255, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -150,7 +161,11 @@ LIVE_STATUSES = {
 
 # Statuses of a member who chose to pay (a failed payment in its grace included): mail about the end
 # of their free trial would be wrong for them (accounts/lifecycle.py).
-PAYING_STATUSES = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+PAYING_STATUSES = {
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+}
 
 
 class SubscriptionQuerySet(models.QuerySet):
@@ -177,8 +192,12 @@ class Subscription(models.Model):
     """
 
     stripe_subscription_id = models.CharField(max_length=255, unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions")
-    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions"
+    )
     status = models.CharField(max_length=20, choices=SubscriptionStatus)
     started_at = models.DateTimeField()
     current_period_end = models.DateTimeField(null=True, blank=True)
@@ -186,10 +205,14 @@ class Subscription(models.Model):
     canceled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     trial_end = models.DateTimeField(null=True, blank=True)
-    amount = models.PositiveIntegerField(null=True, blank=True, help_text="What the next invoice charges, in minor units.")
+    amount = models.PositiveIntegerField(
+        null=True, blank=True, help_text="What the next invoice charges, in minor units."
+    )
     currency = models.CharField(max_length=3, blank=True)
     first_failed_payment_at = models.DateTimeField(
-        null=True, blank=True, help_text="When this run of failed payments began: the grace period counts from it."
+        null=True,
+        blank=True,
+        help_text="When this run of failed payments began: the grace period counts from it.",
     )
     grace_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
     synced_at = models.DateTimeField(help_text="When Stripe's state was last copied here.")
@@ -210,7 +233,11 @@ class Subscription(models.Model):
 
     @property
     def display_amount(self) -> str:
-        return format_amount(self.amount, self.currency) if self.amount is not None and self.currency else ""
+        return (
+            format_amount(self.amount, self.currency)
+            if self.amount is not None and self.currency
+            else ""
+        )
 
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
@@ -228,12 +255,19 @@ class ComplimentaryAccessQuerySet(models.QuerySet):
 class ComplimentaryAccess(models.Model):
     """Full access granted by staff until a moment; it counts as a subscription."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="complimentary_access")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="complimentary_access"
+    )
     starts_at = models.DateTimeField(default=timezone.now)
     until = models.DateTimeField()
     reason = models.CharField(max_length=200)
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
     )
     ended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -242,7 +276,10 @@ class ComplimentaryAccess(models.Model):
     class Meta:
         verbose_name_plural = "complimentary access"
         constraints = [
-            models.CheckConstraint(condition=models.Q(until__gt=models.F("starts_at")), name="complimentary_ends_after_start")
+            models.CheckConstraint(
+                condition=models.Q(until__gt=models.F("starts_at")),
+                name="complimentary_ends_after_start",
+            )
         ]
 
     def __str__(self):

@@ -87,14 +87,18 @@ def checkout_start(*, user: User, plan: Plan, success_url: str, cancel_url: str)
             raise AlreadySubscribed()
         open_sessions = CheckoutSession.objects.filter(user=user, expires_at__gt=now)
         reusable = (
-            open_sessions.filter(plan=plan, expires_at__gt=now + CHECKOUT_REUSE_MARGIN).order_by("-created_at").first()
+            open_sessions.filter(plan=plan, expires_at__gt=now + CHECKOUT_REUSE_MARGIN)
+            .order_by("-created_at")
+            .first()
         )
         if reusable:
             return reusable.url
         # Paid meanwhile (its webhook not yet here): its subscription is now copied, and committed below.
         paid_meanwhile = not all([_checkout_session_close(other) for other in open_sessions])
         if not paid_meanwhile:
-            return _checkout_session_create(user=user, plan=plan, success_url=success_url, cancel_url=cancel_url)
+            return _checkout_session_create(
+                user=user, plan=plan, success_url=success_url, cancel_url=cancel_url
+            )
     raise AlreadySubscribed()
 
 
@@ -108,13 +112,20 @@ def _checkout_session_create(*, user: User, plan: Plan, success_url: str, cancel
         trial_days=_checkout_trial_days(user=user, plan=plan),
     )
     try:
-        session = stripe_api.checkout_session_create(customer_id=customer.stripe_customer_id, **create)
+        session = stripe_api.checkout_session_create(
+            customer_id=customer.stripe_customer_id, **create
+        )
     except stripe_api.InvalidRequestError as error:
-        if getattr(error, "code", None) != "resource_missing" or getattr(error, "param", None) != "customer":
+        if (
+            getattr(error, "code", None) != "resource_missing"
+            or getattr(error, "param", None) != "customer"
+        ):
             raise
         # Stripe no longer knows the stored Customer (deleted there): make a new one.
         customer = customer_get_or_create(user=user, replacing=customer.stripe_customer_id)
-        session = stripe_api.checkout_session_create(customer_id=customer.stripe_customer_id, **create)
+        session = stripe_api.checkout_session_create(
+            customer_id=customer.stripe_customer_id, **create
+        )
     CheckoutSession.objects.create(
         stripe_session_id=session["id"],
         user=user,
@@ -138,7 +149,9 @@ def _checkout_session_close(session: CheckoutSession) -> bool:
             subscription = current.get("subscription")
             if subscription:  # copy it now, so the account page the member is sent to shows it
                 subscription_refresh(
-                    stripe_subscription_id=subscription["id"] if isinstance(subscription, dict) else subscription,
+                    stripe_subscription_id=subscription["id"]
+                    if isinstance(subscription, dict)
+                    else subscription,
                     stripe_customer_id=current.get("customer"),
                 )
             return False
@@ -150,7 +163,10 @@ def _checkout_trial_days(*, user: User, plan: Plan) -> int | None:
     """In card mode, the plan's trial, once per person (the foundation's TrialClaim)."""
     if settings.TRIAL_MODE != "card" or not plan.trial_days:
         return None
-    if user.has_had_trial() or TrialClaim.objects.filter(email_digest=email_fingerprint(user.email)).exists():
+    if (
+        user.has_had_trial()
+        or TrialClaim.objects.filter(email_digest=email_fingerprint(user.email)).exists()
+    ):
         return None
     return plan.trial_days
 
@@ -162,12 +178,18 @@ def checkout_confirm(*, user: User, session_id: str) -> dict | None:
     """
     session = stripe_api.checkout_session_retrieve(session_id=session_id)
     customer = Customer.objects.filter(user=user).first()
-    if session.get("client_reference_id") != str(user.pk) or customer is None or session.get("customer") != customer.stripe_customer_id:
+    if (
+        session.get("client_reference_id") != str(user.pk)
+        or customer is None
+        or session.get("customer") != customer.stripe_customer_id
+    ):
         return None
     subscription = session.get("subscription")
     if subscription:
         subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
-        subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=customer.stripe_customer_id)
+        subscription_refresh(
+            stripe_subscription_id=subscription_id, stripe_customer_id=customer.stripe_customer_id
+        )
     return session
 
 
@@ -176,13 +198,17 @@ def portal_start(*, user: User, return_url: str) -> str | None:
     customer = Customer.objects.filter(user=user).first()
     if customer is None:
         return None
-    return stripe_api.portal_session_create(customer_id=customer.stripe_customer_id, return_url=return_url)["url"]
+    return stripe_api.portal_session_create(
+        customer_id=customer.stripe_customer_id, return_url=return_url
+    )["url"]
 
 
 # ---- subscriptions --------------------------------------------------------------
 
 
-def subscription_refresh(*, stripe_subscription_id: str, stripe_customer_id: str | None = None) -> Subscription | None:
+def subscription_refresh(
+    *, stripe_subscription_id: str, stripe_customer_id: str | None = None
+) -> Subscription | None:
     """Copy Stripe's current state of one subscription into ours.
 
     Fetched while holding the member's Customer row (and our subscription row) locked:
@@ -191,8 +217,12 @@ def subscription_refresh(*, stripe_subscription_id: str, stripe_customer_id: str
     """
     with transaction.atomic():
         if stripe_customer_id:
-            Customer.objects.select_for_update().filter(stripe_customer_id=stripe_customer_id).first()
-        Subscription.objects.select_for_update().filter(stripe_subscription_id=stripe_subscription_id).first()
+            Customer.objects.select_for_update().filter(
+                stripe_customer_id=stripe_customer_id
+            ).first()
+        Subscription.objects.select_for_update().filter(
+            stripe_subscription_id=stripe_subscription_id
+        ).first()
         try:
             data = stripe_api.subscription_retrieve(subscription_id=stripe_subscription_id)
         except stripe_api.InvalidRequestError as error:
@@ -200,7 +230,9 @@ def subscription_refresh(*, stripe_subscription_id: str, stripe_customer_id: str
                 raise
             # Gone at Stripe (deleted test data): nothing to copy, and retrying will not bring it back.
             log.warning("Stripe has no subscription %s; left as it was", stripe_subscription_id)
-            return Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+            return Subscription.objects.filter(
+                stripe_subscription_id=stripe_subscription_id
+            ).first()
         return subscription_sync(stripe_subscription=data)
 
 
@@ -212,16 +244,19 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
     data = stripe_subscription
     user_id = _user_id_for(data)
     if user_id is None:
-        log.warning("Stripe subscription %s belongs to no member (customer %s)", data["id"], data.get("customer"))
+        log.warning(
+            "Stripe subscription %s belongs to no member (customer %s)",
+            data["id"],
+            data.get("customer"),
+        )
         return None
     item = data["items"]["data"][0]
     price = item["price"]
     now = timezone.now()
     with transaction.atomic():
-        subscription = (
-            Subscription.objects.select_for_update().filter(stripe_subscription_id=data["id"]).first()
-            or Subscription(stripe_subscription_id=data["id"], user_id=user_id)
-        )
+        subscription = Subscription.objects.select_for_update().filter(
+            stripe_subscription_id=data["id"]
+        ).first() or Subscription(stripe_subscription_id=data["id"], user_id=user_id)
         was_paid = subscription.pk is not None and subscription.status in PAID_STATUSES
         was_cancelling = subscription.pk is not None and (
             subscription.cancel_at_period_end or subscription.status == SubscriptionStatus.CANCELED
@@ -230,7 +265,9 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
         subscription.plan = _plan_for(price)
         subscription.status = status
         subscription.started_at = _from_unix(data.get("start_date") or data["created"])
-        subscription.current_period_end = _from_unix(item.get("current_period_end") or data.get("current_period_end"))
+        subscription.current_period_end = _from_unix(
+            item.get("current_period_end") or data.get("current_period_end")
+        )
         subscription.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
         subscription.canceled_at = _from_unix(data.get("canceled_at"))
         subscription.ended_at = _from_unix(data.get("ended_at"))
@@ -266,11 +303,19 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
 
 
 def _user_id_for(data: dict) -> int | None:
-    customer = Customer.objects.filter(stripe_customer_id=data.get("customer")).values_list("user_id", flat=True).first()
+    customer = (
+        Customer.objects.filter(stripe_customer_id=data.get("customer"))
+        .values_list("user_id", flat=True)
+        .first()
+    )
     if customer:
         return customer
     metadata_user = (data.get("metadata") or {}).get("user_id")
-    if metadata_user and str(metadata_user).isdigit() and User.objects.filter(pk=int(metadata_user)).exists():
+    if (
+        metadata_user
+        and str(metadata_user).isdigit()
+        and User.objects.filter(pk=int(metadata_user)).exists()
+    ):
         return int(metadata_user)
     return None
 
@@ -287,15 +332,21 @@ def _trial_claim(*, user_id: int) -> None:
     email = User.objects.filter(pk=user_id).values_list("email", flat=True).first()
     try:
         with transaction.atomic():
-            TrialClaim.objects.get_or_create(email_digest=email_fingerprint(email), defaults={"user_id": user_id})
+            TrialClaim.objects.get_or_create(
+                email_digest=email_fingerprint(email), defaults={"user_id": user_id}
+            )
     except IntegrityError:
         pass  # claimed at the same moment elsewhere: the claim exists, which is all we need
 
 
 def _mail_context(subscription: Subscription) -> dict:
     """Display values for the member's mail (templates/emails/subscription_*, payment_failed)."""
-    period_end = f"{subscription.current_period_end:%-d %B %Y}" if subscription.current_period_end else ""
-    reads_until_period_end = subscription.cancel_at_period_end and subscription.status != SubscriptionStatus.CANCELED
+    period_end = (
+        f"{subscription.current_period_end:%-d %B %Y}" if subscription.current_period_end else ""
+    )
+    reads_until_period_end = (
+        subscription.cancel_at_period_end and subscription.status != SubscriptionStatus.CANCELED
+    )
     return {
         "plan_name": subscription.plan.name if subscription.plan else "",
         "amount": subscription.display_amount,
@@ -311,7 +362,9 @@ def webhook_event_record(*, event: dict) -> WebhookEvent:
     """Record a verified event once; a second delivery gets the row the first made."""
     try:
         with transaction.atomic():
-            return WebhookEvent.objects.create(stripe_event_id=event["id"], type=event["type"], payload=event)
+            return WebhookEvent.objects.create(
+                stripe_event_id=event["id"], type=event["type"], payload=event
+            )
     except IntegrityError:
         return WebhookEvent.objects.get(stripe_event_id=event["id"])
 
@@ -364,7 +417,9 @@ def _on_checkout_completed(event: dict) -> None:
     if customer_id and user_id and str(user_id).isdigit():
         # A customer Checkout made itself (not ours): remember it for this member.
         if not Customer.objects.filter(stripe_customer_id=customer_id).exists():
-            Customer.objects.get_or_create(user_id=int(user_id), defaults={"stripe_customer_id": customer_id})
+            Customer.objects.get_or_create(
+                user_id=int(user_id), defaults={"stripe_customer_id": customer_id}
+            )
     subscription = session["subscription"]
     subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
     subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=customer_id)
@@ -372,7 +427,9 @@ def _on_checkout_completed(event: dict) -> None:
 
 def _on_subscription_changed(event: dict) -> None:
     subscription = _object(event)
-    subscription_refresh(stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer"))
+    subscription_refresh(
+        stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer")
+    )
 
 
 def _on_invoice(event: dict) -> Subscription | None:
@@ -380,16 +437,24 @@ def _on_invoice(event: dict) -> Subscription | None:
     subscription_id = _invoice_subscription_id(invoice)
     if not subscription_id:
         return None
-    return subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=invoice.get("customer"))
+    return subscription_refresh(
+        stripe_subscription_id=subscription_id, stripe_customer_id=invoice.get("customer")
+    )
 
 
 def _on_invoice_payment_failed(event: dict) -> None:
     subscription = _on_invoice(event)
-    if subscription is None or subscription.status not in FAILED_PAYMENT_STATUSES | {SubscriptionStatus.INCOMPLETE}:
+    if subscription is None or subscription.status not in FAILED_PAYMENT_STATUSES | {
+        SubscriptionStatus.INCOMPLETE
+    }:
         return  # paid since, as Stripe's current state says: nothing to tell the member
     invoice = _object(event)
     failed_at = _from_unix(event.get("created"))
-    if failed_at and subscription.first_failed_payment_at and failed_at < subscription.first_failed_payment_at:
+    if (
+        failed_at
+        and subscription.first_failed_payment_at
+        and failed_at < subscription.first_failed_payment_at
+    ):
         # The grace period counts from the failure itself, not from when we heard of it.
         subscription.first_failed_payment_at = failed_at
         subscription.save(update_fields=["first_failed_payment_at"])
@@ -399,15 +464,21 @@ def _on_invoice_payment_failed(event: dict) -> None:
         key=f"payment_failed:{invoice['id']}",
         context={
             **_mail_context(subscription),
-            "amount": format_amount(invoice.get("amount_due") or 0, invoice.get("currency") or subscription.currency),
-            "grace_ends_at": subscription.grace_ends_at.isoformat() if subscription.grace_ends_at else "",
+            "amount": format_amount(
+                invoice.get("amount_due") or 0, invoice.get("currency") or subscription.currency
+            ),
+            "grace_ends_at": subscription.grace_ends_at.isoformat()
+            if subscription.grace_ends_at
+            else "",
         },
     )
 
 
 def _on_trial_will_end(event: dict) -> None:
     subscription = _object(event)
-    synced = subscription_refresh(stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer"))
+    synced = subscription_refresh(
+        stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer")
+    )
     if synced is None or synced.status != SubscriptionStatus.TRIALING or synced.trial_end is None:
         return
     mail.queue(
@@ -437,11 +508,15 @@ HANDLERS = {
 # ---- complimentary access and the periodic sweeps ---------------------------------
 
 
-def complimentary_grant(*, user: User, until: datetime, reason: str, granted_by: User | None) -> ComplimentaryAccess:
+def complimentary_grant(
+    *, user: User, until: datetime, reason: str, granted_by: User | None
+) -> ComplimentaryAccess:
     """Full access for `user` until `until`, whatever their subscription says."""
     if until <= timezone.now():
         raise ValueError("Complimentary access must end in the future.")
-    return ComplimentaryAccess.objects.create(user=user, until=until, reason=reason, granted_by=granted_by)
+    return ComplimentaryAccess.objects.create(
+        user=user, until=until, reason=reason, granted_by=granted_by
+    )
 
 
 def complimentary_end_due(*, now: datetime | None = None) -> int:
@@ -454,7 +529,9 @@ def grace_end_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.PAYMENT_GRACE_DAYS)
     return Subscription.objects.filter(
-        status__in=FAILED_PAYMENT_STATUSES, first_failed_payment_at__lte=cutoff, grace_ended_at__isnull=True
+        status__in=FAILED_PAYMENT_STATUSES,
+        first_failed_payment_at__lte=cutoff,
+        grace_ended_at__isnull=True,
     ).update(grace_ended_at=now)
 
 

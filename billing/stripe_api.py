@@ -77,7 +77,9 @@ def checkout_session_create(
 
 def checkout_session_retrieve(*, session_id: str) -> StripeDict:
     """The session with its subscription expanded (None until paid)."""
-    return _plain(_client().v1.checkout.sessions.retrieve(session_id, params={"expand": ["subscription"]}))
+    return _plain(
+        _client().v1.checkout.sessions.retrieve(session_id, params={"expand": ["subscription"]})
+    )
 
 
 def checkout_session_expire(*, session_id: str) -> StripeDict:
@@ -85,7 +87,11 @@ def checkout_session_expire(*, session_id: str) -> StripeDict:
 
 
 def portal_session_create(*, customer_id: str, return_url: str) -> StripeDict:
-    return _plain(_client().v1.billing_portal.sessions.create(params={"customer": customer_id, "return_url": return_url}))
+    return _plain(
+        _client().v1.billing_portal.sessions.create(
+            params={"customer": customer_id, "return_url": return_url}
+        )
+    )
 
 
 def subscription_retrieve(*, subscription_id: str) -> StripeDict:
@@ -99,22 +105,32 @@ def subscriptions_list(*, status: str = "all", limit: int = 100) -> list[StripeD
 
 def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:
     """Events created since `created_gte` (a Unix time), oldest first."""
-    page = _client().v1.events.list(params={"created": {"gte": created_gte}, "types": types, "limit": 100})
+    page = _client().v1.events.list(
+        params={"created": {"gte": created_gte}, "types": types, "limit": 100}
+    )
     return list(reversed([_plain(e) for e in page.auto_paging_iter()]))
 
 
 def prices_by_lookup_keys(*, lookup_keys: list[str]) -> list[StripeDict]:
-    page = _client().v1.prices.list(params={"lookup_keys": lookup_keys, "limit": 100, "expand": ["data.product"]})
+    page = _client().v1.prices.list(
+        params={"lookup_keys": lookup_keys, "limit": 100, "expand": ["data.product"]}
+    )
     return [_plain(p) for p in page.auto_paging_iter()]
 
 
 def prices_list_active() -> list[StripeDict]:
-    page = _client().v1.prices.list(params={"active": True, "type": "recurring", "limit": 100, "expand": ["data.product"]})
+    page = _client().v1.prices.list(
+        params={"active": True, "type": "recurring", "limit": 100, "expand": ["data.product"]}
+    )
     return [_plain(p) for p in page.auto_paging_iter()]
 
 
 def product_create(*, name: str, idempotency_key: str) -> StripeDict:
-    return _plain(_client().v1.products.create(params={"name": name}, options={"idempotency_key": idempotency_key}))
+    return _plain(
+        _client().v1.products.create(
+            params={"name": name}, options={"idempotency_key": idempotency_key}
+        )
+    )
 
 
 def product_update(*, product_id: str, name: str) -> StripeDict:

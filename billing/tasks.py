@@ -36,5 +36,7 @@ def reconcile_with_stripe() -> int:
     """Process recent Stripe events we have not, and refresh every live subscription."""
     processed = services.stripe_reconcile()
     if processed:
-        log.warning("Reconcile processed %s Stripe event(s) that no webhook had delivered", processed)
+        log.warning(
+            "Reconcile processed %s Stripe event(s) that no webhook had delivered", processed
+        )
     return processed

@@ -17,7 +17,9 @@ from billing.models import Interval, Plan
 log = logging.getLogger(__name__)
 
 OUTAGE_MESSAGE = "We couldn't reach our payment provider. Nothing was charged; please try again."
-NOT_READY_MESSAGE = "Subscriptions to this plan are not open yet. Nothing was charged; please try again later."
+NOT_READY_MESSAGE = (
+    "Subscriptions to this plan are not open yet. Nothing was charged; please try again later."
+)
 
 
 class CheckoutForm(forms.Form):
@@ -27,7 +29,9 @@ class CheckoutForm(forms.Form):
 
 def pricing(request):
     plans = list(Plan.objects.active())
-    monthly = min((p for p in plans if p.interval == Interval.MONTH), key=lambda p: p.amount, default=None)
+    monthly = min(
+        (p for p in plans if p.interval == Interval.MONTH), key=lambda p: p.amount, default=None
+    )
     offers = [{"plan": plan, "saving": plan.saving_against(monthly)} for plan in plans]
     if request.GET.get("checkout") == "cancelled":
         messages.info(request, "Checkout was cancelled. Nothing was charged.")
@@ -47,10 +51,14 @@ def checkout(request):
         messages.error(request, "Choose one of the plans below to subscribe.")
         return redirect("billing:pricing")
     plan = form.cleaned_data["plan"]
-    success_url = settings.SITE_URL + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}"
+    success_url = (
+        settings.SITE_URL + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}"
+    )
     cancel_url = settings.SITE_URL + reverse("billing:pricing") + "?checkout=cancelled"
     try:
-        url = services.checkout_start(user=request.user, plan=plan, success_url=success_url, cancel_url=cancel_url)
+        url = services.checkout_start(
+            user=request.user, plan=plan, success_url=success_url, cancel_url=cancel_url
+        )
     except services.AlreadySubscribed:
         messages.info(request, "You already have a subscription. You can change or cancel it here.")
         return redirect("accounts:account")
@@ -80,7 +88,10 @@ def success(request):
         return render(request, "billing/success.html", {"pending": True, "unconfirmed": True})
     if session is None:
         raise Http404("No such checkout session.")
-    paid = session.get("payment_status") in ("paid", "no_payment_required") and session.get("status") == "complete"
+    paid = (
+        session.get("payment_status") in ("paid", "no_payment_required")
+        and session.get("status") == "complete"
+    )
     return render(request, "billing/success.html", {"pending": not paid})
 
 
@@ -96,7 +107,9 @@ def portal(request):
         messages.error(request, OUTAGE_MESSAGE)
         return redirect("accounts:account")
     if url is None:
-        messages.info(request, "You have no billing details with us yet. Choose a plan to subscribe.")
+        messages.info(
+            request, "You have no billing details with us yet. Choose a plan to subscribe."
+        )
         return redirect("billing:pricing")
     return redirect(url)
 

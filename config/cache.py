@@ -25,7 +25,9 @@ def _on_error(fallback):
             try:
                 return method(self, *args, **kwargs)
             except RedisError as error:
-                logger.warning("Cache unavailable, %s treated as a miss: %s", method.__name__, error)
+                logger.warning(
+                    "Cache unavailable, %s treated as a miss: %s", method.__name__, error
+                )
                 return fallback(*args, **kwargs)
 
         return wrapper

@@ -29,7 +29,9 @@ def envbool(name: str, default: str) -> bool:
         return True
     if value in FALSE:
         return False
-    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}.")
+    raise ImproperlyConfigured(
+        f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}."
+    )
 
 
 def envint(name: str, default: str, *, minimum: int | None = None) -> int:
@@ -44,9 +46,13 @@ def envint(name: str, default: str, *, minimum: int | None = None) -> int:
 
 
 def envlist(name: str, default: str, *, required: bool = False) -> list[str]:
-    items = [item.strip() for item in env(name, default, required=required).split(",") if item.strip()]
+    items = [
+        item.strip() for item in env(name, default, required=required).split(",") if item.strip()
+    ]
     if required and not items:
-        raise ImproperlyConfigured(f"The {name} environment variable is required (a comma-separated list).")
+        raise ImproperlyConfigured(
+            f"The {name} environment variable is required (a comma-separated list)."
+        )
     return items
 
 

@@ -57,4 +57,6 @@ def healthz(request):
             logger.exception("Health check %s failed", name)
             results[name] = "error"
     healthy = "error" not in results.values()
-    return JsonResponse({"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": results}, status=200 if healthy else 503
+    )

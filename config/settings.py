@@ -17,9 +17,13 @@ from config.env import env, envbool, envchoice, envint, envlist
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = envbool("DEBUG", "False")
-SECRET_KEY = env("SECRET_KEY", required=not DEBUG) or "insecure-development-key-never-used-in-production"
+SECRET_KEY = (
+    env("SECRET_KEY", required=not DEBUG) or "insecure-development-key-never-used-in-production"
+)
 # Required in production: with none, Django would answer every request with a bare 400.
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "", required=not DEBUG)
+ALLOWED_HOSTS = envlist(
+    "ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "", required=not DEBUG
+)
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, not {SITE_URL!r}.")
@@ -129,7 +133,9 @@ CACHES["local"] = {
 # another has ended, so the database alone keeps them.
 SESSION_ENGINE = envchoice(
     "SESSION_ENGINE",
-    "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db",
     (
         "django.contrib.sessions.backends.cached_db",
         "django.contrib.sessions.backends.db",
@@ -199,11 +205,19 @@ STRIPE_NETWORK_RETRIES = envint("STRIPE_NETWORK_RETRIES", "2", minimum=0)
 if DEBUG and STRIPE_USES_STANDIN:
     STRIPE_SECRET_KEY = "sk_test_masthead_standin"  # the stand-in accepts any sk_test_ key
 if not DEBUG and not STRIPE_SECRET_KEY:
-    raise ImproperlyConfigured("STRIPE_SECRET_KEY is required in production (sk_live_..., sk_test_... or rk_...).")
-if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(("sk_live_", "sk_test_", "rk_live_", "rk_test_")):
-    raise ImproperlyConfigured("STRIPE_SECRET_KEY must start with sk_live_, sk_test_ or rk_ (a Stripe secret key).")
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY is required in production (sk_live_..., sk_test_... or rk_...)."
+    )
+if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(
+    ("sk_live_", "sk_test_", "rk_live_", "rk_test_")
+):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY must start with sk_live_, sk_test_ or rk_ (a Stripe secret key)."
+    )
 if not DEBUG and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
-    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET is required in production and must start with whsec_.")
+    raise ImproperlyConfigured(
+        "STRIPE_WEBHOOK_SECRET is required in production and must start with whsec_."
+    )
 if not STRIPE_API_BASE.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"STRIPE_API_BASE must be an http(s) URL, not {STRIPE_API_BASE!r}.")
 if STRIPE_API_BASE != STRIPE_LIVE_API_BASE and (
@@ -215,7 +229,9 @@ if STRIPE_API_BASE != STRIPE_LIVE_API_BASE and (
 
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = envint("EMAIL_PORT", "25", minimum=1)
@@ -223,16 +239,24 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "False")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <hello@example.com>")
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))  # for the file-based backend
+EMAIL_FILE_PATH = env(
+    "EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail")
+)  # for the file-based backend
 # Mail through a provider's API: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend, and
 # its settings as ANYMAIL_<NAME> (ANYMAIL_POSTMARK_SERVER_TOKEN=... -> ANYMAIL["POSTMARK_SERVER_TOKEN"]).
-ANYMAIL = {name.removeprefix("ANYMAIL_"): env(name) for name in sorted(os.environ) if name.startswith("ANYMAIL_")}
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): env(name)
+    for name in sorted(os.environ)
+    if name.startswith("ANYMAIL_")
+}
 
 # Celery: trial ends, reminders and member mail (see config/celery.py and accounts/tasks.py).
 # The local run needs no broker server: kombu's filesystem transport keeps messages
 # under var/celery/. Production and CI use Redis; a production run without a broker
 # stops here rather than losing mail.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://localhost/" if DEBUG else None, required=not DEBUG)
+CELERY_BROKER_URL = env(
+    "CELERY_BROKER_URL", "filesystem://localhost/" if DEBUG else None, required=not DEBUG
+)
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _celery_folder = Path(env("CELERY_FILESYSTEM_FOLDER", str(BASE_DIR / "var" / "celery")))
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -249,7 +273,9 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # than any task's hard time limit, or a slow task would run twice at once.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 else:
-    raise ImproperlyConfigured(f"CELERY_BROKER_URL must be a redis:// URL or filesystem://, not {CELERY_BROKER_URL!r}.")
+    raise ImproperlyConfigured(
+        f"CELERY_BROKER_URL must be a redis:// URL or filesystem://, not {CELERY_BROKER_URL!r}."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True  # tasks change records and send mail; nobody waits on a result
 CELERY_TASK_SERIALIZER = "json"
@@ -265,15 +291,24 @@ CELERY_TASK_TIME_LIMIT = 300
 # way round). A worker started without -Q consumes both.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "masthead")
 CELERY_MAIL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.mail"
-CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE)]
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE)
+]
 CELERY_TASK_ROUTES = {"accounts.tasks.send_*": {"queue": CELERY_MAIL_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
     "end-due-trials": {"task": "accounts.tasks.end_due_trials", "schedule": 60.0},
     "remind-trials-ending": {"task": "accounts.tasks.remind_trials_ending", "schedule": 10 * 60.0},
     "requeue-unsent-mail": {"task": "accounts.tasks.requeue_unsent_mail", "schedule": 15 * 60.0},
-    "end-due-complimentary-access": {"task": "billing.tasks.end_due_complimentary_access", "schedule": 60 * 60.0},
+    "end-due-complimentary-access": {
+        "task": "billing.tasks.end_due_complimentary_access",
+        "schedule": 60 * 60.0,
+    },
     "end-due-payment-grace": {"task": "billing.tasks.end_due_payment_grace", "schedule": 60 * 60.0},
-    "reconcile-with-stripe": {"task": "billing.tasks.reconcile_with_stripe", "schedule": 24 * 60 * 60.0},
+    "reconcile-with-stripe": {
+        "task": "billing.tasks.reconcile_with_stripe",
+        "schedule": 24 * 60 * 60.0,
+    },
 }
 # Rows per transaction in the trial sweeps: large enough that a million due trials end
 # within a minute (bench/trial_sweep.py), small enough to hold each row lock for well
@@ -304,7 +339,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False" if DEBUG else "True")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000", minimum=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False" if DEBUG else "True")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", "False" if DEBUG else "True"
+)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False" if DEBUG else "True")
 # Behind a proxy that terminates TLS, Django learns the scheme from X-Forwarded-Proto; only
 # safe when that proxy always sets (overwrites) the header.

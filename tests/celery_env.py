@@ -25,7 +25,9 @@ def pytest_unconfigure(config):
         import redis
 
         client = redis.Redis.from_url(os.environ["CI_REDIS_URL"])
-        for key in client.scan_iter(f"*{os.environ['CELERY_TASK_DEFAULT_QUEUE']}*"):  # queues and their bindings
+        for key in client.scan_iter(
+            f"*{os.environ['CELERY_TASK_DEFAULT_QUEUE']}*"
+        ):  # queues and their bindings
             client.delete(key)
     folder = os.environ.get("CELERY_FILESYSTEM_FOLDER", "")
     if folder.startswith(tempfile.gettempdir()):

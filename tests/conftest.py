@@ -48,9 +48,15 @@ def make_member(db):
         EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
         now = timezone.now()
         if trial == "active":
-            user.trial_started_at, user.trial_ends_at = now - timedelta(days=1), now + timedelta(days=6)
+            user.trial_started_at, user.trial_ends_at = (
+                now - timedelta(days=1),
+                now + timedelta(days=6),
+            )
         elif trial == "over":
-            user.trial_started_at, user.trial_ends_at = now - timedelta(days=9), now - timedelta(days=2)
+            user.trial_started_at, user.trial_ends_at = (
+                now - timedelta(days=9),
+                now - timedelta(days=2),
+            )
         user.save()
         return user
 
@@ -76,7 +82,9 @@ def topic(db):
 
 @pytest.fixture
 def author(db):
-    return Person.objects.create(name="Ada Byline", slug="ada-byline", role="Content Writer and Editor")
+    return Person.objects.create(
+        name="Ada Byline", slug="ada-byline", role="Content Writer and Editor"
+    )
 
 
 @pytest.fixture
@@ -86,7 +94,9 @@ def reviewer(db):
 
 @pytest.fixture
 def make_article(topic, author):
-    def make(slug, *, visibility=Visibility.PREMIUM, status=Status.PUBLISHED, publish_at=None, **fields):
+    def make(
+        slug, *, visibility=Visibility.PREMIUM, status=Status.PUBLISHED, publish_at=None, **fields
+    ):
         defaults = {
             "title": slug.replace("-", " ").title(),
             "summary": f"What {slug} is about.",

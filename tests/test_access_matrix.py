@@ -17,7 +17,9 @@ MATRIX = {
 
 @pytest.mark.parametrize("reader_name", MATRIX)
 @pytest.mark.parametrize("visibility", list(Visibility))
-def test_each_reader_gets_the_body_only_where_allowed(client, readers, articles, plans, reader_name, visibility):
+def test_each_reader_gets_the_body_only_where_allowed(
+    client, readers, articles, plans, reader_name, visibility
+):
     reader = readers[reader_name]
     if reader is not None:
         client.force_login(reader)

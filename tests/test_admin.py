@@ -77,8 +77,12 @@ def test_a_content_editor_manages_topics_and_people(client, editor, url):
 @pytest.mark.parametrize(
     "url",
     [
-        "/admin/accounts/user/", "/admin/accounts/user/add/", "/admin/accounts/trialclaim/", "/admin/billing/plan/",
-        "/admin/billing/plan/add/", "/admin/auth/group/",
+        "/admin/accounts/user/",
+        "/admin/accounts/user/add/",
+        "/admin/accounts/trialclaim/",
+        "/admin/billing/plan/",
+        "/admin/billing/plan/add/",
+        "/admin/auth/group/",
     ],
 )
 def test_a_content_editor_cannot_open_members_billing_or_groups(client, editor, url):
@@ -119,7 +123,9 @@ def member_rows(html) -> dict[str, dict[str, str]]:
         cells = dict(re.findall(r'<t[hd] class="field-(\w+)[^"]*">(.*?)</t[hd]>', row, re.S))
         if "email" in cells:
             text = {k: re.sub(r'<img [^>]*alt="(\w+)"[^>]*>', r"\1", v) for k, v in cells.items()}
-            rows[re.sub(r"<[^>]+>", "", text["email"])] = {k: re.sub(r"<[^>]+>", "", v) for k, v in text.items()}
+            rows[re.sub(r"<[^>]+>", "", text["email"])] = {
+                k: re.sub(r"<[^>]+>", "", v) for k, v in text.items()
+            }
     return rows
 
 
@@ -138,7 +144,9 @@ def test_the_member_list_shows_verified_trial_and_access_columns(client, superus
     assert rows["stella@example.com"]["access_state"] == "staff"
 
 
-def test_the_member_list_costs_the_same_queries_for_5_or_25_members(client, superuser, readers, make_member):
+def test_the_member_list_costs_the_same_queries_for_5_or_25_members(
+    client, superuser, readers, make_member
+):
     client.force_login(superuser)
 
     def queries_for_the_list():
@@ -178,12 +186,22 @@ def test_the_article_list_filters_by_status_and_searches(client, superuser, make
     assert "Live About Meetings" not in html
 
 
-@pytest.mark.parametrize("query", ["visibility=members", "topic__id__exact=TOPIC", "author__id__exact=AUTHOR"])
-def test_the_article_list_filters_by_visibility_topic_and_author(client, superuser, make_article, topic, author, query):
+@pytest.mark.parametrize(
+    "query", ["visibility=members", "topic__id__exact=TOPIC", "author__id__exact=AUTHOR"]
+)
+def test_the_article_list_filters_by_visibility_topic_and_author(
+    client, superuser, make_article, topic, author, query
+):
     other_topic = Topic.objects.create(name="Hiring", slug="hiring")
     other_author = Person.objects.create(name="Someone Else", slug="someone-else")
     make_article("the-match", visibility=Visibility.MEMBERS, title="The Match")
-    make_article("the-other", visibility=Visibility.PUBLIC, topic=other_topic, author=other_author, title="The Other")
+    make_article(
+        "the-other",
+        visibility=Visibility.PUBLIC,
+        topic=other_topic,
+        author=other_author,
+        title="The Other",
+    )
     client.force_login(superuser)
 
     query = query.replace("TOPIC", str(topic.pk)).replace("AUTHOR", str(author.pk))
@@ -216,15 +234,27 @@ def test_the_article_form_prepopulates_the_slug_from_the_title(client, superuser
     assert slug["dependency_ids"] == ["#id_title"]
 
 
-def test_scheduling_an_article_without_a_date_is_refused_not_published_at_once(client, editor, topic, author):
+def test_scheduling_an_article_without_a_date_is_refused_not_published_at_once(
+    client, editor, topic, author
+):
     client.force_login(editor)
 
     response = client.post(
         "/admin/articles/article/add/",
         {
-            "title": "Held Back", "slug": "held-back", "topic": topic.pk, "author": author.pk, "reviewer": "",
-            "summary": "Not yet.", "intro": "Soon.", "body": "Later.", "visibility": Visibility.PREMIUM,
-            "status": Status.SCHEDULED, "publish_at_0": "", "publish_at_1": "", "seo_description": "",
+            "title": "Held Back",
+            "slug": "held-back",
+            "topic": topic.pk,
+            "author": author.pk,
+            "reviewer": "",
+            "summary": "Not yet.",
+            "intro": "Soon.",
+            "body": "Later.",
+            "visibility": Visibility.PREMIUM,
+            "status": Status.SCHEDULED,
+            "publish_at_0": "",
+            "publish_at_1": "",
+            "seo_description": "",
         },
     )
 

@@ -62,7 +62,10 @@ def test_markdown_renders_headings_lists_emphasis_links_and_quotes(page):
 
     assert "<h2>Why it matters</h2>" in body
     assert "<strong>bold</strong>" in body
-    assert re.search(r'<a href="https://example.com/guide" rel="noopener noreferrer nofollow">useful link</a>', body)
+    assert re.search(
+        r'<a href="https://example.com/guide" rel="noopener noreferrer nofollow">useful link</a>',
+        body,
+    )
     assert re.search(r"<ul>\s*<li>first point</li>\s*<li>second point</li>\s*</ul>", body)
     assert re.search(r"<ol>\s*<li>step one</li>\s*<li>step two</li>\s*</ol>", body)
     assert "<blockquote>" in body

@@ -9,7 +9,21 @@ from articles.models import Topic, Visibility
 from billing.models import Plan
 from tests.conftest import SECRET_SENTENCES
 
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID_TAGS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 class _ElementText(HTMLParser):
@@ -59,7 +73,9 @@ def paywall(html: str) -> str | None:
 
 
 def test_home_shows_featured_articles_and_the_latest(client, make_article):
-    make_article("the-big-feature", visibility=Visibility.PUBLIC, featured=True, title="The Big Feature")
+    make_article(
+        "the-big-feature", visibility=Visibility.PUBLIC, featured=True, title="The Big Feature"
+    )
     make_article("a-fresh-piece", visibility=Visibility.PREMIUM, title="A Fresh Piece")
 
     html = client.get("/").content.decode()
@@ -106,7 +122,13 @@ def test_author_page_shows_the_person_and_lists_their_articles(client, make_arti
 
 def test_article_page_shows_date_topic_title_byline_role_and_intro(client, make_article, reviewer):
     published = datetime(2025, 6, 14, 8, 0, tzinfo=UTC)
-    make_article("on-trust", visibility=Visibility.PUBLIC, title="On Trust", reviewer=reviewer, publish_at=published)
+    make_article(
+        "on-trust",
+        visibility=Visibility.PUBLIC,
+        title="On Trust",
+        reviewer=reviewer,
+        publish_at=published,
+    )
 
     html = client.get("/articles/on-trust/").content.decode()
 
@@ -122,7 +144,9 @@ def test_article_page_shows_date_topic_title_byline_role_and_intro(client, make_
 def test_article_without_a_reviewer_names_only_the_author(client, make_article):
     make_article("solo", visibility=Visibility.PUBLIC)
 
-    header = element_text(client.get("/articles/solo/").content.decode(), css_class="article__header")
+    header = element_text(
+        client.get("/articles/solo/").content.decode(), css_class="article__header"
+    )
 
     assert "by Ada Byline" in header
     assert "reviewed by" not in header
@@ -138,7 +162,9 @@ def test_anonymous_reader_is_offered_the_free_trial_with_the_from_price(client, 
     assert "Subscribe" not in box
 
 
-def test_member_whose_trial_is_over_is_asked_to_subscribe_without_a_trial_offer(client, readers, articles, plans):
+def test_member_whose_trial_is_over_is_asked_to_subscribe_without_a_trial_offer(
+    client, readers, articles, plans
+):
     client.force_login(readers["trial_over"])
 
     box = paywall(client.get("/articles/premium-article/").content.decode())
@@ -151,7 +177,9 @@ def test_member_whose_trial_is_over_is_asked_to_subscribe_without_a_trial_offer(
 
 
 def test_the_from_price_is_the_cheapest_active_monthly_plan(client, articles, plans):
-    Plan.objects.create(name="Cheap but retired", amount=500, currency="gbp", interval="month", active=False)
+    Plan.objects.create(
+        name="Cheap but retired", amount=500, currency="gbp", interval="month", active=False
+    )
     Plan.objects.create(name="Team", amount=3000, currency="gbp", interval="month")
 
     box = paywall(client.get("/articles/premium-article/").content.decode())
@@ -177,9 +205,17 @@ def test_the_trial_length_in_the_offer_follows_the_setting(client, articles, pla
     assert "From £12.00 per month · 14-day free trial" in box
 
 
-def test_a_site_without_a_free_trial_never_offers_one(client, articles, plans, settings, make_member):
+def test_a_site_without_a_free_trial_never_offers_one(
+    client, articles, plans, settings, make_member
+):
     settings.TRIAL_DAYS = 0
-    pages = ["/", "/articles/premium-article/", "/pricing/", "/accounts/signup/", "/accounts/login/"]
+    pages = [
+        "/",
+        "/articles/premium-article/",
+        "/pricing/",
+        "/accounts/signup/",
+        "/accounts/login/",
+    ]
 
     for url in pages:
         html = client.get(url).content.decode()
@@ -218,7 +254,9 @@ def test_account_page_counts_a_part_day_as_a_day_left(client, make_member):
     tina.save()
     client.force_login(tina)
 
-    assert "Free trial: 1 day left" in element_text(client.get("/account/").content.decode(), css_class="panel")
+    assert "Free trial: 1 day left" in element_text(
+        client.get("/account/").content.decode(), css_class="panel"
+    )
 
 
 def test_account_page_tells_a_lapsed_member_their_trial_ended(client, readers):
@@ -233,7 +271,10 @@ def test_account_page_tells_a_lapsed_member_their_trial_ended(client, readers):
 def test_account_page_asks_an_unverified_member_to_verify(client, readers):
     client.force_login(readers["unverified"])
 
-    assert "Verify your email address to start your free trial" in client.get("/account/").content.decode()
+    assert (
+        "Verify your email address to start your free trial"
+        in client.get("/account/").content.decode()
+    )
 
 
 def test_home_offers_the_free_trial_to_a_visitor(client, articles, plans):
@@ -242,7 +283,9 @@ def test_home_offers_the_free_trial_to_a_visitor(client, articles, plans):
     assert "From £12.00 per month · 7-day free trial" in element_text(html, css_class="hero")
 
 
-def test_home_offers_no_free_trial_to_a_member_whose_trial_is_over(client, readers, articles, plans):
+def test_home_offers_no_free_trial_to_a_member_whose_trial_is_over(
+    client, readers, articles, plans
+):
     client.force_login(readers["trial_over"])
 
     html = client.get("/").content.decode()

@@ -18,9 +18,14 @@ def unpublished(make_article):
     """A draft and an article scheduled for tomorrow, both public so that only the status hides them."""
     tomorrow = timezone.now() + timedelta(days=1)
     return {
-        "draft": make_article("the-draft", visibility=Visibility.PUBLIC, status=Status.DRAFT, title="The Draft"),
+        "draft": make_article(
+            "the-draft", visibility=Visibility.PUBLIC, status=Status.DRAFT, title="The Draft"
+        ),
         "scheduled": make_article(
-            "the-scheduled", visibility=Visibility.PUBLIC, status=Status.SCHEDULED, publish_at=tomorrow,
+            "the-scheduled",
+            visibility=Visibility.PUBLIC,
+            status=Status.SCHEDULED,
+            publish_at=tomorrow,
             title="The Scheduled",
         ),
     }
@@ -36,7 +41,9 @@ def superuser(make_member):
 
 @pytest.mark.parametrize("reader_name", ["anonymous", "unverified", "in_trial", "trial_over"])
 @pytest.mark.parametrize("slug", ["the-draft", "the-scheduled"])
-def test_readers_get_404_for_drafts_and_scheduled_articles(client, readers, unpublished, reader_name, slug):
+def test_readers_get_404_for_drafts_and_scheduled_articles(
+    client, readers, unpublished, reader_name, slug
+):
     if readers[reader_name]:
         client.force_login(readers[reader_name])
 
@@ -48,7 +55,9 @@ def test_readers_get_404_for_drafts_and_scheduled_articles(client, readers, unpu
 
 @pytest.mark.parametrize("reader_name", ["anonymous", "in_trial"])
 @pytest.mark.parametrize("url", LISTINGS)
-def test_listings_leave_out_drafts_and_scheduled_articles(client, readers, unpublished, make_article, reader_name, url):
+def test_listings_leave_out_drafts_and_scheduled_articles(
+    client, readers, unpublished, make_article, reader_name, url
+):
     make_article("the-live-one", visibility=Visibility.PUBLIC, title="The Live One")
     if readers[reader_name]:
         client.force_login(readers[reader_name])
@@ -84,7 +93,11 @@ def test_staff_see_no_preview_banner_on_a_live_article(client, readers, articles
 def test_a_scheduled_article_goes_live_at_its_moment_by_the_clock(make_article, readers):
     at = timezone.now().replace(microsecond=0) + timedelta(days=2)
     make_article(
-        "at-dawn", visibility=Visibility.PREMIUM, status=Status.SCHEDULED, publish_at=at, title="At Dawn"
+        "at-dawn",
+        visibility=Visibility.PREMIUM,
+        status=Status.SCHEDULED,
+        publish_at=at,
+        title="At Dawn",
     )
     reader = Client()
 
@@ -116,7 +129,9 @@ def admin_action(user, action, articles):
     )
 
 
-def test_publishing_a_draft_in_the_admin_puts_it_in_front_of_readers(client, superuser, unpublished):
+def test_publishing_a_draft_in_the_admin_puts_it_in_front_of_readers(
+    client, superuser, unpublished
+):
     response = admin_action(superuser, "publish", [unpublished["draft"], unpublished["scheduled"]])
 
     assert "Published 2 article(s)." in response.content.decode()
@@ -128,7 +143,9 @@ def test_publishing_a_draft_in_the_admin_puts_it_in_front_of_readers(client, sup
     assert draft.publish_at <= timezone.now()
 
 
-def test_publishing_keeps_the_original_date_of_an_article_already_dated_in_the_past(superuser, make_article):
+def test_publishing_keeps_the_original_date_of_an_article_already_dated_in_the_past(
+    superuser, make_article
+):
     long_ago = timezone.now() - timedelta(days=30)
     article = make_article("old-draft", status=Status.DRAFT, publish_at=long_ago)
 

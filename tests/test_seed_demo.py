@@ -69,7 +69,9 @@ def test_the_demo_plans_are_12_a_month_and_99_a_year(seeded):
 def test_each_demo_login_has_its_access_state(seeded):
     seed()
 
-    states = {user.email: for_user(user).state for user in User.objects.filter(email__in=DEMO_STATES)}
+    states = {
+        user.email: for_user(user).state for user in User.objects.filter(email__in=DEMO_STATES)
+    }
 
     assert states == DEMO_STATES
 

@@ -13,9 +13,21 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # Inherited variables that would change what the settings module sees.
 PROJECT_VARIABLES = {
-    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DATABASE_CONN_MAX_AGE", "TRIAL_DAYS",
-    "SITE_URL", "REDIS_URL", "EMAIL_PORT", "DJANGO_SETTINGS_MODULE",
-    "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "TRIAL_MODE", "PAYMENT_GRACE_DAYS",
+    "DEBUG",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "DATABASE_CONN_MAX_AGE",
+    "TRIAL_DAYS",
+    "SITE_URL",
+    "REDIS_URL",
+    "EMAIL_PORT",
+    "DJANGO_SETTINGS_MODULE",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "TRIAL_MODE",
+    "PAYMENT_GRACE_DAYS",
 }
 # What production needs from Stripe to start (tests/billing/test_settings.py checks each).
 STRIPE_PRODUCTION = {"STRIPE_SECRET_KEY": "sk_live_a1b2c3", "STRIPE_WEBHOOK_SECRET": "whsec_a1b2c3"}
@@ -26,7 +38,11 @@ def start(**variables) -> subprocess.CompletedProcess:
     environment.update(variables)
     return subprocess.run(
         [sys.executable, "manage.py", "check"],
-        cwd=REPO, env=environment, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -38,17 +54,34 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "TRIAL_DAYS": "-1"}, "TRIAL_DAYS"),
         ({"DEBUG": "0"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": ""}, "SECRET_KEY"),
-        ({"DEBUG": "0", "SECRET_KEY": "a-long-random-production-secret", **STRIPE_PRODUCTION}, "ALLOWED_HOSTS"),
-        ({"DEBUG": "0", "SECRET_KEY": "a-long-random-production-secret", "ALLOWED_HOSTS": " , ", **STRIPE_PRODUCTION},
-         "ALLOWED_HOSTS"),
+        (
+            {"DEBUG": "0", "SECRET_KEY": "a-long-random-production-secret", **STRIPE_PRODUCTION},
+            "ALLOWED_HOSTS",
+        ),
+        (
+            {
+                "DEBUG": "0",
+                "SECRET_KEY": "a-long-random-production-secret",
+                "ALLOWED_HOSTS": " , ",
+                **STRIPE_PRODUCTION,
+            },
+            "ALLOWED_HOSTS",
+        ),
         ({"DEBUG": "1", "DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
     ],
     ids=[
-        "debug-not-a-boolean", "trial-days-not-a-number", "trial-days-negative", "production-without-secret-key",
-        "production-with-empty-secret-key", "production-without-allowed-hosts", "production-with-blank-allowed-hosts",
-        "database-url-unknown-scheme", "site-url-not-http", "redis-url-not-redis",
+        "debug-not-a-boolean",
+        "trial-days-not-a-number",
+        "trial-days-negative",
+        "production-without-secret-key",
+        "production-with-empty-secret-key",
+        "production-without-allowed-hosts",
+        "production-with-blank-allowed-hosts",
+        "database-url-unknown-scheme",
+        "site-url-not-http",
+        "redis-url-not-redis",
     ],
 )
 def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, named):
@@ -62,7 +95,10 @@ def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, na
 
 def test_production_starts_with_a_secret_key_and_allowed_hosts():
     result = start(
-        DEBUG="0", SECRET_KEY="a-long-random-production-secret", ALLOWED_HOSTS="masthead.example.com", **STRIPE_PRODUCTION
+        DEBUG="0",
+        SECRET_KEY="a-long-random-production-secret",
+        ALLOWED_HOSTS="masthead.example.com",
+        **STRIPE_PRODUCTION,
     )
 
     assert result.returncode == 0, result.stderr

@@ -24,7 +24,9 @@ def confirmation_path(message) -> str:
 
 
 def sign_up(client, email, password=NEW_PASSWORD):
-    return client.post("/accounts/signup/", {"email": email, "password1": password, "password2": password})
+    return client.post(
+        "/accounts/signup/", {"email": email, "password1": password, "password2": password}
+    )
 
 
 def test_sign_up_sends_a_verification_mail_and_the_link_starts_the_trial(client, articles, plans):
@@ -125,7 +127,9 @@ def test_password_reset_link_sets_a_new_password(client, make_member):
     path = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", message.body).group(1)
 
     form = client.get(path, follow=True)  # allauth moves the key into the session
-    response = client.post(form.redirect_chain[-1][0], {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    response = client.post(
+        form.redirect_chain[-1][0], {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
 
     assert response.status_code == 302
     assert User.objects.get(email="tina@example.com").check_password(NEW_PASSWORD)
@@ -151,7 +155,10 @@ def test_changing_email_adds_an_unverified_address_and_mails_it(client, make_mem
 @pytest.fixture
 def fresh_rate_limits(settings):
     """A cache of the test's own, so rate-limit counts start at zero and no other test shares them."""
-    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"},
+    }
     from django.core.cache import cache
 
     cache.clear()
@@ -160,17 +167,30 @@ def fresh_rate_limits(settings):
 def test_allauth_rate_limits_are_on_for_every_form_that_mails_or_checks_a_password():
     from allauth.account import app_settings
 
-    for action in ["login", "login_failed", "signup", "reset_password", "confirm_email", "manage_email"]:
+    for action in [
+        "login",
+        "login_failed",
+        "signup",
+        "reset_password",
+        "confirm_email",
+        "manage_email",
+    ]:
         assert app_settings.RATE_LIMITS.get(action), action
 
 
-def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(client, make_member, fresh_rate_limits):
+def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(
+    client, make_member, fresh_rate_limits
+):
     make_member("tina@example.com", trial="active")
-    with time_machine.travel(timezone.now(), tick=False):  # all within allauth's window, however slow the machine
+    with time_machine.travel(
+        timezone.now(), tick=False
+    ):  # all within allauth's window, however slow the machine
         for _ in range(5):
             client.post("/accounts/login/", {"login": "tina@example.com", "password": "guess"})
 
-        response = client.post("/accounts/login/", {"login": "tina@example.com", "password": PASSWORD})
+        response = client.post(
+            "/accounts/login/", {"login": "tina@example.com", "password": PASSWORD}
+        )
 
     assert response.status_code == 200
     assert "Too many failed login attempts" in response.content.decode()
@@ -180,7 +200,9 @@ def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(cl
 def test_hammering_the_login_form_from_one_address_gets_429(client, db, fresh_rate_limits):
     with time_machine.travel(timezone.now(), tick=False):  # all within the same minute
         statuses = [
-            client.post("/accounts/login/", {"login": f"guess{n}@example.com", "password": "guess"}).status_code
+            client.post(
+                "/accounts/login/", {"login": f"guess{n}@example.com", "password": "guess"}
+            ).status_code
             for n in range(40)
         ]
 
@@ -220,13 +242,16 @@ def test_signing_up_with_a_taken_address_looks_the_same_and_tells_the_owner(clie
     assert "/accounts/confirm-email/" not in to_tina[0].body
 
 
-def test_signing_in_from_the_paywall_brings_the_member_back_to_the_article(client, make_member, articles):
+def test_signing_in_from_the_paywall_brings_the_member_back_to_the_article(
+    client, make_member, articles
+):
     make_member("tina@example.com", trial="active")
     page = client.get("/articles/premium-article/").content.decode()
     assert 'href="/accounts/login/?next=/articles/premium-article/"' in page
 
     response = client.post(
-        "/accounts/login/?next=/articles/premium-article/", {"login": "tina@example.com", "password": PASSWORD}
+        "/accounts/login/?next=/articles/premium-article/",
+        {"login": "tina@example.com", "password": PASSWORD},
     )
 
     assert response.status_code == 302

@@ -18,8 +18,12 @@ from tests.test_pages import paywall
 from tests.test_signup_flow import NEW_PASSWORD, confirmation_path, sign_up
 
 # A month ahead of the real clock, so the fixtures' articles (live since an hour ago) are live then.
-SIGNED_UP_AT = (datetime.now(UTC) + timedelta(days=30)).replace(hour=9, minute=30, second=0, microsecond=0)
-VERIFIED_AT = SIGNED_UP_AT + timedelta(days=2, hours=8, minutes=45, seconds=30)  # the trial counts from here
+SIGNED_UP_AT = (datetime.now(UTC) + timedelta(days=30)).replace(
+    hour=9, minute=30, second=0, microsecond=0
+)
+VERIFIED_AT = SIGNED_UP_AT + timedelta(
+    days=2, hours=8, minutes=45, seconds=30
+)  # the trial counts from here
 PREMIUM = SECRET_SENTENCES[Visibility.PREMIUM]
 
 
@@ -108,7 +112,9 @@ def test_a_second_sign_up_by_the_same_gmail_user_gets_no_trial(articles, plans):
     first = join(Client(), "someone@gmail.com")
     second_client = Client()
 
-    second = join(second_client, "Some.One+x@gmail.com", verified_at=VERIFIED_AT + timedelta(days=1))
+    second = join(
+        second_client, "Some.One+x@gmail.com", verified_at=VERIFIED_AT + timedelta(days=1)
+    )
 
     assert first.trial_started_at == VERIFIED_AT
     assert second.email == "some.one+x@gmail.com"  # the account keeps the address as given
@@ -176,7 +182,12 @@ def extend(admin, users, days, *, at=None):
         client.force_login(admin)
         return client.post(
             "/admin/accounts/user/",
-            {"action": "extend_trial", "_selected_action": [u.pk for u in users], "days": days, "index": 0},
+            {
+                "action": "extend_trial",
+                "_selected_action": [u.pk for u in users],
+                "days": days,
+                "index": 0,
+            },
             follow=True,
         )
 
@@ -218,10 +229,14 @@ def test_extending_by_an_invalid_number_of_days_changes_nothing(admin, make_memb
     assert oscar.trial_ends_at == ends_at
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_accounts_of_one_person_verifying_at_the_same_moment_get_one_trial():
-    accounts = [User.objects.create_user(e, "pw") for e in ("someone@gmail.com", "Some.One+x@gmail.com")]
+    accounts = [
+        User.objects.create_user(e, "pw") for e in ("someone@gmail.com", "Some.One+x@gmail.com")
+    ]
     both_ready = threading.Barrier(2)
     started = []
 
@@ -243,7 +258,9 @@ def test_two_accounts_of_one_person_verifying_at_the_same_moment_get_one_trial()
     assert User.objects.filter(trial_started_at__isnull=False).count() == 1
 
 
-def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unused(client, articles, plans, settings):
+def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unused(
+    client, articles, plans, settings
+):
     settings.TRIAL_DAYS = 0
 
     user = join(client, "tina@example.com")
@@ -260,9 +277,15 @@ def change_member_in_admin(admin, member, **trial):
     client = Client()
     client.force_login(admin)
     form = {
-        "email": member.email, "name": "", "is_active": "on",
-        "trial_started_at_0": "", "trial_started_at_1": "", "trial_ends_at_0": "", "trial_ends_at_1": "",
-        "date_joined_0": f"{member.date_joined:%Y-%m-%d}", "date_joined_1": f"{member.date_joined:%H:%M:%S}",
+        "email": member.email,
+        "name": "",
+        "is_active": "on",
+        "trial_started_at_0": "",
+        "trial_started_at_1": "",
+        "trial_ends_at_0": "",
+        "trial_ends_at_1": "",
+        "date_joined_0": f"{member.date_joined:%Y-%m-%d}",
+        "date_joined_1": f"{member.date_joined:%H:%M:%S}",
     }
     for field, moment in trial.items():
         form[f"{field}_0"], form[f"{field}_1"] = f"{moment:%Y-%m-%d}", f"{moment:%H:%M:%S}"
@@ -272,7 +295,9 @@ def change_member_in_admin(admin, member, **trial):
 def test_the_admin_refuses_a_trial_end_without_a_start(admin, make_member):
     member = make_member("nora@example.com")
 
-    response = change_member_in_admin(admin, member, trial_ends_at=timezone.now() + timedelta(days=3))
+    response = change_member_in_admin(
+        admin, member, trial_ends_at=timezone.now() + timedelta(days=3)
+    )
 
     assert response.status_code == 200
     assert "A trial needs both its start and its end (or neither)." in response.content.decode()
@@ -284,7 +309,9 @@ def test_the_admin_saves_a_trial_set_by_hand(admin, make_member, articles):
     member = make_member("nora@example.com")
     start = timezone.now().replace(microsecond=0)
 
-    response = change_member_in_admin(admin, member, trial_started_at=start, trial_ends_at=start + timedelta(days=3))
+    response = change_member_in_admin(
+        admin, member, trial_started_at=start, trial_ends_at=start + timedelta(days=3)
+    )
 
     assert response.status_code == 302
     member.refresh_from_db()
@@ -292,7 +319,9 @@ def test_the_admin_saves_a_trial_set_by_hand(admin, make_member, articles):
     assert PREMIUM in premium_page_for(member, start + timedelta(days=2))
 
 
-def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(make_member, articles):
+def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(
+    make_member, articles
+):
     member = make_member("nora@example.com")
     User.objects.filter(pk=member.pk).update(trial_ends_at=timezone.now() + timedelta(days=3))
     client = Client()
@@ -304,7 +333,9 @@ def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(ma
     assert PREMIUM not in response.content.decode()
 
 
-def test_extending_a_member_who_never_had_a_trial_gives_one_and_records_the_claim(admin, make_member, articles):
+def test_extending_a_member_who_never_had_a_trial_gives_one_and_records_the_claim(
+    admin, make_member, articles
+):
     nora = make_member("nora@example.com")
     at = SIGNED_UP_AT
 

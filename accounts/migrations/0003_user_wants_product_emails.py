@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_sentmail'),
+        ("accounts", "0002_sentmail"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='wants_product_emails',
-            field=models.BooleanField(default=True, help_text='The weekly newsletter and news about the site.', verbose_name='newsletter and product emails'),
+            model_name="user",
+            name="wants_product_emails",
+            field=models.BooleanField(
+                default=True,
+                help_text="The weekly newsletter and news about the site.",
+                verbose_name="newsletter and product emails",
+            ),
         ),
     ]

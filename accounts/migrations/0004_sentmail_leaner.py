@@ -6,24 +6,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_user_wants_product_emails'),
+        ("accounts", "0003_user_wants_product_emails"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='sentmail',
-            name='key',
+            model_name="sentmail",
+            name="key",
             field=models.CharField(max_length=200),
         ),
         migrations.AlterField(
-            model_name='sentmail',
-            name='user',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="sentmail",
+            name="user",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sentmail',
-            constraint=models.UniqueConstraint(fields=('key',), name='sentmail_key_unique'),
+            model_name="sentmail",
+            constraint=models.UniqueConstraint(fields=("key",), name="sentmail_key_unique"),
         ),
     ]

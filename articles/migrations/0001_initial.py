@@ -5,62 +5,172 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('role', models.CharField(blank=True, help_text='e.g. "Content Writer and Editor"', max_length=120, verbose_name='role line')),
-                ('bio', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        help_text='e.g. "Content Writer and Editor"',
+                        max_length=120,
+                        verbose_name="role line",
+                    ),
+                ),
+                ("bio", models.TextField(blank=True)),
             ],
             options={
-                'verbose_name_plural': 'people',
-                'ordering': ['name'],
+                "verbose_name_plural": "people",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Topic',
+            name="Topic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, unique=True)),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('description', models.CharField(blank=True, max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, unique=True)),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("description", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('summary', models.CharField(help_text='One or two sentences for cards and listings.', max_length=300)),
-                ('intro', models.TextField(help_text='Markdown. The public opening that every reader sees.')),
-                ('body', models.TextField(blank=True, help_text='Markdown. The rest, shown only to readers with access.')),
-                ('visibility', models.CharField(choices=[('public', 'Public: everyone reads it all'), ('members', 'Members: any signed-in, verified member'), ('premium', 'Premium: trial, subscribers and staff')], default='premium', max_length=10)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('published', 'Published')], default='draft', max_length=10)),
-                ('publish_at', models.DateTimeField(blank=True, help_text='When it goes live. Set automatically when published without one.', null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('featured', models.BooleanField(default=False, help_text="Shown in the home page's featured row.")),
-                ('seo_description', models.CharField(blank=True, help_text='For search engines; written from the public part only.', max_length=160)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='articles', to='articles.person')),
-                ('reviewer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reviewed_articles', to='articles.person')),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='articles', to='articles.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                (
+                    "summary",
+                    models.CharField(
+                        help_text="One or two sentences for cards and listings.", max_length=300
+                    ),
+                ),
+                (
+                    "intro",
+                    models.TextField(
+                        help_text="Markdown. The public opening that every reader sees."
+                    ),
+                ),
+                (
+                    "body",
+                    models.TextField(
+                        blank=True,
+                        help_text="Markdown. The rest, shown only to readers with access.",
+                    ),
+                ),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("public", "Public: everyone reads it all"),
+                            ("members", "Members: any signed-in, verified member"),
+                            ("premium", "Premium: trial, subscribers and staff"),
+                        ],
+                        default="premium",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("scheduled", "Scheduled"),
+                            ("published", "Published"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "publish_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When it goes live. Set automatically when published without one.",
+                        null=True,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "featured",
+                    models.BooleanField(
+                        default=False, help_text="Shown in the home page's featured row."
+                    ),
+                ),
+                (
+                    "seo_description",
+                    models.CharField(
+                        blank=True,
+                        help_text="For search engines; written from the public part only.",
+                        max_length=160,
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="articles",
+                        to="articles.person",
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviewed_articles",
+                        to="articles.person",
+                    ),
+                ),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="articles",
+                        to="articles.topic",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-publish_at'],
-                'indexes': [models.Index(fields=['status', '-publish_at'], name='article_live_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status', 'draft'), ('publish_at__isnull', False), _connector='OR'), name='article_live_has_publish_at')],
+                "ordering": ["-publish_at"],
+                "indexes": [
+                    models.Index(fields=["status", "-publish_at"], name="article_live_idx")
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status", "draft"), ("publish_at__isnull", False), _connector="OR"
+                        ),
+                        name="article_live_has_publish_at",
+                    )
+                ],
             },
         ),
     ]

@@ -4,27 +4,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0001_initial'),
+        ("articles", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SiteSettings',
+            name="SiteSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('headline', models.CharField(default='Sharper management, one article at a time', max_length=140)),
-                ('subheadline', models.CharField(blank=True, default='Practical guides for managers and team leaders, written by practitioners and reviewed by experts.', max_length=300)),
-                ('trusted_by', models.TextField(blank=True, help_text='Organisations shown under “Trusted by”, one per line.', verbose_name='trusted by')),
-                ('members_count', models.PositiveIntegerField(default=0, help_text='Social proof. 0 hides it.', verbose_name='members')),
-                ('countries_count', models.PositiveIntegerField(default=0, help_text='Social proof. 0 hides it.', verbose_name='countries')),
-                ('ad_snippet', models.TextField(blank=True, help_text='HTML for the ad slot, shown only to readers without premium access. Sanitised: only links, images, paragraphs and bold text survive.', verbose_name='ad snippet')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "headline",
+                    models.CharField(
+                        default="Sharper management, one article at a time", max_length=140
+                    ),
+                ),
+                (
+                    "subheadline",
+                    models.CharField(
+                        blank=True,
+                        default="Practical guides for managers and team leaders, written by practitioners and reviewed by experts.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "trusted_by",
+                    models.TextField(
+                        blank=True,
+                        help_text="Organisations shown under “Trusted by”, one per line.",
+                        verbose_name="trusted by",
+                    ),
+                ),
+                (
+                    "members_count",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Social proof. 0 hides it.", verbose_name="members"
+                    ),
+                ),
+                (
+                    "countries_count",
+                    models.PositiveIntegerField(
+                        default=0, help_text="Social proof. 0 hides it.", verbose_name="countries"
+                    ),
+                ),
+                (
+                    "ad_snippet",
+                    models.TextField(
+                        blank=True,
+                        help_text="HTML for the ad slot, shown only to readers without premium access. Sanitised: only links, images, paragraphs and bold text survive.",
+                        verbose_name="ad snippet",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'site settings',
-                'verbose_name_plural': 'site settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('pk', 1)), name='site_settings_singleton')],
+                "verbose_name": "site settings",
+                "verbose_name_plural": "site settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("pk", 1)), name="site_settings_singleton"
+                    )
+                ],
             },
         ),
     ]

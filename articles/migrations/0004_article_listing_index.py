@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0003_article_search_index'),
+        ("articles", "0003_article_search_index"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(condition=models.Q(('status', 'draft'), _negated=True), fields=['-publish_at'], name='article_listing_idx'),
+            model_name="article",
+            index=models.Index(
+                condition=models.Q(("status", "draft"), _negated=True),
+                fields=["-publish_at"],
+                name="article_listing_idx",
+            ),
         ),
     ]

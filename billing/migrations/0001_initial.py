@@ -4,26 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80)),
-                ('amount', models.PositiveIntegerField(help_text='In minor units: 1200 is £12.00.')),
-                ('currency', models.CharField(default='gbp', max_length=3)),
-                ('interval', models.CharField(choices=[('month', 'Monthly'), ('year', 'Yearly')], default='month', max_length=5)),
-                ('active', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80)),
+                (
+                    "amount",
+                    models.PositiveIntegerField(help_text="In minor units: 1200 is £12.00."),
+                ),
+                ("currency", models.CharField(default="gbp", max_length=3)),
+                (
+                    "interval",
+                    models.CharField(
+                        choices=[("month", "Monthly"), ("year", "Yearly")],
+                        default="month",
+                        max_length=5,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['amount'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('currency__regex', '^[a-z]{3}$')), name='plan_currency_iso_lower')],
+                "ordering": ["amount"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("currency__regex", "^[a-z]{3}$")),
+                        name="plan_currency_iso_lower",
+                    )
+                ],
             },
         ),
     ]

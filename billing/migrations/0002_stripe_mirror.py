@@ -18,155 +18,258 @@ def fill_lookup_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
+        ("billing", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CheckoutSession',
+            name="CheckoutSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_session_id', models.CharField(max_length=255, unique=True)),
-                ('url', models.URLField(max_length=2000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_session_id", models.CharField(max_length=255, unique=True)),
+                ("url", models.URLField(max_length=2000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='ComplimentaryAccess',
+            name="ComplimentaryAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('until', models.DateTimeField()),
-                ('reason', models.CharField(max_length=200)),
-                ('ended_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("until", models.DateTimeField()),
+                ("reason", models.CharField(max_length=200)),
+                ("ended_at", models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
-                'verbose_name_plural': 'complimentary access',
+                "verbose_name_plural": "complimentary access",
             },
         ),
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_customer_id', models.CharField(max_length=255, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_customer_id", models.CharField(max_length=255, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_subscription_id', models.CharField(max_length=255, unique=True)),
-                ('status', models.CharField(choices=[('incomplete', 'Incomplete'), ('incomplete_expired', 'Incomplete Expired'), ('trialing', 'Trialing'), ('active', 'Active'), ('past_due', 'Past Due'), ('canceled', 'Canceled'), ('unpaid', 'Unpaid'), ('paused', 'Paused')], max_length=20)),
-                ('started_at', models.DateTimeField()),
-                ('current_period_end', models.DateTimeField(blank=True, null=True)),
-                ('cancel_at_period_end', models.BooleanField(default=False)),
-                ('canceled_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('trial_end', models.DateTimeField(blank=True, null=True)),
-                ('amount', models.PositiveIntegerField(blank=True, help_text='What the next invoice charges, in minor units.', null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('first_failed_payment_at', models.DateTimeField(blank=True, help_text='When this run of failed payments began: the grace period counts from it.', null=True)),
-                ('grace_ended_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('synced_at', models.DateTimeField(help_text="When Stripe's state was last copied here.")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_subscription_id", models.CharField(max_length=255, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("incomplete", "Incomplete"),
+                            ("incomplete_expired", "Incomplete Expired"),
+                            ("trialing", "Trialing"),
+                            ("active", "Active"),
+                            ("past_due", "Past Due"),
+                            ("canceled", "Canceled"),
+                            ("unpaid", "Unpaid"),
+                            ("paused", "Paused"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("current_period_end", models.DateTimeField(blank=True, null=True)),
+                ("cancel_at_period_end", models.BooleanField(default=False)),
+                ("canceled_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("trial_end", models.DateTimeField(blank=True, null=True)),
+                (
+                    "amount",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="What the next invoice charges, in minor units.",
+                        null=True,
+                    ),
+                ),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                (
+                    "first_failed_payment_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When this run of failed payments began: the grace period counts from it.",
+                        null=True,
+                    ),
+                ),
+                ("grace_ended_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "synced_at",
+                    models.DateTimeField(help_text="When Stripe's state was last copied here."),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(max_length=100)),
-                ('payload', models.JSONField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stripe_event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(max_length=100)),
+                ("payload", models.JSONField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
         migrations.AddField(
-            model_name='plan',
-            name='lookup_key',
+            model_name="plan",
+            name="lookup_key",
             field=models.SlugField(blank=True, max_length=200, db_index=False),
         ),
         # Existing plans get the key Plan.save() would give them, before it becomes unique.
         migrations.RunPython(fill_lookup_keys, migrations.RunPython.noop),
         migrations.AlterField(
-            model_name='plan',
-            name='lookup_key',
-            field=models.SlugField(blank=True, help_text="Stripe's lookup key for this plan's Price; made from the name if blank.", max_length=200, unique=True),
+            model_name="plan",
+            name="lookup_key",
+            field=models.SlugField(
+                blank=True,
+                help_text="Stripe's lookup key for this plan's Price; made from the name if blank.",
+                max_length=200,
+                unique=True,
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='stripe_price_id',
+            model_name="plan",
+            name="stripe_price_id",
             field=models.CharField(blank=True, editable=False, max_length=255),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='stripe_product_id',
+            model_name="plan",
+            name="stripe_product_id",
             field=models.CharField(blank=True, editable=False, max_length=255),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='trial_days',
-            field=models.PositiveSmallIntegerField(blank=True, help_text='Free days before the first charge, when TRIAL_MODE is card.', null=True),
+            model_name="plan",
+            name="trial_days",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                help_text="Free days before the first charge, when TRIAL_MODE is card.",
+                null=True,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plan',
-            constraint=models.UniqueConstraint(condition=models.Q(('stripe_price_id', ''), _negated=True), fields=('stripe_price_id',), name='plan_unique_stripe_price'),
+            model_name="plan",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("stripe_price_id", ""), _negated=True),
+                fields=("stripe_price_id",),
+                name="plan_unique_stripe_price",
+            ),
         ),
         migrations.AddField(
-            model_name='checkoutsession',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='billing.plan'),
+            model_name="checkoutsession",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="billing.plan"
+            ),
         ),
         migrations.AddField(
-            model_name='checkoutsession',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="checkoutsession",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='complimentaryaccess',
-            name='granted_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="complimentaryaccess",
+            name="granted_by",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='complimentaryaccess',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='complimentary_access', to=settings.AUTH_USER_MODEL),
+            model_name="complimentaryaccess",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="complimentary_access",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='customer',
-            name='user',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='stripe_customer', to=settings.AUTH_USER_MODEL),
+            model_name="customer",
+            name="user",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="stripe_customer",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='plan',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='subscriptions', to='billing.plan'),
+            model_name="subscription",
+            name="plan",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="subscriptions",
+                to="billing.plan",
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to=settings.AUTH_USER_MODEL),
+            model_name="subscription",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="subscriptions",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='checkoutsession',
-            index=models.Index(fields=['user', 'plan', 'expires_at'], name='checkout_reuse_idx'),
+            model_name="checkoutsession",
+            index=models.Index(fields=["user", "plan", "expires_at"], name="checkout_reuse_idx"),
         ),
         migrations.AddConstraint(
-            model_name='complimentaryaccess',
-            constraint=models.CheckConstraint(condition=models.Q(('until__gt', models.F('starts_at'))), name='complimentary_ends_after_start'),
+            model_name="complimentaryaccess",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("until__gt", models.F("starts_at"))),
+                name="complimentary_ends_after_start",
+            ),
         ),
         migrations.AddIndex(
-            model_name='subscription',
-            index=models.Index(fields=['user', 'status'], name='subscription_user_status_idx'),
+            model_name="subscription",
+            index=models.Index(fields=["user", "status"], name="subscription_user_status_idx"),
         ),
     ]

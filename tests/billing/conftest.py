@@ -36,7 +36,9 @@ def standin_process(tmp_path_factory):
 def control(base_url, path, data=None, method="POST"):
     """Call the stand-in's control API; returns (status, decoded JSON)."""
     body = json.dumps(data or {}).encode() if method == "POST" else None
-    request = urllib.request.Request(base_url + path, data=body, method=method, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        base_url + path, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
     try:
         with _opener.open(request, timeout=15) as response:
             return response.status, json.loads(response.read())
@@ -86,15 +88,21 @@ def stripe_plans(standin, plans):
     return {p.interval: p for p in Plan.objects.order_by("amount")}
 
 
-def post_event(client, event: dict | str, *, secret: str = WEBHOOK_SECRET, signature: str | None = None):
+def post_event(
+    client, event: dict | str, *, secret: str = WEBHOOK_SECRET, signature: str | None = None
+):
     """POST one event to our webhook as Stripe does: the raw JSON, signed."""
     payload = event if isinstance(event, str) else json.dumps(event)
     headers = {}
     if signature is None:
-        headers["HTTP_STRIPE_SIGNATURE"] = stripe.WebhookSignature.generate_signature_header(payload, secret)
+        headers["HTTP_STRIPE_SIGNATURE"] = stripe.WebhookSignature.generate_signature_header(
+            payload, secret
+        )
     elif signature:
         headers["HTTP_STRIPE_SIGNATURE"] = signature
-    return client.post("/billing/stripe/webhook/", data=payload, content_type="application/json", **headers)
+    return client.post(
+        "/billing/stripe/webhook/", data=payload, content_type="application/json", **headers
+    )
 
 
 class StripeEvents:
@@ -135,7 +143,9 @@ def pay(standin_url: str, session_url: str, card: str = GOOD_CARD):
 
 
 def advance(standin_url: str, subscription_id: str, action: str):
-    status, body = control(standin_url, f"/_standin/subscriptions/{subscription_id}/advance", {"action": action})
+    status, body = control(
+        standin_url, f"/_standin/subscriptions/{subscription_id}/advance", {"action": action}
+    )
     assert status == 200, body
     return body
 
@@ -144,6 +154,15 @@ def advance(standin_url: str, subscription_id: str, action: str):
 def posting_standin(live_server, tmp_path_factory):
     """A second stand-in that posts its webhooks to the live test server, as Stripe posts to the site."""
     webhook_url = live_server.url + "/billing/stripe/webhook/"
-    args = ["--retry-base", "0.05", "--webhook-url", webhook_url, "--webhook-secret", WEBHOOK_SECRET]
-    with running_standin(tmp_path_factory.mktemp("posting-standin") / "standin.log", *args) as base_url:
+    args = [
+        "--retry-base",
+        "0.05",
+        "--webhook-url",
+        webhook_url,
+        "--webhook-secret",
+        WEBHOOK_SECRET,
+    ]
+    with running_standin(
+        tmp_path_factory.mktemp("posting-standin") / "standin.log", *args
+    ) as base_url:
         yield base_url

@@ -33,7 +33,9 @@ def subscribed(make_member, plans):
             "currency": "gbp",
         }
         values.update(fields)
-        Subscription.objects.create(stripe_subscription_id=f"sub_{email}", user=member, status=status, **values)
+        Subscription.objects.create(
+            stripe_subscription_id=f"sub_{email}", user=member, status=status, **values
+        )
         return member
 
     return make
@@ -62,8 +64,12 @@ def test_a_subscriber_reads_premium_articles(client, articles, subscribed, statu
     assert "Update your card" not in html
 
 
-@pytest.mark.parametrize("status", ["unpaid", "canceled", "incomplete", "incomplete_expired", "paused"])
-def test_a_subscription_in_these_states_gets_the_teaser_with_its_reason(client, articles, subscribed, status):
+@pytest.mark.parametrize(
+    "status", ["unpaid", "canceled", "incomplete", "incomplete_expired", "paused"]
+)
+def test_a_subscription_in_these_states_gets_the_teaser_with_its_reason(
+    client, articles, subscribed, status
+):
     html = premium_page(client, subscribed(status))
 
     assert not reads_in_full(html)
@@ -77,7 +83,9 @@ def test_a_subscription_in_these_states_gets_the_teaser_with_its_reason(client, 
     assert reason in html
 
 
-def test_past_due_reads_on_through_the_grace_period_with_a_banner_then_gets_the_teaser(client, articles, subscribed, settings):
+def test_past_due_reads_on_through_the_grace_period_with_a_banner_then_gets_the_teaser(
+    client, articles, subscribed, settings
+):
     settings.PAYMENT_GRACE_DAYS = 7
     failed_at = NOW - timedelta(days=2)
     member = subscribed("past_due", first_failed_payment_at=failed_at)
@@ -100,15 +108,19 @@ def test_a_member_whose_payment_failed_is_offered_the_card_update_on_the_paywall
     settings.PAYMENT_GRACE_DAYS = 7
     html = premium_page(client, subscribed(status, first_failed_payment_at=NOW - timedelta(days=8)))
 
-    paywall = html[html.index('class="paywall"'):]
+    paywall = html[html.index('class="paywall"') :]
     assert '<form method="post" action="/billing/portal/">' in paywall
     assert "Update your card</button>" in paywall
     assert "/billing/checkout/" not in paywall and "Subscribe</button>" not in paywall
 
 
-def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teaser(client, articles, subscribed):
+def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teaser(
+    client, articles, subscribed
+):
     period_end = NOW + timedelta(days=3)
-    member = subscribed("active", cancel_at_period_end=True, canceled_at=NOW, current_period_end=period_end)
+    member = subscribed(
+        "active", cancel_at_period_end=True, canceled_at=NOW, current_period_end=period_end
+    )
 
     with time_machine.travel(period_end - timedelta(minutes=1)):
         assert reads_in_full(premium_page(client, member))
@@ -123,11 +135,16 @@ def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teas
 def test_complimentary_access_reads_until_its_date(client, articles, make_member, readers):
     member = make_member("guest@example.com", trial="over")
     until = NOW + timedelta(days=10)
-    ComplimentaryAccess.objects.create(user=member, until=until, reason="Press pass", granted_by=readers["staff"])
+    ComplimentaryAccess.objects.create(
+        user=member, until=until, reason="Press pass", granted_by=readers["staff"]
+    )
 
     with time_machine.travel(until - timedelta(minutes=1)):
         assert reads_in_full(premium_page(client, member))
-        assert f"Complimentary access until {until:%-d %B %Y}" in client.get("/account/").content.decode()
+        assert (
+            f"Complimentary access until {until:%-d %B %Y}"
+            in client.get("/account/").content.decode()
+        )
 
     with time_machine.travel(until + timedelta(minutes=1)):
         html = premium_page(client, member)
@@ -142,7 +159,9 @@ def test_complimentary_access_outranks_a_lapsed_subscription(client, articles, s
     assert reads_in_full(premium_page(client, member))
 
 
-def test_an_unverified_member_with_a_subscription_still_verifies_first(client, articles, make_member, subscribed):
+def test_an_unverified_member_with_a_subscription_still_verifies_first(
+    client, articles, make_member, subscribed
+):
     member = subscribed("active")
     member.emailaddress_set.update(verified=False)
 
@@ -152,14 +171,20 @@ def test_an_unverified_member_with_a_subscription_still_verifies_first(client, a
 def test_a_new_subscription_outranks_an_old_cancelled_one(client, articles, subscribed):
     member = subscribed("canceled", started_at=NOW - timedelta(days=400))
     Subscription.objects.create(
-        stripe_subscription_id="sub_new", user=member, status="active", started_at=NOW - timedelta(days=1),
-        current_period_end=NOW + timedelta(days=29), synced_at=NOW,
+        stripe_subscription_id="sub_new",
+        user=member,
+        status="active",
+        started_at=NOW - timedelta(days=1),
+        current_period_end=NOW + timedelta(days=29),
+        synced_at=NOW,
     )
 
     assert reads_in_full(premium_page(client, member))
 
 
-def test_the_account_page_shows_plan_status_next_billing_date_amount_and_manage_billing(client, subscribed):
+def test_the_account_page_shows_plan_status_next_billing_date_amount_and_manage_billing(
+    client, subscribed
+):
     member = subscribed("active", current_period_end=NOW + timedelta(days=20))
     client.force_login(member)
 

@@ -40,7 +40,9 @@ def test_subscribe_is_a_post_only(client, oscar, stripe_plans):
     assert client.get("/billing/checkout/").status_code == 405
 
 
-def test_the_checkout_session_is_for_this_member_and_plan_with_our_return_addresses(client, oscar, stripe_plans, stripe_client):
+def test_the_checkout_session_is_for_this_member_and_plan_with_our_return_addresses(
+    client, oscar, stripe_plans, stripe_client
+):
     response = client.post("/billing/checkout/", {"plan": stripe_plans["year"].pk})
 
     session_id = urlsplit(response["Location"]).path.rsplit("/", 1)[1]
@@ -48,13 +50,17 @@ def test_the_checkout_session_is_for_this_member_and_plan_with_our_return_addres
     assert session.mode == "subscription"
     assert session.client_reference_id == str(oscar.pk)
     assert session.customer == Customer.objects.get(user=oscar).stripe_customer_id
-    assert session.success_url == "http://testserver/billing/success/?session_id={CHECKOUT_SESSION_ID}"
+    assert (
+        session.success_url == "http://testserver/billing/success/?session_id={CHECKOUT_SESSION_ID}"
+    )
     assert session.cancel_url == "http://testserver/pricing/?checkout=cancelled"
     assert session.allow_promotion_codes is True
     assert session.amount_total == 9900
 
 
-def test_a_double_click_makes_one_customer_and_reuses_one_session(client, oscar, stripe_plans, stripe_client):
+def test_a_double_click_makes_one_customer_and_reuses_one_session(
+    client, oscar, stripe_plans, stripe_client
+):
     first = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
     second = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
 
@@ -65,9 +71,13 @@ def test_a_double_click_makes_one_customer_and_reuses_one_session(client, oscar,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_subscribe_requests_at_once_make_one_customer_and_one_session(make_member, stripe_plans, stripe_client):
+def test_two_subscribe_requests_at_once_make_one_customer_and_one_session(
+    make_member, stripe_plans, stripe_client
+):
     if connection.vendor != "postgresql":
-        pytest.skip("concurrent requests need row locks: SQLite serialises whole transactions instead")
+        pytest.skip(
+            "concurrent requests need row locks: SQLite serialises whole transactions instead"
+        )
     oscar = make_member("oscar@example.com", trial="over")
     start = threading.Barrier(2)
     locations = []
@@ -77,7 +87,9 @@ def test_two_subscribe_requests_at_once_make_one_customer_and_one_session(make_m
             browser = Client()
             browser.force_login(oscar)
             start.wait(timeout=10)
-            locations.append(browser.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})["Location"])
+            locations.append(
+                browser.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})["Location"]
+            )
         finally:
             connection.close()
 
@@ -108,7 +120,9 @@ def test_a_member_with_a_live_subscription_is_sent_to_their_account_not_to_check
     assert len(control(standin, "/_standin/state", method="GET")[1]["checkout_sessions"]) == 1
 
 
-def test_stripe_unreachable_gives_a_clear_message_and_writes_nothing(client, oscar, stripe_plans, closed_port_base):
+def test_stripe_unreachable_gives_a_clear_message_and_writes_nothing(
+    client, oscar, stripe_plans, closed_port_base
+):
     response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}, follow=True)
 
     assert response.redirect_chain == [("/pricing/", 302)]
@@ -147,17 +161,25 @@ def test_a_customer_stripe_no_longer_knows_is_replaced(client, oscar, stripe_pla
     assert response.status_code == 302
     customer = Customer.objects.get(user=oscar)
     assert customer.stripe_customer_id != "cus_deleted_at_stripe"
-    assert stripe_client.v1.customers.retrieve(customer.stripe_customer_id).email == "oscar@example.com"
+    assert (
+        stripe_client.v1.customers.retrieve(customer.stripe_customer_id).email
+        == "oscar@example.com"
+    )
 
 
 def test_a_plan_not_yet_in_stripe_says_so_and_writes_nothing(client, oscar, plans, standin):
     response = client.post("/billing/checkout/", {"plan": plans[0].pk}, follow=True)
 
-    assert "Subscriptions to this plan are not open yet. Nothing was charged" in response.content.decode()
+    assert (
+        "Subscriptions to this plan are not open yet. Nothing was charged"
+        in response.content.decode()
+    )
     assert not Customer.objects.exists()
 
 
-def test_an_inactive_or_unknown_plan_sends_the_reader_back_to_the_plans(client, oscar, stripe_plans):
+def test_an_inactive_or_unknown_plan_sends_the_reader_back_to_the_plans(
+    client, oscar, stripe_plans
+):
     stripe_plans["month"].active = False
     stripe_plans["month"].save()
 
@@ -172,10 +194,14 @@ def test_an_inactive_or_unknown_plan_sends_the_reader_back_to_the_plans(client, 
 
 
 def start_checkout(client, plan) -> str:
-    return urlsplit(client.post("/billing/checkout/", {"plan": plan.pk})["Location"]).path.rsplit("/", 1)[1]
+    return urlsplit(client.post("/billing/checkout/", {"plan": plan.pk})["Location"]).path.rsplit(
+        "/", 1
+    )[1]
 
 
-def test_the_success_page_before_payment_says_pending_and_asks_for_nothing(client, oscar, stripe_plans):
+def test_the_success_page_before_payment_says_pending_and_asks_for_nothing(
+    client, oscar, stripe_plans
+):
     session_id = start_checkout(client, stripe_plans["month"])
 
     html = client.get(f"/billing/success/?session_id={session_id}").content.decode()
@@ -196,7 +222,9 @@ def test_another_members_session_is_not_found(client, oscar, make_member, stripe
     assert not Subscription.objects.exists()
 
 
-def test_cancelling_checkout_returns_to_the_plans_saying_nothing_was_charged(client, oscar, stripe_plans):
+def test_cancelling_checkout_returns_to_the_plans_saying_nothing_was_charged(
+    client, oscar, stripe_plans
+):
     html = client.get("/pricing/?checkout=cancelled").content.decode()
 
     assert "Checkout was cancelled. Nothing was charged." in html
@@ -244,8 +272,9 @@ def test_in_card_mode_checkout_starts_the_plans_trial_once_per_person(
     assert Subscription.objects.get(user=again).status == "active"
 
 
-
-def test_choosing_another_plan_closes_the_first_session_so_two_tabs_cannot_pay_twice(client, oscar, stripe_plans, standin):
+def test_choosing_another_plan_closes_the_first_session_so_two_tabs_cannot_pay_twice(
+    client, oscar, stripe_plans, standin
+):
     monthly = start_checkout(client, stripe_plans["month"])
     annual = start_checkout(client, stripe_plans["year"])
 
@@ -255,9 +284,13 @@ def test_choosing_another_plan_closes_the_first_session_so_two_tabs_cannot_pay_t
     assert list(CheckoutSession.objects.values_list("stripe_session_id", flat=True)) == [annual]
 
 
-def test_choosing_another_plan_after_paying_for_one_goes_to_the_account(client, oscar, stripe_plans, standin):
+def test_choosing_another_plan_after_paying_for_one_goes_to_the_account(
+    client, oscar, stripe_plans, standin
+):
     monthly = start_checkout(client, stripe_plans["month"])
-    pay(standin, f"{standin}/checkout/{monthly}")  # paid; the reader went back instead of to the success page
+    pay(
+        standin, f"{standin}/checkout/{monthly}"
+    )  # paid; the reader went back instead of to the success page
 
     response = client.post("/billing/checkout/", {"plan": stripe_plans["year"].pk}, follow=True)
 

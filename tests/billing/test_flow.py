@@ -44,16 +44,24 @@ def test_paying_with_a_good_card_opens_premium_articles_at_once_and_after_the_we
 
     assert all(code == 200 for code in stripe_events.deliver())
     subscription = Subscription.objects.get(user=oscar)
-    assert (subscription.status, subscription.plan, subscription.amount) == ("active", stripe_plans["month"], 1200)
+    assert (subscription.status, subscription.plan, subscription.amount) == (
+        "active",
+        stripe_plans["month"],
+        1200,
+    )
     assert PREMIUM in client.get("/articles/premium-article/").content.decode()
     account = client.get("/account/").content.decode()
     assert "Monthly" in account and "Next billing date" in account and "£12.00" in account
     started = SentMail.objects.get(user=oscar, kind="subscription_started")
     assert mail.deliver_recorded(started.key)
-    assert "on the Monthly plan (£12.00)" in mailoutbox[-1].body and mailoutbox[-1].to == ["oscar@example.com"]
+    assert "on the Monthly plan (£12.00)" in mailoutbox[-1].body and mailoutbox[-1].to == [
+        "oscar@example.com"
+    ]
 
 
-def test_a_declined_card_gives_no_access_and_says_why(client, make_member, stripe_plans, articles, standin, stripe_events):
+def test_a_declined_card_gives_no_access_and_says_why(
+    client, make_member, stripe_plans, articles, standin, stripe_events
+):
     oscar = make_member("oscar@example.com", trial="over")
     client.force_login(oscar)
     checkout_url = subscribe(client, stripe_plans["month"])
@@ -80,7 +88,9 @@ def test_cancelling_in_the_portal_keeps_access_until_the_period_ends_then_shows_
     assert portal.status_code == 302 and portal["Location"].startswith(standin + "/portal/")
     portal_id = portal["Location"].rsplit("/", 1)[1]
     subscription = Subscription.objects.get(user=oscar)
-    _press_portal_button(standin, portal_id, subscription.stripe_subscription_id, "cancel_at_period_end")
+    _press_portal_button(
+        standin, portal_id, subscription.stripe_subscription_id, "cancel_at_period_end"
+    )
     stripe_events.deliver()
 
     subscription.refresh_from_db()
@@ -90,7 +100,9 @@ def test_cancelling_in_the_portal_keeps_access_until_the_period_ends_then_shows_
     assert PREMIUM in client.get("/articles/premium-article/").content.decode()
     cancelled = SentMail.objects.get(user=oscar, kind="subscription_cancelled")
     assert mail.deliver_recorded(cancelled.key)
-    assert f"You can keep reading every article until {period_end:%-d %B %Y}." in mailoutbox[-1].body
+    assert (
+        f"You can keep reading every article until {period_end:%-d %B %Y}." in mailoutbox[-1].body
+    )
 
     with time_machine.travel(period_end + timedelta(minutes=1)):
         # Stripe has not told us yet: the clock alone ends access.
@@ -130,7 +142,9 @@ def test_a_failed_renewal_keeps_access_through_the_grace_period_with_a_banner(
     assert "Update your card" not in client.get("/articles/premium-article/").content.decode()
 
 
-def test_the_member_record_holds_one_customer_whose_id_is_stripes(client, make_member, stripe_plans, standin, stripe_client):
+def test_the_member_record_holds_one_customer_whose_id_is_stripes(
+    client, make_member, stripe_plans, standin, stripe_client
+):
     oscar = make_member("oscar@example.com", trial="over")
     client.force_login(oscar)
     subscribe(client, stripe_plans["month"])
@@ -147,5 +161,7 @@ def _press_portal_button(standin, portal_id, subscription_id, action):
 
     data = urllib.parse.urlencode({"subscription": subscription_id, "action": action}).encode()
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(urllib.request.Request(f"{standin}/portal/{portal_id}/action", data=data), timeout=10) as response:
+    with opener.open(
+        urllib.request.Request(f"{standin}/portal/{portal_id}/action", data=data), timeout=10
+    ) as response:
         assert response.status == 200  # followed the 303 back to the portal page

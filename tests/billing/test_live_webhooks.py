@@ -13,8 +13,10 @@ from tests.billing.conftest import advance, control, pay
 @pytest.fixture
 def live_stripe(transactional_db, stripe_settings, request):
     if connection.vendor == "sqlite":
-        pytest.skip("the live server shares the test's one in-memory SQLite connection: webhooks arriving while "
-                    "the test writes collide there (CI runs this on PostgreSQL)")
+        pytest.skip(
+            "the live server shares the test's one in-memory SQLite connection: webhooks arriving while "
+            "the test writes collide there (CI runs this on PostgreSQL)"
+        )
     posting_standin = request.getfixturevalue("posting_standin")
     control(posting_standin, "/_standin/reset")
     stripe_settings.STRIPE_API_BASE = posting_standin
@@ -40,7 +42,9 @@ def test_stripes_own_webhooks_give_access_and_take_it_away(client, make_member, 
     assert counts["failed"] == 0, counts
     subscription = Subscription.objects.get(user=member)
     assert subscription.status == "active"
-    assert WebhookEvent.objects.filter(type="checkout.session.completed", processed_at__isnull=False).exists()
+    assert WebhookEvent.objects.filter(
+        type="checkout.session.completed", processed_at__isnull=False
+    ).exists()
 
     advance(live_stripe, subscription.stripe_subscription_id, "fail_renewal")
     wait_for_deliveries(live_stripe)

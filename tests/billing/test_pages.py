@@ -16,7 +16,9 @@ def page(client, url):
     return unescape(response.content.decode())
 
 
-def test_pricing_lists_active_plans_with_the_annual_monthly_equivalent_and_saving(client, plans, make_member):
+def test_pricing_lists_active_plans_with_the_annual_monthly_equivalent_and_saving(
+    client, plans, make_member
+):
     client.force_login(make_member("oscar@example.com", trial="over"))
 
     html = page(client, "/pricing/")
@@ -39,7 +41,9 @@ def test_pricing_hides_inactive_plans_and_asks_signed_out_readers_to_sign_in(cli
     assert "Sign in to subscribe" in html and 'action="/billing/checkout/"' not in html
 
 
-def test_the_paywall_subscribe_button_posts_the_entry_plan_to_checkout(client, articles, plans, make_member):
+def test_the_paywall_subscribe_button_posts_the_entry_plan_to_checkout(
+    client, articles, plans, make_member
+):
     client.force_login(make_member("oscar@example.com", trial="over"))
 
     html = page(client, "/articles/premium-article/")
@@ -65,7 +69,9 @@ def test_the_account_page_shows_the_plan_next_billing_date_and_amount(client, su
     assert 'action="/billing/portal/"' in html and "Manage billing" in html
 
 
-def test_manage_billing_opens_a_portal_session_for_this_members_customer(client, subscriber, standin):
+def test_manage_billing_opens_a_portal_session_for_this_members_customer(
+    client, subscriber, standin
+):
     response = client.post("/billing/portal/")
 
     assert response.status_code == 302 and response["Location"].startswith(f"{standin}/portal/")
@@ -75,14 +81,18 @@ def test_manage_billing_opens_a_portal_session_for_this_members_customer(client,
     assert [s["return_url"] for s in sessions.values()] == ["http://testserver/account/"]
 
 
-def test_manage_billing_during_an_outage_says_so_on_the_account_page(client, subscriber, closed_port_base):
+def test_manage_billing_during_an_outage_says_so_on_the_account_page(
+    client, subscriber, closed_port_base
+):
     response = client.post("/billing/portal/", follow=True)
 
     assert response.redirect_chain == [("/account/", 302)]
     assert OUTAGE in unescape(response.content.decode())
 
 
-def test_manage_billing_without_a_stripe_customer_goes_to_the_plans(client, make_member, stripe_plans):
+def test_manage_billing_without_a_stripe_customer_goes_to_the_plans(
+    client, make_member, stripe_plans
+):
     client.force_login(make_member("oscar@example.com", trial="over"))
 
     response = client.post("/billing/portal/", follow=True)

@@ -23,7 +23,10 @@ def test_each_plan_gets_a_price_with_its_lookup_key_amount_and_interval(plans, s
 
     prices = {p.lookup_key: p for p in active_prices(stripe_client)}
     assert set(prices) == {"monthly-month", "annual-year"}
-    assert (prices["monthly-month"].unit_amount, prices["monthly-month"].recurring.interval) == (1200, "month")
+    assert (prices["monthly-month"].unit_amount, prices["monthly-month"].recurring.interval) == (
+        1200,
+        "month",
+    )
     assert (prices["annual-year"].unit_amount, prices["annual-year"].currency) == (9900, "gbp")
     for plan in Plan.objects.all():
         assert plan.stripe_price_id == prices[plan.lookup_key].id
@@ -41,7 +44,9 @@ def test_running_it_again_changes_nothing(plans, stripe_client):
     assert len(stripe_client.v1.products.list(params={"limit": 100}).data) == 2
 
 
-def test_a_changed_amount_makes_a_new_price_that_takes_the_lookup_key_and_archives_the_old(plans, stripe_client):
+def test_a_changed_amount_makes_a_new_price_that_takes_the_lookup_key_and_archives_the_old(
+    plans, stripe_client
+):
     sync()
     monthly = Plan.objects.get(lookup_key="monthly-month")
     old_price, product = monthly.stripe_price_id, monthly.stripe_product_id
@@ -68,16 +73,27 @@ def test_a_deactivated_plan_archives_its_price(plans, stripe_client):
 
 
 def test_import_makes_plans_from_stripes_prices(db, stripe_client):
-    stripe_client.v1.prices.create(params={
-        "product_data": {"name": "Supporter"}, "unit_amount": 2500, "currency": "gbp",
-        "recurring": {"interval": "month"}, "lookup_key": "supporter", "nickname": "Supporter monthly",
-    })
+    stripe_client.v1.prices.create(
+        params={
+            "product_data": {"name": "Supporter"},
+            "unit_amount": 2500,
+            "currency": "gbp",
+            "recurring": {"interval": "month"},
+            "lookup_key": "supporter",
+            "nickname": "Supporter monthly",
+        }
+    )
 
     sync("--import")
     sync("--import")
 
     plan = Plan.objects.get()
-    assert (plan.lookup_key, plan.name, plan.amount, plan.interval) == ("supporter", "Supporter monthly", 2500, Interval.MONTH)
+    assert (plan.lookup_key, plan.name, plan.amount, plan.interval) == (
+        "supporter",
+        "Supporter monthly",
+        2500,
+        Interval.MONTH,
+    )
     assert plan.stripe_price_id.startswith("price_")
 
 

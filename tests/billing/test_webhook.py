@@ -54,9 +54,17 @@ def good_signature(payload, **kwargs):
 
 @pytest.mark.parametrize(
     "tamper",
-    ["missing header", "wrong secret", "body changed by one byte", "stale timestamp", "garbage header"],
+    [
+        "missing header",
+        "wrong secret",
+        "body changed by one byte",
+        "stale timestamp",
+        "garbage header",
+    ],
 )
-def test_an_event_that_is_not_provably_from_stripe_gets_400_and_changes_nothing(client, signed_event, tamper):
+def test_an_event_that_is_not_provably_from_stripe_gets_400_and_changes_nothing(
+    client, signed_event, tamper
+):
     payload, signature = signed_event, good_signature(signed_event)
     if tamper == "missing header":
         signature = ""
@@ -66,7 +74,9 @@ def test_an_event_that_is_not_provably_from_stripe_gets_400_and_changes_nothing(
         payload = payload.replace('"active"', '"activf"', 1)
         assert payload != signed_event
     elif tamper == "stale timestamp":
-        signature = good_signature(payload, timestamp=int(time.time()) - 301)  # the SDK's tolerance is 300 s
+        signature = good_signature(
+            payload, timestamp=int(time.time()) - 301
+        )  # the SDK's tolerance is 300 s
     elif tamper == "garbage header":
         signature = "t=abc,v1=def"
 
@@ -83,13 +93,20 @@ def test_a_genuine_event_is_recorded_and_applied(client, signed_event):
 
     assert response.status_code == 200
     event = WebhookEvent.objects.get()
-    assert event.type == "customer.subscription.created" and event.processed_at and event.attempts == 1
+    assert (
+        event.type == "customer.subscription.created" and event.processed_at and event.attempts == 1
+    )
     assert Subscription.objects.get().status == "active"
 
 
 def test_event_types_we_do_not_handle_get_200_so_stripe_stops_sending_them(db, client, standin):
-    event = {"id": "evt_unhandled", "object": "event", "type": "customer.tax_id.created", "created": int(time.time()),
-             "data": {"object": {"id": "txi_1", "object": "tax_id"}}}
+    event = {
+        "id": "evt_unhandled",
+        "object": "event",
+        "type": "customer.tax_id.created",
+        "created": int(time.time()),
+        "data": {"object": {"id": "txi_1", "object": "tax_id"}},
+    }
 
     assert post_event(client, event).status_code == 200
     assert WebhookEvent.objects.get().processed_at is not None
@@ -99,15 +116,25 @@ def test_only_the_webhook_escapes_csrf(client, oscar, stripe_plans):
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(oscar)
 
-    assert csrf_client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}).status_code == 403
+    assert (
+        csrf_client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}).status_code
+        == 403
+    )
     assert csrf_client.post("/billing/portal/").status_code == 403
-    assert csrf_client.post("/billing/stripe/webhook/", data="{}", content_type="application/json").status_code == 400
+    assert (
+        csrf_client.post(
+            "/billing/stripe/webhook/", data="{}", content_type="application/json"
+        ).status_code
+        == 400
+    )
 
 
 # ---- once, and retried ---------------------------------------------------------------
 
 
-def test_the_same_event_twice_in_a_row_changes_the_state_once_and_mails_once(client, oscar, stripe_plans, standin, stripe_events):
+def test_the_same_event_twice_in_a_row_changes_the_state_once_and_mails_once(
+    client, oscar, stripe_plans, standin, stripe_events
+):
     subscribe(client, oscar, stripe_plans["month"], standin)
     event = subscription_created_event(stripe_events)
 
@@ -125,7 +152,9 @@ def test_the_same_event_delivered_twice_at_once_changes_the_state_once_and_mails
     make_member, stripe_plans, standin, stripe_events
 ):
     if connection.vendor != "postgresql":
-        pytest.skip("concurrent deliveries need row locks: SQLite serialises whole transactions instead")
+        pytest.skip(
+            "concurrent deliveries need row locks: SQLite serialises whole transactions instead"
+        )
     oscar = make_member("oscar@example.com", trial="over")
     subscribe(Client(), oscar, stripe_plans["month"], standin)
     event = subscription_created_event(stripe_events)
@@ -175,20 +204,26 @@ def test_a_failing_handler_answers_500_keeps_the_event_and_a_retry_applies_it_on
     assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
 
 
-def test_staff_can_reprocess_an_event_from_the_admin(admin_client, client, oscar, stripe_plans, standin, stripe_events):
+def test_staff_can_reprocess_an_event_from_the_admin(
+    admin_client, client, oscar, stripe_plans, standin, stripe_events
+):
     subscribe(client, oscar, stripe_plans["month"], standin)
     stripe_events.deliver()
     event = WebhookEvent.objects.get(type="customer.subscription.created")
     Subscription.objects.update(status="incomplete")  # say our copy went wrong somehow
 
     response = admin_client.post(
-        "/admin/billing/webhookevent/", {"action": "reprocess", "_selected_action": [event.pk]}, follow=True
+        "/admin/billing/webhookevent/",
+        {"action": "reprocess", "_selected_action": [event.pk]},
+        follow=True,
     )
 
     assert "Reprocessed 1 event(s)." in response.content.decode()
     assert Subscription.objects.get().status == "active"
     assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
-    assert admin_client.get(f"/admin/billing/webhookevent/{event.pk}/change/").status_code == 200  # a read-only view
+    assert (
+        admin_client.get(f"/admin/billing/webhookevent/{event.pk}/change/").status_code == 200
+    )  # a read-only view
     assert admin_client.post(f"/admin/billing/webhookevent/{event.pk}/delete/").status_code == 403
 
 
@@ -223,7 +258,9 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
         if step == "cancel":
             stripe_client.v1.subscriptions.cancel(subscription_id)
         elif step == "cancel_at_period_end":
-            stripe_client.v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": True})
+            stripe_client.v1.subscriptions.update(
+                subscription_id, params={"cancel_at_period_end": True}
+            )
         else:
             advance(standin, subscription_id, step)
     status, state = control(standin, "/_standin/state", method="GET")
@@ -238,12 +275,19 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
     ours = Subscription.objects.get(stripe_subscription_id=subscription_id)
     assert ours.status == at_stripe["status"]
     assert ours.cancel_at_period_end == at_stripe["cancel_at_period_end"]
-    assert int(ours.current_period_end.timestamp()) == at_stripe["items"]["data"][0]["current_period_end"]
+    assert (
+        int(ours.current_period_end.timestamp())
+        == at_stripe["items"]["data"][0]["current_period_end"]
+    )
     assert (ours.first_failed_payment_at is not None) == (at_stripe["status"] == "past_due")
     mails = SentMail.objects.filter(user=member)
     assert mails.filter(kind="subscription_started").count() <= 1
-    assert mails.filter(kind="subscription_cancelled").count() == (1 if lifecycle in ("cancelled", "cancelling") else 0)
-    failed_invoices = {e["data"]["object"]["id"] for e in events if e["type"] == "invoice.payment_failed"}
+    assert mails.filter(kind="subscription_cancelled").count() == (
+        1 if lifecycle in ("cancelled", "cancelling") else 0
+    )
+    failed_invoices = {
+        e["data"]["object"]["id"] for e in events if e["type"] == "invoice.payment_failed"
+    }
     assert mails.filter(kind="payment_failed").count() <= len(failed_invoices)
     if lifecycle == "past_due":
         assert mails.filter(kind="payment_failed").count() == 1
@@ -260,9 +304,15 @@ def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     status, state = control(standin, "/_standin/state", method="GET")
     at_stripe = state["subscriptions"][subscription_id]
     event = {  # Stripe sends this three days before a trial ends; the stand-in's clock never gets there
-        "id": "evt_trial_will_end", "object": "event", "type": "customer.subscription.trial_will_end",
-        "api_version": "2026-10-28.endive", "created": int(time.time()), "livemode": False,
-        "data": {"object": at_stripe}, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+        "id": "evt_trial_will_end",
+        "object": "event",
+        "type": "customer.subscription.trial_will_end",
+        "api_version": "2026-10-28.endive",
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": at_stripe},
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
     }
 
     assert post_event(client, event).status_code == 200

@@ -69,7 +69,9 @@ def chromium():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
             yield browser
             browser.close()
     finally:
@@ -83,7 +85,9 @@ def chromium():
 def page(chromium, live_server):
     """A fresh browser profile (no cookies) at phone-to-desktop width 1280 px."""
     # bypass_csp lets the test inject axe-core; the site's own pages carry no inline script.
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, bypass_csp=True
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
@@ -140,11 +144,18 @@ def screenshot(request):
 def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     """Runs axe-core on the page as it is now; returns the violations of the given impacts."""
     if not AXE_JS.exists():
-        raise AssertionError(f"axe-core is missing at {AXE_JS}: run `npm ci` in tests/browser (make test does).")
+        raise AssertionError(
+            f"axe-core is missing at {AXE_JS}: run `npm ci` in tests/browser (make test does)."
+        )
     page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
-        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
         for v in result["violations"]
         if v["impact"] in impacts
     ]

@@ -39,7 +39,9 @@ def verification_path(message) -> str:
 def land_sign_up_and_verify(page, screenshot):
     page.goto("/")
     screenshot(page, "landing")
-    assert page.get_by_role("heading", level=1).inner_text() == "Become the manager your team deserves"
+    assert (
+        page.get_by_role("heading", level=1).inner_text() == "Become the manager your team deserves"
+    )
     assert page.get_by_text("From £12.00 per month · 7-day free trial").first.is_visible()
 
     page.locator(".hero").get_by_role("link", name="Start your free trial").click()
@@ -91,11 +93,16 @@ def test_the_whole_journey_through_checkout_and_the_portal(
 
         assert sees_the_paywall(page)
         screenshot(page, "paywall-after-trial")
-        assert "Your free trial has ended. Subscribe to keep reading." in page.locator(".paywall").inner_text()
+        assert (
+            "Your free trial has ended. Subscribe to keep reading."
+            in page.locator(".paywall").inner_text()
+        )
         assert page.locator(".ad-slot").is_visible()
         page.goto("/account/")
         screenshot(page, "account-after-trial")
-        assert page.get_by_text(f"Your free trial ended on {timezone.localtime(member.trial_ends_at):%-d %B %Y}").is_visible()
+        assert page.get_by_text(
+            f"Your free trial ended on {timezone.localtime(member.trial_ends_at):%-d %B %Y}"
+        ).is_visible()
         page.goto(PREMIUM_URL)
 
         # A declined card: the checkout page says so, and nothing is granted.
@@ -109,7 +116,9 @@ def test_the_whole_journey_through_checkout_and_the_portal(
         assert "declined" in error.inner_text().lower()
         screenshot(page, "checkout-card-declined")
         assert all(code == 200 for code in stripe_events.deliver())
-        assert not Subscription.objects.filter(user=member, status__in=["active", "trialing"]).exists()
+        assert not Subscription.objects.filter(
+            user=member, status__in=["active", "trialing"]
+        ).exists()
         assert sees_the_paywall(page)
 
         # A good card: back on our site, subscribed, reading in full.
@@ -134,7 +143,10 @@ def test_the_whole_journey_through_checkout_and_the_portal(
         page.wait_for_url(re.compile(r".*/portal/"))
         page.get_by_role("button", name="Cancel at period end").click()
         screenshot(page, "portal-cancelled")
-        assert page.get_by_role("status").inner_text() == "Your subscription will end at the close of the current period."
+        assert (
+            page.get_by_role("status").inner_text()
+            == "Your subscription will end at the close of the current period."
+        )
         page.get_by_role("link", name="Return to site").click()
         page.wait_for_url(f"{live_server.url}/account/")
         assert all(code == 200 for code in stripe_events.deliver())
@@ -143,7 +155,9 @@ def test_the_whole_journey_through_checkout_and_the_portal(
         period_end = subscription.current_period_end
         page.reload()
         screenshot(page, "account-cancelling")
-        assert page.get_by_text(f"Cancels on {timezone.localtime(period_end):%-d %B %Y}").is_visible()
+        assert page.get_by_text(
+            f"Cancels on {timezone.localtime(period_end):%-d %B %Y}"
+        ).is_visible()
         assert reads_in_full(page)
 
         with time_machine.travel(period_end - timedelta(hours=1), tick=True):
@@ -161,7 +175,10 @@ def test_the_whole_journey_through_checkout_and_the_portal(
             assert subscription.status == "canceled"
             assert sees_the_paywall(page)
             screenshot(page, "paywall-after-the-period")
-            assert "Your subscription has ended. Subscribe again to keep reading." in page.locator(".paywall").inner_text()
+            assert (
+                "Your subscription has ended. Subscribe again to keep reading."
+                in page.locator(".paywall").inner_text()
+            )
 
 
 def _signed_in_again_reads(page) -> bool:

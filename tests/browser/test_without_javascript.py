@@ -10,14 +10,18 @@ from tests.conftest import SECRET_SENTENCES
 
 @pytest.fixture
 def page_without_js(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, java_script_enabled=False, viewport={"width": 360, "height": 800})
+    context = chromium.new_context(
+        base_url=live_server.url, java_script_enabled=False, viewport={"width": 360, "height": 800}
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
 
 
-def test_a_member_does_everything_without_javascript(page_without_js, demo_site, make_member, screenshot):
+def test_a_member_does_everything_without_javascript(
+    page_without_js, demo_site, make_member, screenshot
+):
     page = page_without_js
     member = make_member("tina@example.com", trial="active", password=PASSWORD)
 

@@ -20,14 +20,19 @@ def test_the_header_has_date_topic_title_byline_and_role(client, site_settings, 
 
     assert premium.publish_at.strftime("%-d %B %Y") in html
     assert ">Leadership</a>" in html
-    assert "<h1 class=\"article__title\">Premium Article</h1>" in html
-    assert "by <a href=\"/people/ada-byline/\">Ada Byline</a>, reviewed by <a href=\"/people/rex-review/\">Rex Review</a>" in html
+    assert '<h1 class="article__title">Premium Article</h1>' in html
+    assert (
+        'by <a href="/people/ada-byline/">Ada Byline</a>, reviewed by <a href="/people/rex-review/">Rex Review</a>'
+        in html
+    )
     assert "By Ada Byline, Content Writer and Editor" in html
     assert "The opening of premium-article" in html
 
 
 @pytest.mark.parametrize("reader_name", ["anonymous", "unverified", "trial_over"])
-def test_readers_without_premium_see_the_ad(client, site_settings, plans, premium, readers, reader_name):
+def test_readers_without_premium_see_the_ad(
+    client, site_settings, plans, premium, readers, reader_name
+):
     if readers[reader_name]:
         client.force_login(readers[reader_name])
 
@@ -38,7 +43,9 @@ def test_readers_without_premium_see_the_ad(client, site_settings, plans, premiu
 
 
 @pytest.mark.parametrize("reader_name", ["in_trial", "staff"])
-def test_readers_with_premium_never_see_the_ad(client, site_settings, plans, premium, readers, reader_name):
+def test_readers_with_premium_never_see_the_ad(
+    client, site_settings, plans, premium, readers, reader_name
+):
     client.force_login(readers[reader_name])
 
     html = client.get(PREMIUM_URL).content.decode()
@@ -48,7 +55,9 @@ def test_readers_with_premium_never_see_the_ad(client, site_settings, plans, pre
     assert "ad-slot" not in html
 
 
-def test_a_public_article_still_shows_the_ad_to_a_reader_without_premium(client, site_settings, plans, articles):
+def test_a_public_article_still_shows_the_ad_to_a_reader_without_premium(
+    client, site_settings, plans, articles
+):
     html = client.get("/articles/public-article/").content.decode()
 
     assert "premium-content" in html
@@ -69,7 +78,10 @@ def test_the_ad_snippet_is_sanitised(client, site_settings, plans, premium):
 
     assert "<strong>now</strong>" in ad
     assert '<img src="https://example.com/a.png" alt="An ad">' in ad
-    assert 'href="https://example.com/ok"' in ad and 'rel="noopener noreferrer nofollow sponsored"' in ad
+    assert (
+        'href="https://example.com/ok"' in ad
+        and 'rel="noopener noreferrer nofollow sponsored"' in ad
+    )
     for forbidden in ("<script", "onclick", "onerror", "<iframe", "javascript:", "style="):
         assert forbidden not in ad
 

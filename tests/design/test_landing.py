@@ -26,7 +26,9 @@ def test_trusted_by_lists_each_named_organisation_once(client, site_settings, pl
     for name in ("Kestrel Freightworks", "Ollander Bank", "Quillon Press"):
         assert html.count(f">{name}</li>") == 1
     assert '<li class="logo logo--' in html
-    assert "></li>" not in html.split("Trusted by", 1)[1].split("</ul>", 1)[0]  # blank lines are skipped
+    assert (
+        "></li>" not in html.split("Trusted by", 1)[1].split("</ul>", 1)[0]
+    )  # blank lines are skipped
 
 
 def test_the_price_follows_the_cheapest_active_monthly_plan(client, site_settings, plans):
@@ -60,7 +62,9 @@ def test_zero_figures_and_no_names_hide_the_social_proof(client, site_settings, 
     assert "countries" not in html
 
 
-def test_featured_and_latest_articles_are_listed_without_their_bodies(client, site_settings, plans, articles):
+def test_featured_and_latest_articles_are_listed_without_their_bodies(
+    client, site_settings, plans, articles
+):
     from tests.conftest import SECRET_SENTENCES
 
     articles["premium"].featured = True

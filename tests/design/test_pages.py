@@ -40,7 +40,9 @@ def _stylesheet_size() -> int:
         return len(css.read())
 
 
-def test_every_page_with_its_stylesheet_is_under_100_kb(client, site_settings, plans, articles, readers):
+def test_every_page_with_its_stylesheet_is_under_100_kb(
+    client, site_settings, plans, articles, readers
+):
     css = _stylesheet_size()
     for url, response in _pages(client, readers):
         assert response.status_code == 200, url
@@ -57,7 +59,9 @@ def test_no_page_has_inline_script_or_style(client, site_settings, plans, articl
         assert not re.search(r"\sstyle=", html), url
 
 
-def test_every_page_uses_the_site_look_and_no_framework_default(client, site_settings, plans, articles, readers):
+def test_every_page_uses_the_site_look_and_no_framework_default(
+    client, site_settings, plans, articles, readers
+):
     for url, response in _pages(client, readers):
         html = response.content.decode()
         assert 'href="/static/css/site.css"' in html, url
@@ -74,7 +78,9 @@ def test_sign_up_page_sells_the_trial(client, site_settings, plans):
 
 
 def test_sign_up_errors_are_shown_next_to_the_fields(client, site_settings, plans):
-    response = client.post("/accounts/signup/", {"email": "not-an-email", "password1": "x", "password2": "y"})
+    response = client.post(
+        "/accounts/signup/", {"email": "not-an-email", "password1": "x", "password2": "y"}
+    )
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -99,7 +105,9 @@ def test_the_500_page_renders_with_no_request_and_no_context():
     assert "/static/css/site.css" in html
 
 
-def test_stylesheets_and_images_come_from_our_own_static_files(client, site_settings, plans, articles, readers):
+def test_stylesheets_and_images_come_from_our_own_static_files(
+    client, site_settings, plans, articles, readers
+):
     for url, response in _pages(client, readers):
         html = response.content.decode()
         assets = re.findall(r'<link rel="(?:stylesheet|icon)" href="([^"]+)"', html)
@@ -110,7 +118,9 @@ def test_stylesheets_and_images_come_from_our_own_static_files(client, site_sett
             assert finders.find(asset.removeprefix("/static/")), (url, asset)
 
 
-def test_sign_up_promises_no_card_only_when_the_trial_needs_none(client, site_settings, plans, settings):
+def test_sign_up_promises_no_card_only_when_the_trial_needs_none(
+    client, site_settings, plans, settings
+):
     assert "No card needed to start." in client.get("/accounts/signup/").content.decode()
 
     settings.TRIAL_MODE = "card"

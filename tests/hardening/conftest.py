@@ -40,15 +40,27 @@ def cast(readers, make_member, plans):
 
     def subscribed(email, status, **fields):
         member = make_member(email, trial="over")
-        values = {"started_at": now - timedelta(days=40), "current_period_end": now + timedelta(days=20), "synced_at": now}
+        values = {
+            "started_at": now - timedelta(days=40),
+            "current_period_end": now + timedelta(days=20),
+            "synced_at": now,
+        }
         values.update(fields)
-        Subscription.objects.create(stripe_subscription_id=f"sub_{member.pk}", user=member, status=status, plan=plans[0], **values)
+        Subscription.objects.create(
+            stripe_subscription_id=f"sub_{member.pk}",
+            user=member,
+            status=status,
+            plan=plans[0],
+            **values,
+        )
         return member
 
     return {
         **readers,
         "subscriber": subscribed("sue@example.com", SubscriptionStatus.ACTIVE),
-        "cancelled": subscribed("carl@example.com", SubscriptionStatus.CANCELED, ended_at=now - timedelta(days=1)),
+        "cancelled": subscribed(
+            "carl@example.com", SubscriptionStatus.CANCELED, ended_at=now - timedelta(days=1)
+        ),
     }
 
 
@@ -68,7 +80,13 @@ def cast_is_sound(cast, articles):
 @pytest.fixture
 def fresh_cache(settings):
     """A cache of the test's own, so allauth's rate-limit counts start at zero."""
-    settings.CACHES = {**settings.CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "hardening"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "hardening",
+        },
+    }
     from django.core.cache import cache
 
     cache.clear()

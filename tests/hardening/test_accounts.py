@@ -10,10 +10,14 @@ NEW_PASSWORD = "a-fresh-and-long-passphrase"
 
 
 def sign_up(client, email):
-    return client.post("/accounts/signup/", {"email": email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    return client.post(
+        "/accounts/signup/", {"email": email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
 
 
-def test_signing_up_with_a_taken_address_looks_the_same_and_mails_the_owner(client_for, make_member, fresh_cache):
+def test_signing_up_with_a_taken_address_looks_the_same_and_mails_the_owner(
+    client_for, make_member, fresh_cache
+):
     make_member("tina@example.com", trial="active")
 
     taken = sign_up(client_for(None), "tina@example.com")
@@ -32,7 +36,9 @@ def test_signing_up_with_a_taken_address_looks_the_same_and_mails_the_owner(clie
     assert verification.to == ["newcomer@example.com"]
 
 
-def test_the_sign_up_page_after_a_taken_address_says_the_same_as_for_a_new_one(client_for, make_member, fresh_cache):
+def test_the_sign_up_page_after_a_taken_address_says_the_same_as_for_a_new_one(
+    client_for, make_member, fresh_cache
+):
     make_member("tina@example.com", trial="active")
     taken_client, new_client = client_for(None), client_for(None)
     sign_up(taken_client, "tina@example.com")
@@ -41,18 +47,26 @@ def test_the_sign_up_page_after_a_taken_address_says_the_same_as_for_a_new_one(c
     taken_page = taken_client.get("/accounts/confirm-email/").content.decode()
     new_page = new_client.get("/accounts/confirm-email/").content.decode()
 
-    assert taken_page.replace("tina@example.com", "X") == new_page.replace("newcomer@example.com", "X")
+    assert taken_page.replace("tina@example.com", "X") == new_page.replace(
+        "newcomer@example.com", "X"
+    )
 
 
 def test_changing_the_password_signs_out_every_other_session(client_for, make_member, fresh_cache):
     tina = make_member("tina@example.com", trial="active")
     here, elsewhere = client_for(None), client_for(None)
     for client in (here, elsewhere):
-        assert client.post("/accounts/login/", {"login": "tina@example.com", "password": PASSWORD}).status_code == 302
+        assert (
+            client.post(
+                "/accounts/login/", {"login": "tina@example.com", "password": PASSWORD}
+            ).status_code
+            == 302
+        )
     assert elsewhere.get("/account/").status_code == 200
 
     response = here.post(
-        "/accounts/password/change/", {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
     )
 
     assert response.status_code == 302

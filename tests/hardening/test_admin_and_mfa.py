@@ -32,9 +32,13 @@ def test_a_member_who_is_not_staff_is_refused_the_admin(client, readers):
     assert client.get("/admin/login/").status_code == 403
 
 
-def test_guessing_a_staff_password_is_stopped_by_allauths_rate_limit(client, superuser, fresh_cache):
+def test_guessing_a_staff_password_is_stopped_by_allauths_rate_limit(
+    client, superuser, fresh_cache
+):
     for _ in range(5):
-        wrong = client.post("/accounts/login/", {"login": "sam@example.com", "password": "not-the-password"})
+        wrong = client.post(
+            "/accounts/login/", {"login": "sam@example.com", "password": "not-the-password"}
+        )
         assert wrong.status_code == 200
 
     right = client.post("/accounts/login/", {"login": "sam@example.com", "password": PASSWORD})
@@ -105,31 +109,46 @@ def test_the_admin_works_under_the_content_security_policy(client, superuser, ar
 @override_settings(MFA_REQUIRED_FOR_STAFF=True)
 @time_machine.travel("2026-11-28 12:00:05Z", tick=False)  # the code cannot roll over mid-test
 def test_staff_with_two_factor_reach_the_admin_only_after_the_code(client, superuser, fresh_cache):
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
 
     secret = generate_totp_secret()
     TOTP.activate(superuser, secret)
-    valid = [format_hotp_value(hotp_value(secret, counter)) for counter in yield_hotp_counters_from_time()]
+    valid = [
+        format_hotp_value(hotp_value(secret, counter))
+        for counter in yield_hotp_counters_from_time()
+    ]
 
-    response = client.post("/accounts/login/?next=/admin/", {"login": "sam@example.com", "password": PASSWORD})
+    response = client.post(
+        "/accounts/login/?next=/admin/", {"login": "sam@example.com", "password": PASSWORD}
+    )
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/2fa/authenticate/")
     assert "_auth_user_id" not in client.session  # the password alone is not enough
     assert client.get("/admin/").status_code == 302
 
-    wrong_code = next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)
+    wrong_code = next(
+        code for code in ("000000", "111111", "222222", "333333") if code not in valid
+    )
     wrong = client.post("/accounts/2fa/authenticate/", {"code": wrong_code})
     assert wrong.status_code == 200 and "_auth_user_id" not in client.session
 
-    response = client.post("/accounts/2fa/authenticate/", {"code": valid[len(valid) // 2]})  # this period's code
+    response = client.post(
+        "/accounts/2fa/authenticate/", {"code": valid[len(valid) // 2]}
+    )  # this period's code
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(superuser.pk)
     assert client.get("/admin/").status_code == 200
 
 
-def test_a_forged_forwarded_for_does_not_dodge_the_login_rate_limit(client, make_member, fresh_cache):
+def test_a_forged_forwarded_for_does_not_dodge_the_login_rate_limit(
+    client, make_member, fresh_cache
+):
     make_member("tina@example.com", trial="active")
     for attempt in range(10):  # allauth: 10 failed logins a minute from one address
         client.post(
@@ -139,7 +158,9 @@ def test_a_forged_forwarded_for_does_not_dodge_the_login_rate_limit(client, make
         )
 
     response = client.post(
-        "/accounts/login/", {"login": "tina@example.com", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="198.51.100.7"
+        "/accounts/login/",
+        {"login": "tina@example.com", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.7",
     )
 
     assert response.status_code in (200, 429)

@@ -18,7 +18,9 @@ def walk(patterns, prefix=""):
 
 def is_csrf_exempt(view) -> bool:
     # csrf_exempt marks the function; class-based views carry it on view_class.dispatch too
-    return getattr(view, "csrf_exempt", False) or getattr(getattr(view, "view_class", None), "csrf_exempt", False)
+    return getattr(view, "csrf_exempt", False) or getattr(
+        getattr(view, "view_class", None), "csrf_exempt", False
+    )
 
 
 def test_the_walk_sees_the_whole_site_and_would_spot_an_exemption():

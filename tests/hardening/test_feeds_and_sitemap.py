@@ -51,7 +51,9 @@ def test_a_topic_feed_has_only_that_topics_articles(client, articles, make_artic
     assert client.get("/topics/no-such-topic/feed/").status_code == 404
 
 
-def test_drafts_and_scheduled_articles_stay_out_of_feeds_and_sitemap(client, articles, make_article):
+def test_drafts_and_scheduled_articles_stay_out_of_feeds_and_sitemap(
+    client, articles, make_article
+):
     make_article("a-draft", status=Status.DRAFT)
     make_article("not-yet", status=Status.SCHEDULED, publish_at=timezone.now() + timedelta(hours=2))
 
@@ -68,7 +70,9 @@ def test_the_sitemap_lists_articles_topics_and_people_on_the_sites_url(client, a
     response = client.get("/sitemap.xml", HTTP_HOST="testserver")
 
     assert response.status_code == 200
-    locations = {loc.text for loc in ET.fromstring(response.content).findall("s:url/s:loc", SITEMAP_NS)}
+    locations = {
+        loc.text for loc in ET.fromstring(response.content).findall("s:url/s:loc", SITEMAP_NS)
+    }
     assert locations == {
         "https://masthead.example/articles/public-article/",
         "https://masthead.example/articles/members-article/",

@@ -19,7 +19,19 @@ EXAMPLES = settings(
 hostile_text = st.one_of(
     st.text(max_size=60),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
-    st.sampled_from(["\x00", "' OR 1=1 --", "<script>alert(1)</script>", "a" * 5000, "%00", "../../etc/passwd", "²", "NaN", "-1"]),
+    st.sampled_from(
+        [
+            "\x00",
+            "' OR 1=1 --",
+            "<script>alert(1)</script>",
+            "a" * 5000,
+            "%00",
+            "../../etc/passwd",
+            "²",
+            "NaN",
+            "-1",
+        ]
+    ),
 )
 
 
@@ -34,7 +46,11 @@ def row_counts(client, warm_up_url):
     """Every table's row count, but sessions, which a visit may legitimately start. The page
     is fetched first, so rows a first visit creates on purpose (the site settings) are there."""
     client.get(warm_up_url)
-    return {model._meta.label: model.objects.count() for model in apps.get_models() if model is not Session}
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model is not Session
+    }
 
 
 @EXAMPLES
@@ -50,7 +66,9 @@ def test_sign_up(client, db, fresh_cache, data):
 @EXAMPLES
 @given(data=form_data(["login", "password", "remember"]))
 def test_log_in(client, make_member, fresh_cache, data):
-    make_member("tina@example.com", trial="active") if not apps.get_model("accounts", "User").objects.exists() else None
+    make_member("tina@example.com", trial="active") if not apps.get_model(
+        "accounts", "User"
+    ).objects.exists() else None
     before = row_counts(client, "/accounts/login/")
     response = client.post("/accounts/login/", data)
     assert response.status_code < 500
@@ -71,7 +89,9 @@ def test_password_reset(client, db, fresh_cache, data):
 @given(data=form_data(["oldpassword", "password1", "password2"]))
 def test_password_change(client, make_member, fresh_cache, data):
     User = apps.get_model("accounts", "User")
-    tina = User.objects.filter(email="tina@example.com").first() or make_member("tina@example.com", trial="active")
+    tina = User.objects.filter(email="tina@example.com").first() or make_member(
+        "tina@example.com", trial="active"
+    )
     client.force_login(tina)
     before = row_counts(client, "/accounts/password/change/")
     response = client.post("/accounts/password/change/", data)
@@ -89,11 +109,24 @@ def test_search(client, articles, q, page):
 
 
 @EXAMPLES
-@given(body=st.binary(max_size=2000), signature=st.one_of(st.none(), hostile_text, st.just("t=1,v1=deadbeef")))
+@given(
+    body=st.binary(max_size=2000),
+    signature=st.one_of(st.none(), hostile_text, st.just("t=1,v1=deadbeef")),
+)
 def test_the_stripe_webhook_refuses_garbage(client, db, body, signature):
-    headers = {} if signature is None else {"HTTP_STRIPE_SIGNATURE": signature.replace("\x00", "").encode("utf-8", "ignore").decode("latin-1")}
+    headers = (
+        {}
+        if signature is None
+        else {
+            "HTTP_STRIPE_SIGNATURE": signature.replace("\x00", "")
+            .encode("utf-8", "ignore")
+            .decode("latin-1")
+        }
+    )
     before = row_counts(client, "/pricing/")
-    response = client.post("/billing/stripe/webhook/", body, content_type="application/json", **headers)
+    response = client.post(
+        "/billing/stripe/webhook/", body, content_type="application/json", **headers
+    )
     assert response.status_code == 400
     assert row_counts(client, "/") == before
 
@@ -102,7 +135,9 @@ def test_the_stripe_webhook_refuses_garbage(client, db, body, signature):
 @given(data=form_data(["plan"]))
 def test_checkout(client, make_member, plans, fresh_cache, data):
     User = apps.get_model("accounts", "User")
-    oscar = User.objects.filter(email="oscar@example.com").first() or make_member("oscar@example.com", trial="over")
+    oscar = User.objects.filter(email="oscar@example.com").first() or make_member(
+        "oscar@example.com", trial="over"
+    )
     client.force_login(oscar)
     if data.get("plan") in {str(plan.pk) for plan in plans}:
         data["plan"] = "not-a-plan"  # a valid plan would (rightly) go on to Stripe

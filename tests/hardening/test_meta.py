@@ -17,7 +17,9 @@ def head_of(html):
 
 
 def json_ld(response):
-    scripts = re.findall(r'<script type="application/ld\+json">(.*?)</script>', response.content.decode(), re.S)
+    scripts = re.findall(
+        r'<script type="application/ld\+json">(.*?)</script>', response.content.decode(), re.S
+    )
     assert len(scripts) == 1
     return json.loads(scripts[0])
 
@@ -35,10 +37,17 @@ def test_the_head_names_the_canonical_url_and_the_public_description(client, art
 
     head = head_of(client.get("/articles/premium-article/", HTTP_HOST="127.0.0.1").content.decode())
 
-    assert '<link rel="canonical" href="https://masthead.example/articles/premium-article/">' in head
+    assert (
+        '<link rel="canonical" href="https://masthead.example/articles/premium-article/">' in head
+    )
     assert meta(head, "name", "description") == "A short public description for search engines."
-    assert meta(head, "property", "og:description") == "A short public description for search engines."
-    assert meta(head, "name", "twitter:description") == "A short public description for search engines."
+    assert (
+        meta(head, "property", "og:description") == "A short public description for search engines."
+    )
+    assert (
+        meta(head, "name", "twitter:description")
+        == "A short public description for search engines."
+    )
     assert meta(head, "property", "og:title") == "Premium Article"
     assert meta(head, "property", "og:url") == "https://masthead.example/articles/premium-article/"
 
@@ -56,11 +65,19 @@ def test_json_ld_marks_a_paywalled_article_and_names_the_gated_part(client, arti
 
     assert data["@type"] == "NewsArticle"
     assert data["headline"] == f"{visibility.title()} Article"
-    assert data["author"] == {"@type": "Person", "name": "Ada Byline", "url": "https://masthead.example/people/ada-byline/"}
+    assert data["author"] == {
+        "@type": "Person",
+        "name": "Ada Byline",
+        "url": "https://masthead.example/people/ada-byline/",
+    }
     assert data["publisher"]["@type"] == "Organization" and data["publisher"]["name"] == "Masthead"
     assert data["datePublished"] and data["dateModified"]
     assert data["isAccessibleForFree"] is False
-    assert data["hasPart"] == {"@type": "WebPageElement", "isAccessibleForFree": False, "cssSelector": ".premium-content"}
+    assert data["hasPart"] == {
+        "@type": "WebPageElement",
+        "isAccessibleForFree": False,
+        "cssSelector": ".premium-content",
+    }
     assert "articleBody" not in data
 
 
@@ -84,7 +101,9 @@ def test_the_publisher_logo_and_image_are_the_sites_logo_when_it_has_one(client,
         assert "logo" not in data["publisher"] and "image" not in data
 
 
-def test_the_json_ld_data_block_carries_no_nonce_so_the_anonymous_page_can_be_shared(client, articles):
+def test_the_json_ld_data_block_carries_no_nonce_so_the_anonymous_page_can_be_shared(
+    client, articles
+):
     # CSP governs scripts that run; a JSON-LD data block never runs, so it needs no nonce. A
     # nonce would make each response unique, and the anonymous article page uncacheable (issue 6).
     response = client.get("/articles/premium-article/")
@@ -95,7 +114,11 @@ def test_the_json_ld_data_block_carries_no_nonce_so_the_anonymous_page_can_be_sh
 
 
 def test_a_title_cannot_close_the_json_ld_script(client, make_article):
-    make_article("escape", title='Breaking </script><script>alert("x")</script> & more', visibility=Visibility.PUBLIC)
+    make_article(
+        "escape",
+        title='Breaking </script><script>alert("x")</script> & more',
+        visibility=Visibility.PUBLIC,
+    )
 
     html = client.get("/articles/escape/").content.decode()
 
@@ -104,11 +127,15 @@ def test_a_title_cannot_close_the_json_ld_script(client, make_article):
     assert data["headline"] == 'Breaking </script><script>alert("x")</script> & more'
 
 
-def test_the_gated_part_wears_the_class_json_ld_names_only_for_readers_who_may_read_it(client_for, cast, articles, cast_is_sound):
+def test_the_gated_part_wears_the_class_json_ld_names_only_for_readers_who_may_read_it(
+    client_for, cast, articles, cast_is_sound
+):
     article = articles[Visibility.PREMIUM]
     for name, reader in cast.items():
         html = client_for(reader).get("/articles/premium-article/").content.decode()
-        assert ('class="article__body prose premium-content"' in html) == may_read(reader, article), name
+        assert ('class="article__body prose premium-content"' in html) == may_read(
+            reader, article
+        ), name
 
 
 @pytest.mark.parametrize("visibility", list(Visibility))

@@ -29,11 +29,17 @@ def test_a_public_word_finds_the_article(client, articles):
     response = client.get("/search/?q=opening")
 
     assert response.status_code == 200
-    assert sorted(result_titles(response.content.decode())) == ["Members Article", "Premium Article", "Public Article"]
+    assert sorted(result_titles(response.content.decode())) == [
+        "Members Article",
+        "Premium Article",
+        "Public Article",
+    ]
 
 
 def test_a_match_in_the_title_ranks_above_one_in_the_body(client, make_article):
-    make_article("in-the-body", visibility=Visibility.PUBLIC, body="All about lighthouses and harbours.")
+    make_article(
+        "in-the-body", visibility=Visibility.PUBLIC, body="All about lighthouses and harbours."
+    )
     make_article("lighthouses-explained", visibility=Visibility.PUBLIC)
 
     titles = result_titles(client.get("/search/?q=lighthouses").content.decode())
@@ -47,7 +53,12 @@ def test_drafts_and_future_articles_are_not_found(client, make_article):
     from django.utils import timezone
 
     make_article("draft-compass", status=Status.DRAFT, summary="About a compass.")
-    make_article("future-compass", status=Status.SCHEDULED, publish_at=timezone.now() + timedelta(days=1), summary="About a compass.")
+    make_article(
+        "future-compass",
+        status=Status.SCHEDULED,
+        publish_at=timezone.now() + timedelta(days=1),
+        summary="About a compass.",
+    )
 
     response = client.get("/search/?q=compass")
 
@@ -66,7 +77,9 @@ def test_secret_words_find_the_article_but_the_snippet_is_public_unless_the_read
         # Finding the article by what it says is fine: its title is public.
         assert result_titles(html) == [article.title], name
         if may_read(reader, article):
-            assert SECRET_SENTENCES[visibility].split(" the ")[0] in html.replace("<mark>", "").replace("</mark>", ""), name
+            assert SECRET_SENTENCES[visibility].split(" the ")[0] in html.replace(
+                "<mark>", ""
+            ).replace("</mark>", ""), name
         else:
             assert "The body of" not in html, name
             assert SECRET_SENTENCES[visibility] not in html, name
@@ -100,7 +113,21 @@ def test_a_huge_query_is_cut_short_calmly(client, articles):
 
 @pytest.mark.parametrize(
     "query",
-    ['"opening', "opening & | !", ":* opening", "opening\x00", "\x00", "'", "!!!", "a | | b", "(opening", "<script>", "%", "_", "\\"],
+    [
+        '"opening',
+        "opening & | !",
+        ":* opening",
+        "opening\x00",
+        "\x00",
+        "'",
+        "!!!",
+        "a | | b",
+        "(opening",
+        "<script>",
+        "%",
+        "_",
+        "\\",
+    ],
 )
 def test_odd_characters_are_answered_not_crashed_on(client, articles, query):
     response = client.get("/search/", {"q": query})
@@ -111,7 +138,9 @@ def test_odd_characters_are_answered_not_crashed_on(client, articles, query):
 
 def test_results_are_paginated(client, make_article):
     for number in range(12):
-        make_article(f"harbour-{number}", visibility=Visibility.PUBLIC, summary="All about the harbour.")
+        make_article(
+            f"harbour-{number}", visibility=Visibility.PUBLIC, summary="All about the harbour."
+        )
 
     first = client.get("/search/?q=harbour").content.decode()
     second = client.get("/search/?q=harbour&page=2").content.decode()

@@ -16,16 +16,45 @@ from tests.conftest import SECRET_SENTENCES
 pytestmark = pytest.mark.django_db
 
 SITE = "https://news.example.org"
-BILLING_CONTEXT = {"plan_name": "Monthly", "amount": "£12.00", "period_end": "28 December 2026", "cancel_at": "28 December 2026"}
+BILLING_CONTEXT = {
+    "plan_name": "Monthly",
+    "amount": "£12.00",
+    "period_end": "28 December 2026",
+    "cancel_at": "28 December 2026",
+}
 
 # What each message must say, and the link it must carry, given BILLING_CONTEXT and a £12 plan.
 EXPECTED = {
-    mail.TRIAL_STARTED: ("Welcome to Masthead: your free trial has started", "runs until", f"{SITE}/"),
-    mail.TRIAL_ENDING: ("Your Masthead free trial ends on", "from £12.00 per month", f"{SITE}/pricing/"),
-    mail.TRIAL_ENDED: ("Your Masthead free trial has ended", "from £12.00 per month", f"{SITE}/pricing/"),
-    mail.PAYMENT_FAILED: ("Your Masthead payment did not go through", "payment of £12.00", f"{SITE}/account/"),
-    mail.SUBSCRIPTION_STARTED: ("your Masthead subscription has started", "renews on 28 December 2026", f"{SITE}/account/"),
-    mail.SUBSCRIPTION_CANCELLED: ("subscription has been cancelled", "until 28 December 2026", f"{SITE}/pricing/"),
+    mail.TRIAL_STARTED: (
+        "Welcome to Masthead: your free trial has started",
+        "runs until",
+        f"{SITE}/",
+    ),
+    mail.TRIAL_ENDING: (
+        "Your Masthead free trial ends on",
+        "from £12.00 per month",
+        f"{SITE}/pricing/",
+    ),
+    mail.TRIAL_ENDED: (
+        "Your Masthead free trial has ended",
+        "from £12.00 per month",
+        f"{SITE}/pricing/",
+    ),
+    mail.PAYMENT_FAILED: (
+        "Your Masthead payment did not go through",
+        "payment of £12.00",
+        f"{SITE}/account/",
+    ),
+    mail.SUBSCRIPTION_STARTED: (
+        "your Masthead subscription has started",
+        "renews on 28 December 2026",
+        f"{SITE}/account/",
+    ),
+    mail.SUBSCRIPTION_CANCELLED: (
+        "subscription has been cancelled",
+        "until 28 December 2026",
+        f"{SITE}/pricing/",
+    ),
 }
 
 
@@ -42,7 +71,9 @@ def html_of(message) -> str:
 
 
 @pytest.mark.parametrize("kind", EXPECTED)
-def test_each_message_has_subject_text_and_html_with_absolute_links(kind, member, plans, articles, settings):
+def test_each_message_has_subject_text_and_html_with_absolute_links(
+    kind, member, plans, articles, settings
+):
     settings.SITE_URL = SITE
     subject, sentence, link = EXPECTED[kind]
 
@@ -50,7 +81,9 @@ def test_each_message_has_subject_text_and_html_with_absolute_links(kind, member
 
     [message] = outbox.outbox
     html = html_of(message)
-    assert message.to == ["Ada.Lovelace+News@example.org"]  # as typed (Django lower-cases only the domain)
+    assert message.to == [
+        "Ada.Lovelace+News@example.org"
+    ]  # as typed (Django lower-cases only the domain)
     assert subject in message.subject and "\n" not in message.subject
     assert sentence in message.body and sentence in " ".join(re.sub(r"<[^>]+>", "", html).split())
     assert link in message.body and f'href="{link}"' in html
@@ -76,27 +109,50 @@ def test_each_message_reads_well_without_any_context(kind, make_member):
 
 
 def test_a_message_goes_once_per_key(member):
-    assert mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_42", context={}) is True
-    assert mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_42", context={}) is False
-    assert mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_43", context={}) is True
+    assert (
+        mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_42", context={})
+        is True
+    )
+    assert (
+        mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_42", context={})
+        is False
+    )
+    assert (
+        mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_43", context={})
+        is True
+    )
     assert len(outbox.outbox) == 2
     assert SentMail.objects.filter(sent_at__isnull=False).count() == 2
 
 
 def test_queue_sends_after_commit_and_once(member, eager_tasks, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        mail.queue(mail.SUBSCRIPTION_STARTED, user_id=member.pk, key="subscription_started:sub_1", context=BILLING_CONTEXT)
-        mail.queue(mail.SUBSCRIPTION_STARTED, user_id=member.pk, key="subscription_started:sub_1", context=BILLING_CONTEXT)
+        mail.queue(
+            mail.SUBSCRIPTION_STARTED,
+            user_id=member.pk,
+            key="subscription_started:sub_1",
+            context=BILLING_CONTEXT,
+        )
+        mail.queue(
+            mail.SUBSCRIPTION_STARTED,
+            user_id=member.pk,
+            key="subscription_started:sub_1",
+            context=BILLING_CONTEXT,
+        )
         assert outbox.outbox == []  # nothing before the commit
     assert len(callbacks) == 2
-    assert [m.subject for m in outbox.outbox] == ["Welcome aboard: your Masthead subscription has started"]
+    assert [m.subject for m in outbox.outbox] == [
+        "Welcome aboard: your Masthead subscription has started"
+    ]
 
 
 def test_queue_refuses_an_unknown_kind_or_a_context_that_is_not_json(member):
     with pytest.raises(ValueError, match="Unknown member mail 'trial_over'"):
         mail.queue("trial_over", user_id=member.pk, key="x")
     with pytest.raises(TypeError):
-        mail.queue(mail.PAYMENT_FAILED, user_id=member.pk, key="y", context={"when": timezone.now()})
+        mail.queue(
+            mail.PAYMENT_FAILED, user_id=member.pk, key="y", context={"when": timezone.now()}
+        )
     assert not SentMail.objects.exists()
 
 
@@ -108,7 +164,9 @@ def test_no_mail_to_a_member_who_deleted_their_account_meanwhile(member):
     assert outbox.outbox == []
 
 
-def test_starting_a_trial_sends_the_welcome_once(make_member, eager_tasks, django_capture_on_commit_callbacks):
+def test_starting_a_trial_sends_the_welcome_once(
+    make_member, eager_tasks, django_capture_on_commit_callbacks
+):
     member = make_member("newbie@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         assert trial_start(user=member) is True
@@ -123,9 +181,13 @@ def test_starting_a_trial_sends_the_welcome_once(make_member, eager_tasks, djang
 
 
 def test_a_message_goes_through_a_provider_backend_unchanged(member, settings):
-    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"  # anymail's own stand-in for a provider
+    settings.EMAIL_BACKEND = (
+        "anymail.backends.test.EmailBackend"  # anymail's own stand-in for a provider
+    )
 
-    mail.deliver(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_9", context=BILLING_CONTEXT)
+    mail.deliver(
+        mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_9", context=BILLING_CONTEXT
+    )
 
     [message] = outbox.outbox
     assert message.anymail_test_params["to"][0].addr_spec == "Ada.Lovelace+News@example.org"

@@ -20,7 +20,9 @@ REDIS_URL = os.environ.get("CI_REDIS_URL", "")
 
 def _redis_answers() -> bool:
     try:
-        return bool(REDIS_URL) and redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+        return (
+            bool(REDIS_URL) and redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+        )
     except redis.RedisError:
         return False
 
@@ -31,7 +33,9 @@ def _redis_answers() -> bool:
         "locmem",
         pytest.param(
             "redis",
-            marks=pytest.mark.skipif(not _redis_answers(), reason="needs a Redis at CI_REDIS_URL (CI sets it)"),
+            marks=pytest.mark.skipif(
+                not _redis_answers(), reason="needs a Redis at CI_REDIS_URL (CI sets it)"
+            ),
         ),
     ],
 )
@@ -41,7 +45,11 @@ def production_caching(request, settings, empty_cache):
     if request.param == "redis":
         settings.CACHES = {
             **settings.CACHES,
-            "default": {"BACKEND": "config.cache.ForgivingRedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": prefix},
+            "default": {
+                "BACKEND": "config.cache.ForgivingRedisCache",
+                "LOCATION": REDIS_URL,
+                "KEY_PREFIX": prefix,
+            },
         }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     yield request.param

@@ -57,7 +57,9 @@ def test_caches_warmed_by_a_paying_reader_give_an_anonymous_reader_the_teaser(
     assert_teaser(Client().get(PREMIUM))
 
 
-def test_caches_warmed_by_an_anonymous_reader_give_a_subscriber_the_full_article(subscriber, readers, articles, plans):
+def test_caches_warmed_by_an_anonymous_reader_give_a_subscriber_the_full_article(
+    subscriber, readers, articles, plans
+):
     anonymous = Client()
     for url in PAGES:
         assert anonymous.get(url).status_code == 200
@@ -68,7 +70,9 @@ def test_caches_warmed_by_an_anonymous_reader_give_a_subscriber_the_full_article
     assert_teaser(signed_in(readers["trial_over"]).get(PREMIUM))
 
 
-def test_a_lapsed_member_warmed_after_a_subscriber_still_gets_the_teaser(subscriber, readers, articles, plans):
+def test_a_lapsed_member_warmed_after_a_subscriber_still_gets_the_teaser(
+    subscriber, readers, articles, plans
+):
     assert_full(signed_in(subscriber).get(PREMIUM))
 
     response = signed_in(readers["trial_over"]).get(PREMIUM)
@@ -102,7 +106,9 @@ def test_a_signed_in_readers_pages_are_private(readers, articles, plans, url, re
     assert "Cookie" in response["Vary"]
 
 
-def test_an_anonymous_reader_with_a_session_is_neither_shared_nor_served_a_shared_page(articles, plans):
+def test_an_anonymous_reader_with_a_session_is_neither_shared_nor_served_a_shared_page(
+    articles, plans
+):
     Client().get(PREMIUM)  # the shared anonymous copy now exists
     with_session = Client()
     session = with_session.session
@@ -138,7 +144,9 @@ def test_the_trial_ending_takes_effect_on_the_very_next_request(readers, article
     assert "Your free trial has ended" in response.content.decode()
 
 
-def test_a_cancelled_subscription_ends_access_on_the_first_request_after_its_period(subscriber, articles, plans):
+def test_a_cancelled_subscription_ends_access_on_the_first_request_after_its_period(
+    subscriber, articles, plans
+):
     subscription = subscriber.subscriptions.get()
     Subscription.objects.filter(pk=subscription.pk).update(cancel_at_period_end=True)
     reader = signed_in(subscriber)
@@ -148,7 +156,9 @@ def test_a_cancelled_subscription_ends_access_on_the_first_request_after_its_per
         assert_teaser(reader.get(PREMIUM))
 
 
-def test_a_failed_payment_ends_access_on_the_first_request_after_the_grace_period(subscriber, articles, plans, settings):
+def test_a_failed_payment_ends_access_on_the_first_request_after_the_grace_period(
+    subscriber, articles, plans, settings
+):
     subscription = subscriber.subscriptions.get()
     failed_at = timezone.now()
     Subscription.objects.filter(pk=subscription.pk).update(
@@ -182,12 +192,16 @@ def test_an_unpublished_article_is_gone_for_anonymous_readers_at_once(articles, 
     assert_teaser(Client().get(PREMIUM))
 
     # as the admin's "Unpublish" action does it: one UPDATE, no save() signal
-    Article.objects.filter(slug="premium-article").update(status=Status.DRAFT, updated_at=timezone.now())
+    Article.objects.filter(slug="premium-article").update(
+        status=Status.DRAFT, updated_at=timezone.now()
+    )
 
     assert Client().get(PREMIUM).status_code == 404
 
 
-def test_an_authors_new_name_shows_in_the_full_article_on_the_next_request(subscriber, articles, plans):
+def test_an_authors_new_name_shows_in_the_full_article_on_the_next_request(
+    subscriber, articles, plans
+):
     reader = signed_in(subscriber)
     assert "Ada Byline" in reader.get(PREMIUM).content.decode()
 
@@ -200,7 +214,9 @@ def test_an_authors_new_name_shows_in_the_full_article_on_the_next_request(subsc
     assert_full(reader.get(PREMIUM))
 
 
-def test_the_ad_slot_shows_only_to_readers_without_premium_whoever_warmed_the_article(readers, subscriber, articles, plans):
+def test_the_ad_slot_shows_only_to_readers_without_premium_whoever_warmed_the_article(
+    readers, subscriber, articles, plans
+):
     settings_row = SiteSettings.load()
     settings_row.ad_snippet = "<p>Buy the Widget Quarterly</p>"
     settings_row.save()
@@ -216,7 +232,9 @@ def test_the_ad_slot_shows_only_to_readers_without_premium_whoever_warmed_the_ar
     assert "The body of public-article" in member.get(public).content.decode()
 
 
-def test_the_site_header_kept_for_signed_in_readers_never_reaches_a_signed_out_one(readers, articles, plans):
+def test_the_site_header_kept_for_signed_in_readers_never_reaches_a_signed_out_one(
+    readers, articles, plans
+):
     member = signed_in(readers["in_trial"])
     member_html = member.get("/topics/leadership/").content.decode()
     assert "Your account" in member_html and "Log out" in member_html

@@ -7,7 +7,6 @@ settings) warm, as they are on a live site after its first request; the article'
 HTML is cold, so the count includes loading its body.
 """
 
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -27,7 +26,9 @@ def warm_site_wide_lookups(client):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.parametrize("reader_name", ["anonymous", "unverified", "in_trial", "trial_over", "staff", "subscriber"])
+@pytest.mark.parametrize(
+    "reader_name", ["anonymous", "unverified", "in_trial", "trial_over", "staff", "subscriber"]
+)
 @pytest.mark.parametrize("visibility", list(Visibility))
 def test_the_article_page_needs_at_most_four_queries_for_any_reader(
     client, every_reader, articles, plans, reader_name, visibility, django_assert_max_num_queries
@@ -43,7 +44,9 @@ def test_the_article_page_needs_at_most_four_queries_for_any_reader(
     assert f"The opening of {visibility}-article" in response.content.decode()
 
 
-def test_a_subscriber_reads_the_premium_body_within_the_budget(client, subscriber, articles, plans, django_assert_max_num_queries):
+def test_a_subscriber_reads_the_premium_body_within_the_budget(
+    client, subscriber, articles, plans, django_assert_max_num_queries
+):
     client.force_login(subscriber)
     warm_site_wide_lookups(client)
 
@@ -68,7 +71,9 @@ def publish_more(make_article, count, *, start):
 
 @pytest.mark.parametrize("reader_name", ["anonymous", "in_trial", "subscriber"])
 @pytest.mark.parametrize("url", ["/", "/topics/leadership/", "/people/ada-byline/"])
-def test_listing_pages_cost_the_same_with_3_or_30_articles(client, every_reader, make_article, plans, reader_name, url):
+def test_listing_pages_cost_the_same_with_3_or_30_articles(
+    client, every_reader, make_article, plans, reader_name, url
+):
     if every_reader[reader_name] is not None:
         client.force_login(every_reader[reader_name])
     publish_more(make_article, 3, start=0)
@@ -83,7 +88,9 @@ def test_listing_pages_cost_the_same_with_3_or_30_articles(client, every_reader,
     assert "Listed 29" in client.get(url).content.decode()
 
 
-@pytest.mark.parametrize("url", ["/", "/topics/leadership/", "/people/ada-byline/", "/articles/premium-article/"])
+@pytest.mark.parametrize(
+    "url", ["/", "/topics/leadership/", "/people/ada-byline/", "/articles/premium-article/"]
+)
 def test_an_anonymous_readers_repeat_visit_makes_no_query(client, articles, plans, url):
     warm_site_wide_lookups(client)  # the first ever request also creates the site settings row
     client.get(url)
@@ -96,7 +103,9 @@ def test_a_subscribers_repeat_visit_costs_one_query_for_the_member_and_their_acc
 ):
     client.force_login(subscriber)
     warm_site_wide_lookups(client)
-    assert client.get("/articles/premium-article/").status_code == 200  # the article and its HTML cached
+    assert (
+        client.get("/articles/premium-article/").status_code == 200
+    )  # the article and its HTML cached
 
     with django_assert_num_queries(1):  # the session comes from the cache (cached_db)
         response = client.get("/articles/premium-article/")

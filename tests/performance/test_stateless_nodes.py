@@ -25,10 +25,19 @@ SHOW = (
 
 
 def production_settings(**variables) -> list[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "SESSION_ENGINE"}}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "SESSION_ENGINE"}
+    }
     environment.update(PRODUCTION, **variables)
     result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SHOW], cwd=REPO, env=environment, capture_output=True, text=True, timeout=60
+        [sys.executable, "manage.py", "shell", "-c", SHOW],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1].split()  # after the shell's own notices
@@ -41,7 +50,9 @@ def once(production_caching):
 
 
 def test_with_redis_sessions_are_read_from_redis_and_kept_in_the_database():
-    engine, cache, conn_max_age, health_checks = production_settings(REDIS_URL="redis://127.0.0.1:6379/0")
+    engine, cache, conn_max_age, health_checks = production_settings(
+        REDIS_URL="redis://127.0.0.1:6379/0"
+    )
 
     assert engine == "django.contrib.sessions.backends.cached_db"
     assert cache == "config.cache.ForgivingRedisCache"
@@ -49,9 +60,17 @@ def test_with_redis_sessions_are_read_from_redis_and_kept_in_the_database():
 
 
 def test_the_session_engine_can_be_chosen_and_a_wrong_one_is_refused():
-    assert production_settings(REDIS_URL="redis://127.0.0.1:6379/0", SESSION_ENGINE="django.contrib.sessions.backends.cache")[0] == (
-        "django.contrib.sessions.backends.cache"
-    )
+    assert production_settings(
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        SESSION_ENGINE="django.contrib.sessions.backends.cache",
+    )[0] == ("django.contrib.sessions.backends.cache")
     environment = {**os.environ, **PRODUCTION, "SESSION_ENGINE": "sessions-in-a-file"}
-    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0 and "SESSION_ENGINE" in result.stderr

@@ -83,8 +83,17 @@ def webhook_receiver():
 @pytest.fixture(scope="session")
 def standin_process(webhook_receiver, tmp_path_factory):
     """``python -m billing.standin`` on a free port; yields its base URL."""
-    args = ["--webhook-url", webhook_receiver.url, "--webhook-secret", WEBHOOK_SECRET, "--retry-base", "0.05"]
-    with running_standin(tmp_path_factory.mktemp("standin") / "standin.log", *args, timeout=10) as base_url:
+    args = [
+        "--webhook-url",
+        webhook_receiver.url,
+        "--webhook-secret",
+        WEBHOOK_SECRET,
+        "--retry-base",
+        "0.05",
+    ]
+    with running_standin(
+        tmp_path_factory.mktemp("standin") / "standin.log", *args, timeout=10
+    ) as base_url:
         yield base_url
 
 

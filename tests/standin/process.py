@@ -17,7 +17,16 @@ def running_standin(log_path: Path, *extra_args: str, timeout: float = 15):
     """``python -m billing.standin`` on a free port; yields its base URL, stops it afterwards."""
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "billing.standin", "--host", "127.0.0.1", "--port", "0", *extra_args],
+            [
+                sys.executable,
+                "-m",
+                "billing.standin",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                *extra_args,
+            ],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=log,  # a file, not a pipe nobody drains

@@ -26,7 +26,8 @@ from config.celery import app as current_app
 # The worker needs a database another process can open: pytest-django's SQLite test
 # database lives in this process's memory.
 needs_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="a worker process needs a shared database: run with DATABASE_URL=postgres://..."
+    connection.vendor != "postgresql",
+    reason="a worker process needs a shared database: run with DATABASE_URL=postgres://...",
 )
 
 SEPARATOR = b"\n" + b"-" * 79 + b"\n"  # what the file-based backend writes after each message
@@ -77,15 +78,31 @@ class Worker:
     def start(self, *, queues: list[str] | None = None):
         """Start the worker and wait until it is ready. queues: consume only these."""
         assert self.process is None, "already running"
-        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "--concurrency", "2"]
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-l",
+            "info",
+            "--concurrency",
+            "2",
+        ]
         command += ["-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-mingle", "--without-gossip"]
         if queues:
             command += ["-Q", ",".join(queues)]
         self.log.write_text("")
         with self.log.open("ab") as log:
             # a session of its own, so kill() reaches the pool processes too
-            self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until(lambda: " ready." in self.log.read_text() or self.process.poll() is not None, what="the worker to start")
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_until(
+            lambda: " ready." in self.log.read_text() or self.process.poll() is not None,
+            what="the worker to start",
+        )
         assert self.process.poll() is None, f"the worker did not start:\n{self.log.read_text()}"
 
     def kill(self):
@@ -108,13 +125,20 @@ class Worker:
 
     def drain(self):
         """Wait until both queues are empty, then stop, so every task handed out has finished."""
-        wait_until(lambda: queued(self.default_queue) == 0 and queued(self.mail_queue) == 0, what="the queues to empty")
+        wait_until(
+            lambda: queued(self.default_queue) == 0 and queued(self.mail_queue) == 0,
+            what="the queues to empty",
+        )
         self.stop()
 
     def mails(self) -> list[email.message.Message]:
         messages = []
         for path in sorted(self.mail_dir.iterdir()):
-            messages += [email.message_from_bytes(part) for part in path.read_bytes().split(SEPARATOR) if part.strip()]
+            messages += [
+                email.message_from_bytes(part)
+                for part in path.read_bytes().split(SEPARATOR)
+                if part.strip()
+            ]
         return messages
 
 

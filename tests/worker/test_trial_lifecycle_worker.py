@@ -37,13 +37,17 @@ def make_due_trials(count: int, *, prefix="due") -> list[User]:
 def test_a_due_trial_is_ended_and_exactly_one_trial_ended_mail_goes_out(make_worker):
     member = make_due_trials(1, prefix="Ada.Lovelace+news")[0]
     still_trialing = User.objects.create_user(
-        "tina@example.com", trial_started_at=timezone.now(), trial_ends_at=timezone.now() + timedelta(days=3)
+        "tina@example.com",
+        trial_started_at=timezone.now(),
+        trial_ends_at=timezone.now() + timedelta(days=3),
     )
     worker = make_worker()
     worker.start()
 
     end_due_trials.delay()
-    wait_until(lambda: SentMail.objects.filter(sent_at__isnull=False).exists(), what="the trial-ended mail")
+    wait_until(
+        lambda: SentMail.objects.filter(sent_at__isnull=False).exists(), what="the trial-ended mail"
+    )
     end_due_trials.delay()  # the next beat: nothing left to do
     requeue_unsent_mail.delay(older_than_seconds=0)
     worker.drain()
@@ -77,7 +81,9 @@ def test_a_worker_killed_mid_sweep_loses_nothing_and_sends_nothing_twice(make_wo
     end_due_trials.delay()
     requeue_unsent_mail.delay(older_than_seconds=0)
     wait_until(
-        lambda: SentMail.objects.filter(kind=mail.TRIAL_ENDED, sent_at__isnull=False).count() == due,
+        lambda: (
+            SentMail.objects.filter(kind=mail.TRIAL_ENDED, sent_at__isnull=False).count() == due
+        ),
         what=f"{due} trial-ended mails",
     )
     worker.drain()
@@ -95,11 +101,23 @@ def test_mail_queued_in_a_transaction_that_rolls_back_never_reaches_the_worker(m
     worker.start()
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        mail.queue(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_rolled_back", context={"amount": "£1.00"})
+        mail.queue(
+            mail.PAYMENT_FAILED,
+            user_id=member.pk,
+            key="payment_failed:in_rolled_back",
+            context={"amount": "£1.00"},
+        )
         raise RuntimeError("the webhook's transaction fails")
-    mail.queue(mail.PAYMENT_FAILED, user_id=member.pk, key="payment_failed:in_committed", context={"amount": "£2.00"})
+    mail.queue(
+        mail.PAYMENT_FAILED,
+        user_id=member.pk,
+        key="payment_failed:in_committed",
+        context={"amount": "£2.00"},
+    )
     wait_until(lambda: worker.mails(), what="the committed message")
-    requeue_unsent_mail.delay(older_than_seconds=0)  # the rolled-back one is not waiting anywhere either
+    requeue_unsent_mail.delay(
+        older_than_seconds=0
+    )  # the rolled-back one is not waiting anywhere either
     worker.drain()
 
     [message] = worker.mails()

@@ -11,7 +11,12 @@ from django.db import connection
 
 from accounts import entitlements, lifecycle, mail
 from accounts.models import SentMail, User
-from accounts.tasks import end_due_trials, remind_trials_ending, requeue_unsent_mail, send_member_mail
+from accounts.tasks import (
+    end_due_trials,
+    remind_trials_ending,
+    requeue_unsent_mail,
+    send_member_mail,
+)
 from billing.models import ComplimentaryAccess, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +36,9 @@ def run_job(django_capture_on_commit_callbacks, eager_tasks):
 
 
 def member_with_trial(email, *, ends_in):
-    return User.objects.create_user(email, trial_started_at=NOW + ends_in - timedelta(days=7), trial_ends_at=NOW + ends_in)
+    return User.objects.create_user(
+        email, trial_started_at=NOW + ends_in - timedelta(days=7), trial_ends_at=NOW + ends_in
+    )
 
 
 @time_machine.travel(NOW, tick=False)
@@ -82,7 +89,9 @@ def test_an_extended_trial_is_reminded_again_before_its_new_end(run_job):
 
 def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
     due = member_with_trial("due@example.com", ends_in=-timedelta(minutes=1))
-    due_to_the_microsecond = member_with_trial("micro@example.com", ends_in=-timedelta(seconds=1, microseconds=5))
+    due_to_the_microsecond = member_with_trial(
+        "micro@example.com", ends_in=-timedelta(seconds=1, microseconds=5)
+    )
     running = member_with_trial("running@example.com", ends_in=timedelta(hours=1))
     User.objects.create_user("never@example.com")
     with time_machine.travel(NOW, tick=False):
@@ -90,27 +99,42 @@ def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
         assert run_job(end_due_trials) == 0
 
     ended = dict(User.objects.values_list("email", "trial_ended_at"))
-    assert ended == {"due@example.com": NOW, "micro@example.com": NOW, "running@example.com": None, "never@example.com": None}
+    assert ended == {
+        "due@example.com": NOW,
+        "micro@example.com": NOW,
+        "running@example.com": None,
+        "never@example.com": None,
+    }
     assert sorted((m.to[0], m.subject) for m in outbox.outbox) == [
         ("due@example.com", "Your Masthead free trial has ended"),
         ("micro@example.com", "Your Masthead free trial has ended"),
     ]
     # the keys name the trial's end exactly as lifecycle.trial_mail_key does (PostgreSQL builds them in SQL)
     assert set(SentMail.objects.values_list("key", flat=True)) == {
-        lifecycle.trial_mail_key(mail.TRIAL_ENDED, member.pk, member.trial_ends_at) for member in (due, due_to_the_microsecond)
+        lifecycle.trial_mail_key(mail.TRIAL_ENDED, member.pk, member.trial_ends_at)
+        for member in (due, due_to_the_microsecond)
     }
 
 
 def subscribe(member, status):
     Subscription.objects.create(
-        stripe_subscription_id=f"sub_{member.pk}", user=member, status=status, started_at=NOW - timedelta(days=2),
-        current_period_end=NOW + timedelta(days=28), synced_at=NOW,
+        stripe_subscription_id=f"sub_{member.pk}",
+        user=member,
+        status=status,
+        started_at=NOW - timedelta(days=2),
+        current_period_end=NOW + timedelta(days=28),
+        synced_at=NOW,
     )
 
 
-@pytest.mark.parametrize("job, ends_in", [(remind_trials_ending, timedelta(days=1)), (end_due_trials, -timedelta(minutes=1))])
+@pytest.mark.parametrize(
+    "job, ends_in",
+    [(remind_trials_ending, timedelta(days=1)), (end_due_trials, -timedelta(minutes=1))],
+)
 @time_machine.travel(NOW, tick=False)
-def test_members_who_subscribed_or_were_given_access_during_their_trial_get_no_trial_mail(run_job, job, ends_in):
+def test_members_who_subscribed_or_were_given_access_during_their_trial_get_no_trial_mail(
+    run_job, job, ends_in
+):
     subscribe(member_with_trial("payer@example.com", ends_in=ends_in), "active")
     subscribe(member_with_trial("grace@example.com", ends_in=ends_in), "past_due")
     given = member_with_trial("guest@example.com", ends_in=ends_in)
@@ -122,7 +146,9 @@ def test_members_who_subscribed_or_were_given_access_during_their_trial_get_no_t
 
     assert sorted(m.to[0] for m in outbox.outbox) == ["free@example.com", "lapsed@example.com"]
     if job is end_due_trials:
-        assert User.objects.filter(trial_ended_at=NOW).count() == 5  # every due trial is recorded as ended
+        assert (
+            User.objects.filter(trial_ended_at=NOW).count() == 5
+        )  # every due trial is recorded as ended
 
 
 def test_a_sweep_that_has_not_run_does_not_keep_access_open(make_member):
@@ -136,24 +162,41 @@ def test_a_mail_server_that_is_down_leaves_the_message_for_later_and_it_goes_onc
 ):
     reader = make_member("pat@example.com")
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1  # nothing listens there
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
+        "127.0.0.1",
+        9,
+        1,
+    )  # nothing listens there
     with pytest.raises(Retry) as retry, django_capture_on_commit_callbacks(execute=True):
-        mail.queue(mail.PAYMENT_FAILED, user_id=reader.pk, key="payment_failed:in_1", context={"amount": "£12.00"})
-    assert isinstance(retry.value.exc, ConnectionRefusedError)  # the task is retried later, with backoff
+        mail.queue(
+            mail.PAYMENT_FAILED,
+            user_id=reader.pk,
+            key="payment_failed:in_1",
+            context={"amount": "£12.00"},
+        )
+    assert isinstance(
+        retry.value.exc, ConnectionRefusedError
+    )  # the task is retried later, with backoff
     assert SentMail.objects.get(key="payment_failed:in_1").sent_at is None
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11)):
         assert run_job(requeue_unsent_mail) == 1
         assert run_job(requeue_unsent_mail) == 0
-    assert send_member_mail.delay(mail.PAYMENT_FAILED, reader.pk, "payment_failed:in_1").get() is False
+    assert (
+        send_member_mail.delay(mail.PAYMENT_FAILED, reader.pk, "payment_failed:in_1").get() is False
+    )
     [message] = outbox.outbox
     assert message.to == ["pat@example.com"] and "£12.00" in message.body
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the partial index is read by PostgreSQL's planner")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the partial index is read by PostgreSQL's planner"
+)
 def test_the_sweep_reads_the_partial_index_of_due_trials():
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned whole anyway
+        cursor.execute(
+            "SET LOCAL enable_seqscan = off"
+        )  # a tiny table would be scanned whole anyway
     plan = lifecycle.due_chunk(NOW, 1000).explain()
     assert "user_trial_due_idx" in plan

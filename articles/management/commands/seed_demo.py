@@ -19,7 +19,10 @@ DEMO_LOGINS = [
     ("admin@example.com", "staff: the admin at /admin/ and every article"),
     ("reader@example.com", "a member in the free trial"),
     ("lapsed@example.com", "a member whose trial is over"),
-    ("ending@example.com", "a member whose trial ends 2 minutes after seeding: watch the worker mail them"),
+    (
+        "ending@example.com",
+        "a member whose trial ends 2 minutes after seeding: watch the worker mail them",
+    ),
 ]
 PLANS = [("Monthly", 1200, Interval.MONTH), ("Annual", 9900, Interval.YEAR)]
 # The landing page's words, figures and ad. Every organisation named here is invented.
@@ -27,10 +30,20 @@ SITE_SETTINGS = {
     "headline": "Lead with confidence. Learn from managers who have done it.",
     "subheadline": "Practical, expert-reviewed guides for managers and team leaders: "
     "a new article every week, and the whole archive from your first day.",
-    "trusted_by": "\n".join([
-        "Kestrel Freightworks", "Ollander Bank", "Brightmoor Health", "Quillon Press", "Saltmarsh Energy",
-        "Larkspur Hotels", "Verdigris Labs", "Hollowell Council", "Tallow & Finch", "Pennywhistle Games",
-    ]),
+    "trusted_by": "\n".join(
+        [
+            "Kestrel Freightworks",
+            "Ollander Bank",
+            "Brightmoor Health",
+            "Quillon Press",
+            "Saltmarsh Energy",
+            "Larkspur Hotels",
+            "Verdigris Labs",
+            "Hollowell Council",
+            "Tallow & Finch",
+            "Pennywhistle Games",
+        ]
+    ),
     "members_count": 48200,
     "countries_count": 63,
     "ad_snippet": "<p><strong>The Team Leader's Toolkit</strong>: a one-day workshop from Larkspur Learning, "
@@ -43,11 +56,21 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        topics = {t["slug"]: Topic.objects.update_or_create(slug=t["slug"], defaults=t)[0] for t in demo_data.TOPICS}
-        people = {p["slug"]: Person.objects.update_or_create(slug=p["slug"], defaults=p)[0] for p in demo_data.PEOPLE}
+        topics = {
+            t["slug"]: Topic.objects.update_or_create(slug=t["slug"], defaults=t)[0]
+            for t in demo_data.TOPICS
+        }
+        people = {
+            p["slug"]: Person.objects.update_or_create(slug=p["slug"], defaults=p)[0]
+            for p in demo_data.PEOPLE
+        }
         now = timezone.now()
         for item in demo_data.ARTICLES:
-            fields = {k: v for k, v in item.items() if k not in {"slug", "topic", "author", "reviewer", "days_ago"}}
+            fields = {
+                k: v
+                for k, v in item.items()
+                if k not in {"slug", "topic", "author", "reviewer", "days_ago"}
+            }
             Article.objects.update_or_create(
                 slug=item["slug"],
                 defaults={
@@ -61,11 +84,19 @@ class Command(BaseCommand):
             )
         for name, amount, interval in PLANS:
             Plan.objects.update_or_create(
-                name=name, defaults={"amount": amount, "currency": "gbp", "interval": interval, "active": True}
+                name=name,
+                defaults={
+                    "amount": amount,
+                    "currency": "gbp",
+                    "interval": interval,
+                    "active": True,
+                },
             )
         SiteSettings.objects.update_or_create(pk=SiteSettings.SINGLETON_PK, defaults=SITE_SETTINGS)
         self._demo_members(now)
-        self.stdout.write(self.style.SUCCESS(f"Demo site ready: {Article.objects.count()} articles."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo site ready: {Article.objects.count()} articles.")
+        )
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
         for email, what in DEMO_LOGINS:
             self.stdout.write(f"  {email:<22} {what}")
@@ -77,7 +108,9 @@ class Command(BaseCommand):
         if not trial_start(user=reader) and not reader.is_trialing(now):
             # `make run` weeks after the first one: the demo reader is still meant to be in trial
             User.objects.filter(pk=reader.pk).update(
-                trial_started_at=now, trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS), trial_ended_at=None
+                trial_started_at=now,
+                trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS),
+                trial_ended_at=None,
             )
         if trial_start(user=lapsed) or lapsed.trial_ends_at > now:
             # a trial that began nine days ago and ended two days ago

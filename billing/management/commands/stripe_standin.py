@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not settings.STRIPE_USES_STANDIN:
-            self.stdout.write("STRIPE_SECRET_KEY is set: the site talks to Stripe, no stand-in needed.")
+            self.stdout.write(
+                "STRIPE_SECRET_KEY is set: the site talks to Stripe, no stand-in needed."
+            )
             threading.Event().wait()  # stay up: honcho stops every process when one exits
             return
         if not settings.DEBUG:
@@ -36,7 +38,10 @@ class Command(BaseCommand):
         )
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        self.stdout.write(f"Stripe stand-in listening on {server.base_url}, webhooks to {webhook_url}", ending="\n")
+        self.stdout.write(
+            f"Stripe stand-in listening on {server.base_url}, webhooks to {webhook_url}",
+            ending="\n",
+        )
         self.stdout.flush()
         # The stand-in starts empty every time: give it this site's plans.
         call_command("stripe_sync_plans", stdout=self.stdout)

@@ -15,7 +15,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--import", action="store_true", dest="import_prices", help="Import Stripe's Prices as plans.")
+        parser.add_argument(
+            "--import",
+            action="store_true",
+            dest="import_prices",
+            help="Import Stripe's Prices as plans.",
+        )
 
     def handle(self, *args, import_prices=False, **options):
         try:
@@ -31,15 +36,21 @@ class Command(BaseCommand):
         if not plans:
             self.stdout.write("No plans to sync.")
             return
-        existing = {p["lookup_key"]: p for p in stripe_api.prices_by_lookup_keys(lookup_keys=[p.lookup_key for p in plans])}
+        existing = {
+            p["lookup_key"]: p
+            for p in stripe_api.prices_by_lookup_keys(lookup_keys=[p.lookup_key for p in plans])
+        }
         for plan in plans:
             price = existing.get(plan.lookup_key)
             product_id = _product_id(price) if price else plan.stripe_product_id
             if product_id and price is None:
-                product_id = ""  # a product id from another Stripe account (or a restarted stand-in)
+                product_id = (
+                    ""  # a product id from another Stripe account (or a restarted stand-in)
+                )
             if not product_id:
                 product_id = stripe_api.product_create(
-                    name=plan.name, idempotency_key=f"masthead-product-{plan.lookup_key}-{slugify(plan.name)}"
+                    name=plan.name,
+                    idempotency_key=f"masthead-product-{plan.lookup_key}-{slugify(plan.name)}",
                 )["id"]
             elif price and _product_name(price) not in (None, plan.name):
                 stripe_api.product_update(product_id=product_id, name=plan.name)
@@ -54,19 +65,29 @@ class Command(BaseCommand):
                 )
                 if price is not None:
                     stripe_api.price_update(price_id=price["id"], active=False)
-                self.stdout.write(f"{plan.lookup_key}: new Price {new['id']}" + (f" (archived {price['id']})" if price else ""))
+                self.stdout.write(
+                    f"{plan.lookup_key}: new Price {new['id']}"
+                    + (f" (archived {price['id']})" if price else "")
+                )
                 price = new
             elif price["active"] != plan.active:
                 stripe_api.price_update(price_id=price["id"], active=plan.active)
-                self.stdout.write(f"{plan.lookup_key}: {'activated' if plan.active else 'archived'} {price['id']}")
+                self.stdout.write(
+                    f"{plan.lookup_key}: {'activated' if plan.active else 'archived'} {price['id']}"
+                )
             else:
                 self.stdout.write(f"{plan.lookup_key}: up to date ({price['id']})")
-            Plan.objects.filter(pk=plan.pk).update(stripe_price_id=price["id"], stripe_product_id=product_id)
+            Plan.objects.filter(pk=plan.pk).update(
+                stripe_price_id=price["id"], stripe_product_id=product_id
+            )
 
     def _import(self):
         for price in stripe_api.prices_list_active():
             recurring = price.get("recurring") or {}
-            if recurring.get("interval") not in Interval.values or recurring.get("interval_count", 1) != 1:
+            if (
+                recurring.get("interval") not in Interval.values
+                or recurring.get("interval_count", 1) != 1
+            ):
                 self.stdout.write(f"Skipped {price['id']}: not a monthly or yearly price.")
                 continue
             lookup_key = price.get("lookup_key") or price["id"]
@@ -82,7 +103,9 @@ class Command(BaseCommand):
                     "stripe_product_id": _product_id(price),
                 },
             )
-            self.stdout.write(f"{'Imported' if created else 'Updated'} {plan.lookup_key} from {price['id']}")
+            self.stdout.write(
+                f"{'Imported' if created else 'Updated'} {plan.lookup_key} from {price['id']}"
+            )
 
 
 def _product_id(price: dict) -> str:
@@ -98,4 +121,8 @@ def _product_name(price: dict) -> str | None:
 def _differs(price: dict, plan: Plan) -> bool:
     """Prices cannot change amount, currency or interval: any of those needs a new Price."""
     recurring = price.get("recurring") or {}
-    return (price["unit_amount"], price["currency"], recurring.get("interval")) != (plan.amount, plan.currency, plan.interval)
+    return (price["unit_amount"], price["currency"], recurring.get("interval")) != (
+        plan.amount,
+        plan.currency,
+        plan.interval,
+    )
