@@ -4,8 +4,8 @@ from django.db.models import Case, TextField, Value, When
 from django.shortcuts import get_object_or_404, render
 
 from articles import caching
+from articles.http_cache import public_when_anonymous
 from articles.models import Article, Person, Topic, Visibility
-from config.http_cache import public_when_anonymous
 
 LATEST_COUNT = 12
 FEATURED_COUNT = 3

@@ -7,10 +7,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
-
-from csp.constants import NONCE, NONE, SELF
 
 from config.env import env, envbool, envchoice, envint, envlist
 
@@ -50,7 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # first, so it sees every cookie the others set before it marks a page public or private
-    "config.http_cache.CacheHeadersMiddleware",
+    "articles.http_cache.CacheHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -142,7 +141,7 @@ SESSION_ENGINE = envchoice(
         "django.contrib.sessions.backends.cache",
     ),
 )
-# How long a CDN or browser may keep an anonymous reader's page (config/http_cache.py), and
+# How long a CDN or browser may keep an anonymous reader's page (articles/http_cache.py), and
 # how long the server keeps an anonymous article page (articles/caching.py).
 PUBLIC_CACHE_SECONDS = envint("PUBLIC_CACHE_SECONDS", "60", minimum=0)
 # Serves the hello-world ceiling at /_ceiling/ for `make bench` (config/bench_views.py).

@@ -9,6 +9,8 @@ the response after every other middleware has added its cookies, then marks the 
   their browser asks again each time, so a change of access shows on the very next request.
 
 Both carry Vary: Cookie, so a cache that keys on cookies never hands one reader's page to another.
+It lives beside the views it marks; settings.MIDDLEWARE names it by its dotted path, so the
+articles app imports nothing from config.
 """
 
 from django.conf import settings
