@@ -1,0 +1,96 @@
+"""The article page's cost inside one process, without HTTP: a steadier figure than wrk's on a busy machine.
+
+    python bench/render_bench.py [--requests 500] [--rounds 5]
+
+Uses the web benchmark's database and Redis (run `make bench-web` once first, which seeds them;
+BENCH_WEB_DATABASE_URL and BENCH_WEB_REDIS_URL change where) and its production settings, and
+times GETs of the premium article through Django's test client: the subscriber's full article
+and a signed-in lapsed member's teaser (a signed-in reader's page is never served from the page
+cache, so both are rendered each time). Each round times --requests requests per page, the pages
+alternating; it prints each page's median time per request over the rounds, and the best.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from web_bench import BODY_MARKER, PREMIUM, production_environment
+
+os.environ.update(production_environment(port=8000))
+os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+
+import django
+
+django.setup()
+
+from allauth.account.models import EmailAddress
+from django.test import Client
+from seed_web import SUBSCRIBER, subscriber
+
+from accounts.models import User
+
+LAPSED = "bench-lapsed@example.com"
+
+
+def lapsed() -> User:
+    """A verified member with no trial left and no subscription: the teaser, signed in."""
+    user, created = User.objects.get_or_create(email=LAPSED, defaults={"password": "!"})
+    if created:
+        EmailAddress.objects.create(user=user, email=LAPSED, verified=True, primary=True)
+        user.trial_started_at = user.trial_ends_at = user.date_joined
+        user.save()
+    return user
+
+
+def signed_in(user) -> Client:
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    return client
+
+
+def timed(client, requests: int) -> float:
+    """Milliseconds per request, over `requests` GETs of the premium article."""
+    started = time.perf_counter()
+    for _ in range(requests):
+        client.get(PREMIUM)
+    return (time.perf_counter() - started) * 1000 / requests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=500, help="per page and round")
+    parser.add_argument("--rounds", type=int, default=5)
+    options = parser.parse_args()
+
+    readers = {
+        "premium article, subscriber (full)": signed_in(subscriber()),
+        "premium article, lapsed member (teaser)": signed_in(lapsed()),
+    }
+    full = readers["premium article, subscriber (full)"].get(PREMIUM).content.decode()
+    teaser = readers["premium article, lapsed member (teaser)"].get(PREMIUM).content.decode()
+    if BODY_MARKER not in full or BODY_MARKER in teaser:
+        sys.exit(f"{SUBSCRIBER} should read the body and {LAPSED} should not: not measuring.")
+    for client in readers.values():  # warm every cache and the connection
+        timed(client, 50)
+
+    results = {name: [] for name in readers}
+    for _ in range(options.rounds):
+        for name, client in readers.items():
+            results[name].append(timed(client, options.requests))
+    print(
+        f"{'page':<42} {'median ms':>10} {'best ms':>8}   ({options.rounds} x {options.requests})"
+    )
+    for name, times in results.items():
+        print(f"{name:<42} {statistics.median(times):>10.3f} {min(times):>8.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
