@@ -32,6 +32,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache, caches
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
@@ -40,7 +41,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from articles import markup
 from articles.models import Article, Person, SiteSettings, Topic
+from articles.signals import content_bulk_updated
 from billing.models import Plan
+from billing.signals import plans_bulk_updated
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
@@ -253,8 +256,13 @@ def site_settings(request=None) -> SiteSettings:
 @receiver([post_save, post_delete], sender=Person)
 @receiver([post_save, post_delete], sender=Plan)
 @receiver([post_save, post_delete], sender=SiteSettings)
+@receiver(content_bulk_updated)  # QuerySet.update() of any of those but Plan
+@receiver(plans_bulk_updated)
 def _content_changed(sender, **kwargs):
     content_changed()
+    # Again once the change is committed: a request that read the old rows in between (and
+    # stored what it built from them under the new generation) must not outlive it.
+    transaction.on_commit(content_changed)
 
 
 def content_changed() -> None:

@@ -3,11 +3,25 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from articles.signals import content_bulk_updated
+
+
+class ContentQuerySet(models.QuerySet):
+    """For what the reading pages show: a bulk update announces itself, as save() does."""
+
+    def update(self, **fields):
+        # bulk_update() runs through here too, one batch at a time
+        rows = super().update(**fields)
+        content_bulk_updated.send(sender=self.model)
+        return rows
+
 
 class Topic(models.Model):
     name = models.CharField(max_length=80, unique=True)
     slug = models.SlugField(max_length=80, unique=True)
     description = models.CharField(max_length=300, blank=True)
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -28,6 +42,8 @@ class Person(models.Model):
         "role line", max_length=120, blank=True, help_text='e.g. "Content Writer and Editor"'
     )
     bio = models.TextField(blank=True)
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -52,7 +68,7 @@ class Status(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
-class ArticleQuerySet(models.QuerySet):
+class ArticleQuerySet(ContentQuerySet):
     def published(self, now=None):
         """Live for readers: published, or scheduled with its moment passed.
 
@@ -64,17 +80,6 @@ class ArticleQuerySet(models.QuerySet):
     def for_listing(self):
         """What cards and listings show: never the premium body."""
         return self.select_related("topic", "author").defer("body")
-
-    def update(self, **fields):
-        """As QuerySet.update, and pages shared with anonymous readers are retired, as after save().
-
-        Bulk changes (the admin's publish and unpublish actions) send no post_save signal.
-        """
-        from articles import caching
-
-        rows = super().update(**fields)
-        caching.content_changed()
-        return rows
 
 
 class Article(models.Model):
@@ -193,6 +198,8 @@ class SiteSettings(models.Model):
         help_text="HTML for the ad slot, shown only to readers without premium access. "
         "Sanitised: only links, images, paragraphs and bold text survive.",
     )
+
+    objects = ContentQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "site settings"

@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from billing.signals import plans_bulk_updated
+
 
 class Interval(models.TextChoices):
     MONTH = "month", "Monthly"
@@ -13,6 +15,12 @@ class Interval(models.TextChoices):
 
 
 class PlanQuerySet(models.QuerySet):
+    def update(self, **fields):
+        """As QuerySet.update(), and announced (plans_bulk_updated), as save() is by post_save."""
+        rows = super().update(**fields)
+        plans_bulk_updated.send(sender=self.model)
+        return rows
+
     def active(self):
         return self.filter(active=True)
 

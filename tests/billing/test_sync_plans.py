@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from articles import caching
 from billing.models import Interval, Plan
 
 
@@ -95,6 +96,41 @@ def test_import_makes_plans_from_stripes_prices(db, stripe_client):
         Interval.MONTH,
     )
     assert plan.stripe_price_id.startswith("price_")
+
+
+def test_a_price_changed_at_stripe_and_imported_shows_on_the_next_request(
+    client, plans, stripe_client
+):
+    sync()
+    assert "From £12.00 per month" in client.get("/").content.decode()
+    monthly = Plan.objects.get(lookup_key="monthly-month")
+    stripe_client.v1.prices.create(
+        params={
+            "product": monthly.stripe_product_id,
+            "unit_amount": 1500,
+            "currency": "gbp",
+            "recurring": {"interval": "month"},
+            "lookup_key": "monthly-month",
+            "transfer_lookup_key": True,
+        }
+    )
+    stripe_client.v1.prices.update(monthly.stripe_price_id, params={"active": False})
+
+    sync("--import")
+
+    assert "From £15.00 per month" in client.get("/").content.decode()
+
+
+def test_the_ids_it_records_in_bulk_reach_the_entry_plan_the_reading_pages_keep(
+    plans, stripe_client
+):
+    assert caching.entry_plan().stripe_price_id == ""  # kept in the cache, as every page reads it
+
+    sync()  # records Stripe's ids with Plan.objects.filter(...).update(): no post_save
+
+    recorded = Plan.objects.get(lookup_key="monthly-month").stripe_price_id
+    assert recorded.startswith("price_")
+    assert caching.entry_plan().stripe_price_id == recorded
 
 
 def test_stripe_unreachable_is_a_clear_command_error(plans, closed_port_base):

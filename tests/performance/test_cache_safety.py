@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from articles import caching
-from articles.models import Article, SiteSettings, Status, Visibility
-from billing.models import Subscription, SubscriptionStatus
+from articles.models import Article, SiteSettings, Status, Topic, Visibility
+from billing.models import Interval, Plan, Subscription, SubscriptionStatus
 from tests.conftest import SECRET_SENTENCES
 
 PREMIUM = "/articles/premium-article/"
@@ -197,6 +197,31 @@ def test_an_unpublished_article_is_gone_for_anonymous_readers_at_once(articles, 
     )
 
     assert Client().get(PREMIUM).status_code == 404
+
+
+def test_a_price_changed_in_bulk_shows_on_the_next_request_for_every_reader(
+    readers, articles, plans
+):
+    lapsed = signed_in(readers["trial_over"])
+    assert "From £12.00 per month" in lapsed.get(PREMIUM).content.decode()
+    assert "From £12.00 per month" in Client().get(PREMIUM).content.decode()
+
+    # as stripe_sync_plans writes to plans: one UPDATE, no save() signal
+    Plan.objects.filter(interval=Interval.MONTH).update(amount=1500)
+
+    assert "From £15.00 per month" in lapsed.get(PREMIUM).content.decode()
+    assert "From £15.00 per month" in Client().get(PREMIUM).content.decode()
+
+
+def test_a_topic_renamed_in_bulk_shows_in_the_menu_on_the_next_request(readers, articles, plans):
+    member = signed_in(readers["in_trial"])
+    assert ">Leadership</a>" in member.get(PREMIUM).content.decode()
+    assert ">Leadership</a>" in Client().get("/").content.decode()
+
+    Topic.objects.filter(slug="leadership").update(name="Leading people")
+
+    for html in (member.get(PREMIUM).content.decode(), Client().get("/").content.decode()):
+        assert ">Leading people</a>" in html and ">Leadership</a>" not in html
 
 
 def test_an_authors_new_name_shows_in_the_full_article_on_the_next_request(
