@@ -47,7 +47,7 @@ from billing.signals import plans_bulk_updated
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
@@ -132,6 +132,7 @@ def can_store_page(request, response) -> bool:
     """A rendered page may be shared only if nothing in it was made for this request."""
     return (
         response.status_code == 200
+        and not response.streaming
         and not response.cookies
         and getattr(request, "_csp_nonce", None) is None  # a nonce is valid for one response only
     )
@@ -178,7 +179,9 @@ def shared_for_anonymous(view):
 
     Stored with the content generation, so an edited, published or unpublished article
     shows on the next request; a scheduled article going live by the clock shows within
-    PUBLIC_CACHE_SECONDS, as it would through a CDN. A hit costs no query at all.
+    PUBLIC_CACHE_SECONDS, as it would through a CDN. A hit costs no query at all, and answers
+    with the status, headers and content the view gave; the middleware marks it as it would
+    a fresh render.
     """
 
     @wraps(view)
@@ -186,12 +189,16 @@ def shared_for_anonymous(view):
         if not is_cacheable_anonymous_request(request):
             return view(request, *args, **kwargs)
         key = f"page:anonymous:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}"
-        generation, content = _current(key, request)
-        if content is not None:
-            return HttpResponse(content)
+        generation, page = _current(key, request)
+        if page is not None:
+            status, headers, content = page
+            return HttpResponse(content, status=status, headers=headers)
         response = view(request, *args, **kwargs)
         if can_store_page(request, response):
-            _store(key, generation, response.content, settings.PUBLIC_CACHE_SECONDS)
+            # the view's own headers (Content-Type and any it set); never a cookie, since a
+            # response that sets one is not stored at all
+            page = (response.status_code, dict(response.items()), response.content)
+            _store(key, generation, page, settings.PUBLIC_CACHE_SECONDS)
         return response
 
     return wrapped

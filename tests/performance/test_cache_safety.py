@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -104,6 +106,63 @@ def test_a_signed_in_readers_pages_are_private(readers, articles, plans, url, re
     assert {"private", "no-cache"} <= directives
     assert "public" not in directives
     assert "Cookie" in response["Vary"]
+
+
+def test_a_page_cache_hit_answers_with_the_views_own_status_headers_and_content(rf):
+    renders = []
+
+    @caching.shared_for_anonymous
+    def view(request):
+        renders.append(request)
+        return HttpResponse(
+            "<feed/>",
+            content_type="application/atom+xml; charset=utf-8",
+            headers={"Content-Language": "en-GB", "X-Robots-Tag": "noarchive"},
+        )
+
+    def anonymous_get():
+        request = rf.get("/any-page/")
+        request.user = AnonymousUser()
+        return view(request)
+
+    rendered, stored = anonymous_get(), anonymous_get()
+
+    assert len(renders) == 1  # the second came from the page cache
+    assert stored.status_code == rendered.status_code == 200
+    assert stored.content == rendered.content == b"<feed/>"
+    assert dict(stored.items()) == dict(rendered.items())
+    assert stored["Content-Type"] == "application/atom+xml; charset=utf-8"
+    assert stored["X-Robots-Tag"] == "noarchive"
+
+
+def test_a_response_that_sets_a_cookie_is_never_stored_for_other_readers(rf):
+    renders = []
+
+    @caching.shared_for_anonymous
+    def view(request):
+        renders.append(request)
+        response = HttpResponse(f"render {len(renders)}")
+        response.set_cookie("seen", "yes")
+        return response
+
+    for _ in range(2):
+        request = rf.get("/any-page/")
+        request.user = AnonymousUser()
+        response = view(request)
+
+    assert len(renders) == 2 and response.content == b"render 2"
+    assert response.cookies["seen"].value == "yes"
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_an_anonymous_page_from_the_page_cache_has_the_headers_of_a_fresh_render(
+    articles, plans, url
+):
+    rendered = Client().get(url)
+    stored = Client().get(url)
+
+    assert stored.content == rendered.content
+    assert dict(stored.headers) == dict(rendered.headers)
 
 
 def test_an_anonymous_reader_with_a_session_is_neither_shared_nor_served_a_shared_page(
