@@ -8,10 +8,11 @@ config.cache reads as a miss) only costs time. The kinds of entry:
   (the "local" cache). An edit changes updated_at, so the next request uses a new key; nothing
   has to be found and deleted for an edit to show. A teaser render asks only for the intro's
   entry: the body's HTML is never read for a reader who may not read it.
-- The article's text as a reader with full access sees it, and its meta tags, rendered by the
-  template once per article version and content generation in each process ("local"). The
-  full text's fragment is read and written only in the template's branch for a reader the
-  entitlement module let read in full; a teaser is rendered each time.
+- The article's text as a reader with full access sees it, its meta tags and the site's chrome,
+  rendered by {% cached_fragment %} (articles/templatetags/fragments.py) in each process, keyed
+  by everything the block is given and shown with nothing else. The full text's fragment is
+  rendered only in the template's branch for a reader the entitlement module let read in full;
+  a teaser is rendered each time.
 - Whole pages for anonymous readers, per path, for PUBLIC_CACHE_SECONDS at most, and under a
   content generation that changes when any article, topic, person, plan or the site settings
   is saved or deleted, or articles are updated in bulk. Only a page
@@ -36,12 +37,12 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpResponse
-from django.utils.autoreload import file_changed
 from django.utils.safestring import SafeString, mark_safe
 
 from articles import markup
 from articles.models import Article, Person, SiteSettings, Topic
 from articles.signals import content_bulk_updated
+from articles.templatetags.fragments import forget_renders
 from billing.models import Plan
 from billing.signals import plans_bulk_updated
 
@@ -106,6 +107,7 @@ def article_html(article: Article, *, with_body: bool) -> tuple[SafeString, Safe
 def clear_local() -> None:
     """Forget this process's renders (tests, where ids and clocks repeat)."""
     caches["local"].clear()
+    forget_renders()
 
 
 def _body_of(article: Article) -> str:
@@ -146,10 +148,8 @@ def _current(key: str, request=None):
     """
     found = cache.get_many([_GENERATION, key, _SITE_WIDE])
     generation = found.get(_GENERATION) or _first_generation()
-    if request is not None:
-        request._content_generation = generation
-        if _SITE_WIDE in found:
-            request._site_wide_lookups = found[_SITE_WIDE]
+    if request is not None and _SITE_WIDE in found:
+        request._site_wide_lookups = found[_SITE_WIDE]
     stored_generation, value = found.get(key, (None, None))
     return generation, (value if stored_generation == generation else None)
 
@@ -157,17 +157,6 @@ def _current(key: str, request=None):
 def _first_generation() -> str:
     cache.add(_GENERATION, str(time.time_ns()), None)  # the first of racing workers wins
     return cache.get(_GENERATION) or "unstored"
-
-
-def content_generation(request) -> str:
-    """The content generation this request works in: read with its article, or now if it was not.
-
-    Renders that show more than the article's own row (its author's name, the site's ad) are
-    keyed by it, so any saved article, topic, person, plan or setting retires them.
-    """
-    if not hasattr(request, "_content_generation"):
-        request._content_generation = cache.get(_GENERATION) or _first_generation()
-    return request._content_generation
 
 
 def _store(key: str, generation: str, value, seconds: int) -> None:
@@ -213,10 +202,7 @@ class TopicLink:
 
 
 def site_wide(request=None) -> dict:
-    """The topics menu, the entry price and the site settings: one cache entry, read once a request.
-
-    "built" stamps this version of them: renders made from them (the topics menu) are keyed by it.
-    """
+    """The topics menu, the entry price and the site settings: one cache entry, read once a request."""
     lookups = getattr(request, "_site_wide_lookups", None)
     if lookups is None:
         lookups = cache.get(_SITE_WIDE)
@@ -227,7 +213,6 @@ def site_wide(request=None) -> dict:
             ],
             "entry_plan": Plan.objects.from_price(),
             "site_settings": SiteSettings.load(),
-            "built": str(time.time_ns()),
         }
         cache.set(_SITE_WIDE, lookups, LOOKUP_SECONDS)
     if request is not None:
@@ -238,7 +223,6 @@ def site_wide(request=None) -> dict:
 @dataclass(frozen=True)
 class TopicsMenu:
     links: list[TopicLink]
-    built: str  # the version of the lookups it came from
     current: str  # the URL of the topic whose page this is, or ""
 
 
@@ -246,7 +230,7 @@ def topics_menu(request=None) -> TopicsMenu:
     lookups = site_wide(request)
     path = getattr(request, "path", "")
     current = path if any(link.url == path for link in lookups["topics"]) else ""
-    return TopicsMenu(lookups["topics"], lookups["built"], current)
+    return TopicsMenu(lookups["topics"], current)
 
 
 def entry_plan(request=None) -> Plan | None:
@@ -283,9 +267,3 @@ def _article_deleted(instance, **kwargs):
     # An edit needs nothing deleted (the version changes); a deleted article's text goes now.
     version = _version(instance)
     cache.delete_many([f"markup:intro:{version}", f"markup:body:{version}"])
-
-
-@receiver(file_changed)
-def _template_edited(sender, file_path, **kwargs):
-    # runserver reloads an edited template without restarting; its renders kept here must go too
-    clear_local()

@@ -58,9 +58,6 @@ def article_detail(request, slug):
         "body_html": body_html,
         "is_preview": not article.is_live(),
         "site": caching.site_settings(request),  # the paywall's social proof and the ad slot
-        "generation": caching.content_generation(
-            request
-        ),  # keys the template's renders of this article
     }
     if not decision.full:
         context.update(_offer(request))

@@ -116,10 +116,9 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# In each process, in front of Redis: renders that never change under their key (articles/caching.py):
-# an article version's Markdown, meta tags and full text, keyed by that version and the content
-# generation, and the site's header, footer and topics menu. No web node has to be told to drop
-# one; the least recently used make way.
+# In each process, in front of Redis: the Markdown HTML of the article versions read most
+# (articles/caching.py), keyed by the version, so no web node has to be told to drop one; the
+# least recently used make way. (Template fragments keep their own renders in each process.)
 CACHES["local"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     "LOCATION": "renders",
