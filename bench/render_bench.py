@@ -1,6 +1,6 @@
 """The article page's cost inside one process, without HTTP: a steadier figure than wrk's on a busy machine.
 
-    python bench/render_bench.py [--requests 500] [--rounds 5]
+    python bench/render_bench.py [--requests 100] [--rounds 20]
 
 Uses the web benchmark's database and Redis (run `make bench-web` once first, which seeds them;
 BENCH_WEB_DATABASE_URL and BENCH_WEB_REDIS_URL change where) and its production settings, and
@@ -8,7 +8,8 @@ times GETs of the premium article through Django's test client: the subscriber's
 and a signed-in lapsed member's teaser (a signed-in reader's page is never served from the page
 cache, so both are rendered each time). Each round times --requests requests per page, the pages
 alternating; it prints each page's median and best time per request over the rounds, in wall
-time and in this process's CPU time (steadier when other work shares the cores).
+time and in this process's CPU time. On a shared machine compare the best rounds: many short
+rounds make it likely that some ran while nothing else did.
 """
 
 import argparse
@@ -69,8 +70,8 @@ def timed(client, requests: int) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=500, help="per page and round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=100, help="per page and round")
+    parser.add_argument("--rounds", type=int, default=20)
     options = parser.parse_args()
 
     readers = {
