@@ -9,7 +9,7 @@ anonymous reader the teaser), then loads each page with wrk for a fixed time, in
 that alternate with slices of a hello-world view served by the same gunicorn (the ceiling),
 so load from elsewhere on the machine weighs on both alike. It prints requests per second,
 p50 and p99 latency for each page, its ratio to the ceiling, and the unloaded latency (one
-request at a time). Exits 1 if a target of issue 6 is missed. Stops gunicorn itself.
+request at a time). Exits 1 if a target (issues 6 and 11) is missed. Stops gunicorn itself.
 
 Everything stays on 127.0.0.1. Needs wrk (Debian: `apt-get install -y wrk`).
 BENCH_WEB_DATABASE_URL and BENCH_WEB_REDIS_URL change where it runs.
@@ -45,7 +45,7 @@ PAGES = {
     "home": ("/", False, 0.20),
     "topic page": ("/topics/leadership/", False, None),
     "premium article, anonymous (teaser)": (PREMIUM, False, 0.25),
-    "premium article, subscriber (full)": (PREMIUM, True, 0.12),
+    "premium article, subscriber (full)": (PREMIUM, True, 0.15),  # issue 11 keeps it at 15 %
 }
 UNLOADED_P50_TARGET_MS = 5.0  # for the article page, both readers
 
@@ -88,7 +88,9 @@ def ensure_database() -> None:
 
 
 def run(command: list[str], environment: dict) -> str:
-    result = subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True)
+    result = subprocess.run(
+        command, cwd=REPO, env=environment, capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
@@ -130,7 +132,7 @@ def wait_until_up(port: int, server: subprocess.Popen) -> None:
 def check_pages(port: int, cookie: str) -> None:
     """The benchmark measures the right pages: the teaser for anonymous, the body for the subscriber."""
     for path, signed_in in [(url, signed) for url, signed, _ in PAGES.values()]:
-        status, body, _ = get(port, path, cookie if signed_in else "")
+        status, _, _ = get(port, path, cookie if signed_in else "")
         if status != 200:
             sys.exit(f"{path} answered {status}, not 200.")
     _, anonymous, _ = get(port, PREMIUM)
@@ -296,7 +298,7 @@ def main() -> int:
                 f"{name}: unloaded p50 {unloaded[name]:.2f} ms, target <= {UNLOADED_P50_TARGET_MS} ms"
             )
     print(
-        f"\nof ceiling = the page's req/s over the ceiling's in the slices alternating with it: "
+        "\nof ceiling = the page's req/s over the ceiling's in the slices alternating with it: "
         + ", ".join(f"{ceilings[name]['rps']:.0f}" for name in PAGES)
         + " req/s"
     )
