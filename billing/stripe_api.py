@@ -1,7 +1,7 @@
 """The boundary with Stripe: every call Masthead makes to Stripe goes through here.
 
 The official SDK, pointed at settings.STRIPE_API_BASE with settings.STRIPE_SECRET_KEY,
-so tests and `make run` talk to the local stand-in (billing/standin) and production
+so tests and `make run` talk to the local stand-in (stripe_standin/) and production
 to Stripe. Functions return plain dicts (Stripe's JSON), so callers never depend on
 the SDK's object types; failures raise `StripeError` (or its `APIConnectionError`).
 """

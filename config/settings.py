@@ -191,7 +191,7 @@ TRIAL_DAYS = envint("TRIAL_DAYS", "7", minimum=0)
 TRIAL_MODE = envchoice("TRIAL_MODE", "no_card", ("no_card", "card"))
 PAYMENT_GRACE_DAYS = envint("PAYMENT_GRACE_DAYS", "7", minimum=0)
 
-# Stripe. Without a secret key, development talks to the local stand-in (billing/standin),
+# Stripe. Without a secret key, development talks to the local stand-in (stripe_standin/),
 # which `make run` starts; production refuses anything but Stripe itself.
 STRIPE_LIVE_API_BASE = "https://api.stripe.com"
 STRIPE_STANDIN_API_BASE = "http://127.0.0.1:12111"

@@ -17,7 +17,7 @@ import stripe
 from django.core.management import call_command
 
 from billing.models import Plan
-from tests.standin.process import running_standin
+from tests.stripe_standin.process import running_standin
 
 WEBHOOK_SECRET = "whsec_billing_tests"
 API_KEY = "sk_test_billing_tests"
@@ -28,7 +28,7 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @pytest.fixture(scope="session")
 def standin_process(tmp_path_factory):
-    """``python -m billing.standin`` on a free port, events stored only; yields its base URL."""
+    """``python -m stripe_standin`` on a free port, events stored only; yields its base URL."""
     with running_standin(tmp_path_factory.mktemp("billing-standin") / "standin.log") as base_url:
         yield base_url
 

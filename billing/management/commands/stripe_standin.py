@@ -26,7 +26,7 @@ class Command(BaseCommand):
             return
         if not settings.DEBUG:
             raise CommandError("The Stripe stand-in is for development only (DEBUG is off).")
-        from billing.standin import create_server
+        from stripe_standin import create_server
 
         base = urlsplit(settings.STRIPE_API_BASE)
         webhook_url = settings.SITE_URL + reverse("billing:webhook")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stripe._encode import _api_encode
 
-from billing.standin.forms import ParamError, parse_params
+from stripe_standin.forms import ParamError, parse_params
 
 pytestmark = pytest.mark.standin
 

@@ -17,7 +17,7 @@ from .process import REPO_ROOT
 
 pytestmark = pytest.mark.standin
 
-VENDORED = REPO_ROOT / "billing" / "standin" / "fixtures.json"
+VENDORED = REPO_ROOT / "stripe_standin" / "fixtures.json"
 
 
 def _shared_fixtures_path():

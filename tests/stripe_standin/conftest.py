@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import stripe
 
-from tests.standin.process import running_standin
+from tests.stripe_standin.process import running_standin
 
 WEBHOOK_SECRET = "whsec_standin_tests"
 API_KEY = "sk_test_standin"
@@ -82,7 +82,7 @@ def webhook_receiver():
 
 @pytest.fixture(scope="session")
 def standin_process(webhook_receiver, tmp_path_factory):
-    """``python -m billing.standin`` on a free port; yields its base URL."""
+    """``python -m stripe_standin`` on a free port; yields its base URL."""
     args = [
         "--webhook-url",
         webhook_receiver.url,
