@@ -7,10 +7,10 @@ often, while everything else (the SDK, HTTP, the stand-in's state) is real.
 """
 
 import json
-import os
 import socket
 import urllib.error
 import urllib.request
+from io import StringIO
 
 import pytest
 import stripe
@@ -84,7 +84,7 @@ def closed_port_base(stripe_settings):
 @pytest.fixture
 def stripe_plans(standin, plans):
     """The shared monthly and annual plans, with their Prices created in the stand-in."""
-    call_command("stripe_sync_plans", stdout=open(os.devnull, "w"))
+    call_command("stripe_sync_plans", stdout=StringIO())
     return {p.interval: p for p in Plan.objects.order_by("amount")}
 
 
