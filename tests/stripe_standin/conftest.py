@@ -42,7 +42,12 @@ class WebhookReceiver:
                     failing = receiver.fail_next > 0
                     receiver.fail_next -= failing
                     receiver.received.append(
-                        {"body": body, "headers": dict(self.headers), "failed": failing}
+                        {
+                            "path": self.path,
+                            "body": body,
+                            "headers": dict(self.headers),
+                            "failed": failing,
+                        }
                     )
                     receiver.condition.notify_all()
                 self.send_response(500 if failing else 200)
