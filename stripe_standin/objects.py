@@ -15,9 +15,11 @@ import os
 import secrets
 import string
 
-from stripe._api_version import _ApiVersion
+import stripe
 
-API_VERSION = _ApiVersion.CURRENT
+# The API version the installed SDK speaks (2026-10-28.endive for 16.1.0): the stand-in answers
+# as that version, in its Stripe-Version header and in every event's api_version.
+API_VERSION = stripe.api_version
 
 _FIXTURES_PATH = os.path.join(os.path.dirname(__file__), "fixtures.json")
 with open(_FIXTURES_PATH, encoding="utf-8") as _f:
