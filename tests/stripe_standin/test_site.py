@@ -7,11 +7,12 @@ own steps (migrate, seed_demo) prepared.
 
 import ast
 import os
-import select
+import queue
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -43,30 +44,51 @@ def manage(*args, database_url):
     )
 
 
-def start_site_standin(**variables):
-    return subprocess.Popen(
-        [sys.executable, "-m", "stripe_standin.site"],
-        cwd=REPO_ROOT,
-        env=site_environment(**variables),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+class SiteStandin:
+    """``python -m stripe_standin.site`` as a real process, stopped on leaving the ``with``.
 
+    A thread reads its output into a queue: select() on the pipe would miss lines that an
+    earlier readline() had already pulled into Python's buffer.
+    """
 
-def read_until(process, prefix, timeout=30):
-    """The lines the process prints up to and including the first that starts with ``prefix``."""
-    lines, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if select.select([process.stdout], [], [], 0.1)[0]:
-            line = process.stdout.readline()
-            lines.append(line)
-            if line.startswith(prefix):
-                return lines
-            if not line and process.poll() is not None:
+    def __init__(self, **variables):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stripe_standin.site"],
+            cwd=REPO_ROOT,
+            env=site_environment(**variables),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)  # the output has ended
+
+    def read_until(self, prefix, timeout=30):
+        """The lines printed up to and including the first that starts with ``prefix``."""
+        seen, deadline = [], time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
                 break
-    process.kill()
-    raise AssertionError(f"no line starting {prefix!r} in:\n{''.join(lines)}")
+            if line is None:
+                break
+            seen.append(line)
+            if line.startswith(prefix):
+                return seen
+        raise AssertionError(f"no line starting {prefix!r} in:\n{''.join(seen)}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.process.terminate()
+        self.process.wait(timeout=5)
 
 
 def free_port():
@@ -97,15 +119,14 @@ def test_it_listens_at_stripe_api_base_posts_to_the_sites_webhook_and_syncs_the_
 ):
     api_base = f"http://127.0.0.1:{free_port()}"
     site_url = f"http://127.0.0.1:{site.server.server_address[1]}"
-    process = start_site_standin(
+    with SiteStandin(
         DEBUG="1",
         DATABASE_URL=demo_database,
         STRIPE_API_BASE=api_base,
         SITE_URL=site_url,
         STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-    )
-    try:
-        lines = read_until(process, SYNCED)
+    ) as standin:
+        lines = standin.read_until(SYNCED)
         assert lines[0] == (
             f"Stripe stand-in listening on {api_base}, "
             f"webhooks to {site_url}/billing/stripe/webhook/\n"
@@ -123,30 +144,30 @@ def test_it_listens_at_stripe_api_base_posts_to_the_sites_webhook_and_syncs_the_
         assert sorted(e.data.object.id for e in events if e.type == "price.created") == sorted(
             plans.values()
         )
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
 
 
 def test_with_a_stripe_secret_key_it_serves_nothing_and_stays_up_for_honcho():
-    process = start_site_standin(DEBUG="1", STRIPE_SECRET_KEY="sk_test_a1b2c3")
-    try:
-        assert read_until(process, "STRIPE_SECRET_KEY is set") == [
+    with SiteStandin(DEBUG="1", STRIPE_SECRET_KEY="sk_test_a1b2c3") as standin:
+        assert standin.read_until("STRIPE_SECRET_KEY is set") == [
             "STRIPE_SECRET_KEY is set: the site talks to Stripe, no stand-in needed.\n"
         ]
         with pytest.raises(subprocess.TimeoutExpired):  # honcho stops them all when one exits
-            process.wait(timeout=1)
-    finally:
-        process.terminate()
-        process.wait(timeout=5)
+            standin.process.wait(timeout=1)
 
 
 def test_with_debug_off_it_does_not_start():
     """Production settings refuse to load without a Stripe key, and with one it only waits."""
-    process = start_site_standin(DEBUG="0")
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode != 0
-    assert "listening" not in output
+    result = subprocess.run(
+        [sys.executable, "-m", "stripe_standin.site"],
+        cwd=REPO_ROOT,
+        env=site_environment(DEBUG="0"),
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "listening" not in result.stdout + result.stderr
 
 
 def imported_modules(path):
