@@ -14,6 +14,7 @@ import redis
 from django.utils import timezone
 
 from billing.models import Subscription, SubscriptionStatus
+from billing.services import membership_sync
 
 REDIS_URL = os.environ.get("CI_REDIS_URL", "")
 
@@ -72,4 +73,5 @@ def subscriber(make_member):
         current_period_end=now + timedelta(days=27),
         synced_at=now,
     )
-    return member
+    membership_sync(user_id=member.pk)
+    return type(member).objects.select_related("membership").get(pk=member.pk)
