@@ -56,7 +56,7 @@ def production_environment(port: int) -> dict:
         key: value
         for key, value in os.environ.items()
         if key
-        not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "CI_REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
     environment.update(
         DEBUG="0",

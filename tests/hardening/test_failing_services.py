@@ -73,10 +73,10 @@ def test_a_signed_in_reader_keeps_reading_while_redis_is_down(client, readers, a
 
 
 @pytest.mark.skipif(
-    not os.environ.get("CI_REDIS_URL"), reason="needs a running Redis (CI_REDIS_URL)"
+    not os.environ.get("TEST_REDIS_URL"), reason="needs a running Redis (TEST_REDIS_URL)"
 )
 def test_the_forgiving_cache_stores_and_reads_on_a_live_redis():
-    location = os.environ["CI_REDIS_URL"]
+    location = os.environ["TEST_REDIS_URL"]
     with override_settings(
         CACHES={
             **settings.CACHES,
