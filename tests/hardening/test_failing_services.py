@@ -32,16 +32,18 @@ def test_the_plain_redis_cache_would_fail_here():
     """What the pages below survive: Django's own RedisCache raises on the same dead Redis."""
     from redis.exceptions import ConnectionError
 
-    with override_settings(
-        CACHES={
-            "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": DEAD_REDIS,
+    with (
+        override_settings(
+            CACHES={
+                "default": {
+                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": DEAD_REDIS,
+                }
             }
-        }
+        ),
+        pytest.raises(ConnectionError),
     ):
-        with pytest.raises(ConnectionError):
-            caches["default"].get("anything")
+        caches["default"].get("anything")
 
 
 @REDIS_DOWN

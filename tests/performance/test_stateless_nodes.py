@@ -33,6 +33,7 @@ def production_settings(**variables) -> list[str]:
     environment.update(PRODUCTION, **variables)
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", SHOW],
+        check=False,
         cwd=REPO,
         env=environment,
         capture_output=True,
@@ -67,6 +68,7 @@ def test_the_session_engine_can_be_chosen_and_a_wrong_one_is_refused():
     environment = {**os.environ, **PRODUCTION, "SESSION_ENGINE": "sessions-in-a-file"}
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
+        check=False,
         cwd=REPO,
         env=environment,
         capture_output=True,
