@@ -12,7 +12,7 @@ are skipped (SKIP LOCKED on PostgreSQL), and every message has a unique SentMail
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
@@ -50,19 +50,18 @@ def trials_end_due(*, now: datetime | None = None, chunk: int | None = None) -> 
 
     Members who subscribed during their trial (or were given access) get no trial-ended mail.
 
-    Each chunk is one transaction of three statements: lock the next due rows (skipping rows
-    another sweep holds), mark them ended, record their mail; the mail is queued after commit.
-    A sweep killed part-way leaves the committed chunks done and the rest due.
+    Each chunk is one transaction: lock the next due rows (skipping rows another sweep
+    holds) and mark them ended, record their mail, and queue it after commit. A sweep
+    killed part-way leaves the committed chunks done and the rest due.
     """
     now = now or timezone.now()
     chunk = chunk or settings.TRIAL_SWEEP_CHUNK
     ended = 0
     while True:
         with transaction.atomic():
-            due = list(due_chunk(now, chunk))
+            due = _end_chunk(now, chunk)
             if not due:
                 return ended
-            Membership.objects.filter(pk__in=[pk for pk, _, _ in due]).update(trial_ended_at=now)
             recipients = [
                 (pk, trial_mail_key(mail.TRIAL_ENDED, pk, ends))
                 for pk, ends, paying in due
@@ -71,6 +70,26 @@ def trials_end_due(*, now: datetime | None = None, chunk: int | None = None) -> 
             mail.record(mail.TRIAL_ENDED, recipients)
             mail.enqueue_recorded([key for _, key in recipients])
         ended += len(due)
+
+
+def _end_chunk(now: datetime, chunk: int) -> list[tuple[int, datetime, bool]]:
+    """Lock the next due chunk and mark it ended; returns its rows as due_chunk() reads them."""
+    rows = due_chunk(now, chunk)
+    if connection.vendor != "postgresql":
+        due = list(rows)
+        Membership.objects.filter(pk__in=[pk for pk, _, _ in due]).update(trial_ended_at=now)
+        return due
+    # The same, as one statement around due_chunk()'s own SQL: the ORM's UPDATE of 5,000 listed
+    # ids costs ten times this statement's time to build, a third of a million-row sweep's.
+    sql, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(Membership._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS m SET trial_ended_at = %s FROM ({sql}) AS due (id, ends, paying) "
+            "WHERE m.user_id = due.id RETURNING due.id, due.ends, due.paying",
+            [now, *params],
+        )
+        return cursor.fetchall()
 
 
 def trials_remind_ending(*, now: datetime | None = None, chunk: int | None = None) -> int:
