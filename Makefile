@@ -34,11 +34,12 @@ $(AXE): tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## make test: set up and run the whole suite (in parallel)
+## make test: set up and run the whole suite (in parallel), on the local PostgreSQL and Redis when
+## they answer; scripts/test-services finds them, else falls back and says in one line what it skips
 test: $(STAMP)
 	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(AXE); \
 	else echo "Chromium not found at $(CHROMIUM): browser tests skipped (apt-get install chromium)"; fi
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(PY) scripts/test-services $(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 ## make bench: both benchmarks, each printing its own figures (README, "Performance"); one that misses
 ## its target does not stop the other, and make bench then fails;

@@ -3,6 +3,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.entitlements import Visibility
+
 
 class Topic(models.Model):
     name = models.CharField(max_length=80, unique=True)
@@ -38,12 +40,6 @@ class Person(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:person", args=[self.slug])
-
-
-class Visibility(models.TextChoices):
-    PUBLIC = "public", "Public: everyone reads it all"
-    MEMBERS = "members", "Members: any signed-in, verified member"
-    PREMIUM = "premium", "Premium: trial, subscribers and staff"
 
 
 class Status(models.TextChoices):

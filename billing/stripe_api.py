@@ -98,11 +98,6 @@ def subscription_retrieve(*, subscription_id: str) -> StripeDict:
     return _plain(_client().v1.subscriptions.retrieve(subscription_id))
 
 
-def subscriptions_list(*, status: str = "all", limit: int = 100) -> list[StripeDict]:
-    page = _client().v1.subscriptions.list(params={"status": status, "limit": limit})
-    return [_plain(s) for s in page.auto_paging_iter()]
-
-
 def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:
     """Events created since `created_gte` (a Unix time), oldest first."""
     page = _client().v1.events.list(
