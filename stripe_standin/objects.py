@@ -214,7 +214,7 @@ def checkout_session(*, now, base_url, params, amount, currency, customer_id):
         livemode=False,
     )
     obj["automatic_tax"].update(enabled=False, liability=None, status=None, provider=None)
-    obj["custom_text"] = {key: None for key in obj["custom_text"]}
+    obj["custom_text"] = dict.fromkeys(obj["custom_text"])
     obj["total_details"].update(amount_discount=0, amount_shipping=0, amount_tax=0)
     obj["adaptive_pricing"]["enabled"] = False
     obj["managed_payments"]["enabled"] = False
@@ -432,7 +432,7 @@ def invoice(*, now, subscription_obj, customer_obj, product_name, amount, billin
 def _line_description(item, amount, product_name):
     if amount == 0 and item["price"]["unit_amount"]:
         return f"Trial period for {product_name}"
-    return f"{item['quantity']} × {product_name}"
+    return f"{item['quantity']} × {product_name}"  # noqa: RUF001 (Stripe's own sign)
 
 
 def event(

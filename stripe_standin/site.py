@@ -11,6 +11,7 @@ The one module of the stand-in that imports Django, and only here, so that the s
 never import the stand-in and the stand-in itself runs without Django.
 """
 
+import contextlib
 import os
 import sys
 import threading
@@ -65,10 +66,8 @@ def main():
 
 def _wait():
     """Block until interrupted (Ctrl-C in honcho); honcho's SIGTERM ends the process outright."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":
