@@ -23,7 +23,7 @@ from accounts.services import complimentary_grant
 from billing.models import Customer, Subscription
 from billing.services import subscription_sync
 
-FIXTURES = Path(__file__).resolve().parents[2] / "billing" / "standin" / "fixtures.json"
+FIXTURES = Path(__file__).resolve().parents[2] / "stripe_standin" / "fixtures.json"
 STRIPE_SUBSCRIPTION = json.loads(FIXTURES.read_text())["resources"]["subscription"]
 
 
