@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 
-.PHONY: run test install bench bench-web clean
+.PHONY: run test install lint bench bench-web clean
 
 # The local run and the tests use development defaults (SQLite, console mail, the Stripe
 # stand-in); production sets DEBUG=0 and the settings in the README's table.
@@ -40,6 +40,12 @@ test: $(STAMP)
 	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(AXE); \
 	else echo "Chromium not found at $(CHROMIUM): browser tests skipped (apt-get install chromium)"; fi
 	$(PY) scripts/test-services $(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+## make lint: ruff's rules (pyproject.toml) and its format, checked, nothing changed; CI runs it
+## (`.venv/bin/ruff format . && .venv/bin/ruff check --fix .` mends most of what it finds)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## make bench: both benchmarks, each printing its own figures (README, "Performance"); one that misses
 ## its target does not stop the other, and make bench then fails;
