@@ -33,6 +33,7 @@ PAYMENT_FAILED = "payment_failed"
 SUBSCRIPTION_STARTED = "subscription_started"
 SUBSCRIPTION_CANCELLED = "subscription_cancelled"
 
+BULK = 100  # record() writes more messages than this in one statement of two arrays
 MAIL_BATCH = 1000  # recorded messages per sending task: one publish per thousand, not per message
 
 # The worker's task that sends recorded messages (accounts/tasks.py). Queued by its name: the
@@ -67,9 +68,10 @@ def record(kind: str, recipients: list[tuple[int, str]], *, context: dict | None
     if not recipients:
         return
     now = timezone.now()
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(recipients) > BULK:
         # Two arrays instead of a model per row: about ten times faster than bulk_create
-        # when the reminder sweep records thousands of messages at once.
+        # when a sweep records thousands of messages at once. A request's one message goes
+        # through the ORM below.
         user_ids, keys = zip(*recipients)
         with connection.cursor() as cursor:
             cursor.execute(
