@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 
-.PHONY: run test install bench bench-web clean
+.PHONY: run test install lint bench bench-web clean
 
 # The local run and the tests use development defaults (SQLite, console mail, the Stripe
 # stand-in); production sets DEBUG=0 and the settings in the README's table.
@@ -34,11 +34,18 @@ $(AXE): tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-## make test: set up and run the whole suite (in parallel)
+## make test: set up and run the whole suite (in parallel), on the local PostgreSQL and Redis when
+## they answer; scripts/test-services finds them, else falls back and says in one line what it skips
 test: $(STAMP)
 	@if [ -x $(CHROMIUM) ]; then $(MAKE) --no-print-directory $(AXE); \
 	else echo "Chromium not found at $(CHROMIUM): browser tests skipped (apt-get install chromium)"; fi
-	$(PY) -m pytest -n auto $(PYTEST_ARGS)
+	$(PY) scripts/test-services $(PY) -m pytest -n auto $(PYTEST_ARGS)
+
+## make lint: ruff's rules (pyproject.toml) and its format, checked, nothing changed; CI runs it
+## (`.venv/bin/ruff format . && .venv/bin/ruff check --fix .` mends most of what it finds)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## make bench: both benchmarks, each printing its own figures (README, "Performance"); one that misses
 ## its target does not stop the other, and make bench then fails;

@@ -3,16 +3,14 @@ from datetime import datetime, time
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts import entitlements
-from accounts.models import TrialClaim, User
-from accounts.services import trial_extend
-from allauth.account.models import EmailAddress
-
+from accounts import entitlements, services
+from accounts.models import ComplimentaryAccess, TrialClaim, User
 
 EXTEND_DAYS = forms.IntegerField(min_value=1, max_value=365)
 
@@ -32,8 +30,32 @@ class ExtendTrialForm(ActionForm):
     )
 
 
+class MemberChangeForm(UserChangeForm):
+    """The member, and their trial as staff may set it by hand (saved through accounts.services)."""
+
+    trial_started_at = forms.SplitDateTimeField(
+        required=False, widget=AdminSplitDateTime, label="Trial started at"
+    )
+    trial_ends_at = forms.SplitDateTimeField(
+        required=False, widget=AdminSplitDateTime, label="Trial ends at"
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        membership = services.membership_for(user_id=self.instance.pk)
+        self.fields["trial_started_at"].initial = membership.trial_started_at
+        self.fields["trial_ends_at"].initial = membership.trial_ends_at
+
+    def clean(self):
+        cleaned = super().clean()
+        if (cleaned.get("trial_started_at") is None) != (cleaned.get("trial_ends_at") is None):
+            raise ValidationError("A trial needs both its start and its end (or neither).")
+        return cleaned
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = MemberChangeForm
     ordering = ["-date_joined"]
     search_fields = ["email", "name"]
     list_display = [
@@ -44,7 +66,8 @@ class UserAdmin(BaseUserAdmin):
         "access_state",
         "is_staff",
     ]
-    list_filter = ["is_staff", "is_active", "trial_ends_at"]
+    list_filter = ["is_staff", "is_active", "membership__trial_ends_at"]
+    list_select_related = ["membership"]  # the Access column: no query per row
     readonly_fields = ["date_joined", "last_login", "trial_ended_at", "access_state"]
     action_form = ExtendTrialForm
     actions = ["extend_trial", "grant_complimentary_access"]
@@ -63,25 +86,39 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
     def get_queryset(self, request):
-        verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)
-        return super().get_queryset(request).annotate(is_verified=Exists(verified))
+        return super().get_queryset(request).select_related("membership")
 
-    def get_changelist_instance(self, request):
-        changelist = super().get_changelist_instance(request)
-        entitlements.load_access(
-            changelist.result_list
-        )  # the Access column: one query for the page
-        return changelist
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change:
+            data = form.cleaned_data
+            services.trial_set(
+                user_id=obj.pk, started_at=data["trial_started_at"], ends_at=data["trial_ends_at"]
+            )
 
-    @admin.display(boolean=True, description="Verified", ordering="is_verified")
+    @admin.display(boolean=True, description="Verified", ordering="membership__email_verified_at")
     def verified(self, user):
-        return user.is_verified
+        return self._membership(user).email_verified_at is not None
+
+    @admin.display(description="Trial started at", ordering="membership__trial_started_at")
+    def trial_started_at(self, user):
+        return self._membership(user).trial_started_at
+
+    @admin.display(description="Trial ends at", ordering="membership__trial_ends_at")
+    def trial_ends_at(self, user):
+        return self._membership(user).trial_ends_at
+
+    @admin.display(description="Trial end processed at")
+    def trial_ended_at(self, user):
+        return self._membership(user).trial_ended_at
 
     @admin.display(description="Access")
     def access_state(self, user):
-        return entitlements.for_user(
-            user, verified=getattr(user, "is_verified", None)
-        ).state.replace("_", " ")
+        return entitlements.for_user(user).state.replace("_", " ")
+
+    @staticmethod
+    def _membership(user):
+        return getattr(user, "membership", None) or services.membership_for(user_id=user.pk)
 
     @admin.action(description="Extend trial by N days")
     def extend_trial(self, request, queryset):
@@ -93,15 +130,13 @@ class UserAdmin(BaseUserAdmin):
             )
             return
         for user in queryset:
-            trial_extend(user=user, days=days)
+            services.trial_extend(user=user, days=days)
         self.message_user(
             request, f"Extended {queryset.count()} trial(s) by {days} day(s).", messages.SUCCESS
         )
 
     @admin.action(description="Grant complimentary access until a date")
     def grant_complimentary_access(self, request, queryset):
-        from billing.services import complimentary_grant
-
         try:
             day = forms.DateField().clean(request.POST.get("until"))
         except ValidationError:
@@ -116,7 +151,7 @@ class UserAdmin(BaseUserAdmin):
             )
             return
         for user in queryset:
-            complimentary_grant(
+            services.complimentary_grant(
                 user=user, until=until, reason="Granted in the admin", granted_by=request.user
             )
         self.message_user(
@@ -124,6 +159,46 @@ class UserAdmin(BaseUserAdmin):
             f"Granted complimentary access to {queryset.count()} member(s) until {day:%-d %B %Y}.",
             messages.SUCCESS,
         )
+
+
+@admin.register(ComplimentaryAccess)
+class ComplimentaryAccessAdmin(admin.ModelAdmin):
+    """Granting is adding a row: the member, from and until when, and why. It outranks any subscription.
+
+    Every change goes on to the member's Membership (accounts.services), which is what access reads.
+    """
+
+    list_display = ["user", "starts_at", "until", "reason", "granted_by", "ended_at"]
+    search_fields = ["user__email", "reason"]
+    raw_id_fields = ["user"]
+    actions = ["end_now"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.granted_by = request.user
+        super().save_model(request, obj, form, change)
+        services.complimentary_refresh(user_id=obj.user_id)
+        if change and "user" in form.changed_data and form.initial.get("user"):
+            services.complimentary_refresh(
+                user_id=form.initial["user"]
+            )  # moved from another member
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.complimentary_refresh(user_id=obj.user_id)
+
+    def delete_queryset(self, request, queryset):
+        user_ids = set(queryset.values_list("user_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for user_id in user_ids:
+            services.complimentary_refresh(user_id=user_id)
+
+    @admin.action(description="End complimentary access now")
+    def end_now(self, request, queryset):
+        ended = services.complimentary_end_now(
+            grant_ids=list(queryset.values_list("pk", flat=True))
+        )
+        self.message_user(request, f"Ended {ended} grant(s).", messages.SUCCESS)
 
 
 @admin.register(TrialClaim)

@@ -1,20 +1,31 @@
 """The one place that decides what a reader may read.
 
-`for_user(user)` resolves a reader's access once (the middleware does it lazily, per
-request); `ReaderAccess.decide(article)` answers "full or teaser, and why not".
-Views, templates, feeds, search and mail ask this module; nothing else looks at
-trials or subscriptions to decide what to show.
+`resolve(membership, now, staff=...)` is the policy: a pure function of the member's
+Membership row (the values that decide access) and the clock, with no query and no side
+effect. `for_user(user)` applies it to a signed-in (or anonymous) reader; the middleware
+does that lazily, once per request, and the authentication backends load the Membership
+with the member, so it costs no query of its own. `ReaderAccess.decide(article)` answers
+"full or teaser, and why not". Views, templates, feeds, search and mail ask this module;
+nothing else looks at trials or subscriptions to decide what to show.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache, cached_property
 
-from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db import connection
+from django.db import models
 from django.utils import timezone
+
+from accounts.models import Membership, SubscriptionStatus
+
+
+class Visibility(models.TextChoices):
+    """Who may read an article's body: the tiers this policy decides between."""
+
+    PUBLIC = "public", "Public: everyone reads it all"
+    MEMBERS = "members", "Members: any signed-in, verified member"
+    PREMIUM = "premium", "Premium: trial, subscribers and staff"
 
 
 class State(StrEnum):
@@ -52,15 +63,6 @@ REASONS = {
 # The same, where the site offers no free trial (TRIAL_DAYS = 0).
 NO_TRIAL_REASONS = {**REASONS, State.ANONYMOUS: "Sign in or subscribe to read this article."}
 
-# What the policy reads from the member's current subscription (billing.Subscription).
-SUBSCRIPTION_FIELDS = (
-    "id",
-    "status",
-    "current_period_end",
-    "cancel_at_period_end",
-    "first_failed_payment_at",
-)
-
 PREMIUM_STATES = {State.TRIAL, State.STAFF, State.SUBSCRIBER, State.GRACE, State.COMPLIMENTARY}
 LAPSED_STATES = {State.PAYMENT_FAILED, State.PAYMENT_INCOMPLETE, State.CANCELLED, State.PAUSED}
 MEMBER_STATES = PREMIUM_STATES | LAPSED_STATES | {State.TRIAL_OVER, State.NO_SUBSCRIPTION}
@@ -80,17 +82,8 @@ class Decision:
 class ReaderAccess:
     state: State
     trial_ends_at: datetime | None = None
-    subscription_id: int | None = None  # the member's current billing.Subscription
     access_until: datetime | None = None  # when full access ends, if it is known to end
-
-    @cached_property
-    def subscription(self):
-        """The current subscription with its plan, for display; loaded only if a page asks."""
-        from billing.models import Subscription
-
-        if self.subscription_id is None:
-            return None
-        return Subscription.objects.select_related("plan").filter(pk=self.subscription_id).first()
+    subscription_status: str = ""  # of the member's current subscription, if they have one
 
     @property
     def message(self) -> str:
@@ -123,203 +116,85 @@ class ReaderAccess:
 
     def decide(self, article) -> Decision:
         """Full text or teaser for this article. Needs only its visibility."""
-        from articles.models import Visibility
-
         if article.visibility == Visibility.PUBLIC:
             return Decision(full=True)
-        if article.visibility == Visibility.MEMBERS:
-            allowed = self.is_member
-        else:
-            allowed = self.has_premium
+        allowed = self.is_member if article.visibility == Visibility.MEMBERS else self.has_premium
         return Decision(full=True) if allowed else Decision(full=False, reason=self.state)
 
 
-def for_user(user, now=None, *, verified: bool | None = None) -> ReaderAccess:
-    """Resolve a reader's access from their records and the clock.
+ANONYMOUS = ReaderAccess(State.ANONYMOUS)
 
-    Trial ends, period ends, grace ends and complimentary ends are compared with the
-    clock here, so access changes on time even if the background job that records
-    the change has not run. One query: the member's verification, complimentary access
-    and current subscription come back as one row, or none if the member was loaded
-    with that row by `load_member` (the session's sign-in does). `verified` may be passed
-    by a caller that has already annotated it (the admin's member list).
-    """
-    from billing.models import Subscription
 
-    loaded = getattr(user, "_access_row", None) if now is None else None
-    if loaded:
-        del user._access_row  # good for one answer only: a later one reads afresh
-        now, row = loaded
-    now = now or timezone.now()
+def for_user(user, now: datetime | None = None) -> ReaderAccess:
+    """The reader's access now (or at `now`): anonymous, or what their Membership says."""
     if not user.is_authenticated:
-        return ReaderAccess(State.ANONYMOUS)
-    if user.is_staff:
+        return ANONYMOUS
+    # Loaded with the member (accounts.backends, the admin's list); a member created without
+    # one (a bulk insert) reads as one with no records: unverified.
+    membership = getattr(user, "membership", None) or Membership()
+    return resolve(membership, now or timezone.now(), staff=user.is_staff)
+
+
+def resolve(membership: Membership, now: datetime, *, staff: bool = False) -> ReaderAccess:
+    """The policy: a signed-in reader's access from their Membership's values and the clock.
+
+    Trial ends, period ends, grace ends and complimentary ends are compared with `now`, so
+    access changes on time even if the background job that records the change has not run.
+    Reads no database and no clock of its own.
+    """
+    m = membership
+    if staff:
         return ReaderAccess(State.STAFF)
-    if not loaded:
-        row = _access_row(user.pk, now)
-    if not (row["is_verified"] if verified is None else verified):
+    if m.email_verified_at is None:
         return ReaderAccess(State.UNVERIFIED)
-    subscription_id = row["id"]
-    if row["complimentary_until"]:
+    status = m.subscription_status
+    if _within(now, m.complimentary_from, m.complimentary_until):
         return ReaderAccess(
-            State.COMPLIMENTARY,
-            subscription_id=subscription_id,
-            access_until=row["complimentary_until"],
+            State.COMPLIMENTARY, access_until=m.complimentary_until, subscription_status=status
         )
-    state, until = None, None
-    if subscription_id:
-        # Just the fields the policy reads; the full row loads only if a page shows it.
-        subscription = Subscription(**{field: row[field] for field in SUBSCRIPTION_FIELDS})
-        state, until = _subscription_state(subscription, now)
+    state, until = _subscription_state(m, now) if status else (None, None)
     if state in PREMIUM_STATES:
-        return ReaderAccess(state, subscription_id=subscription_id, access_until=until)
-    if user.is_trialing(now):
-        return ReaderAccess(
-            State.TRIAL, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id
-        )
+        return ReaderAccess(state, access_until=until, subscription_status=status)
+    if _within(now, m.trial_started_at, m.trial_ends_at):
+        return ReaderAccess(State.TRIAL, trial_ends_at=m.trial_ends_at, subscription_status=status)
     if state:
-        return ReaderAccess(
-            state, trial_ends_at=user.trial_ends_at, subscription_id=subscription_id
-        )
-    if user.has_had_trial():
-        return ReaderAccess(State.TRIAL_OVER, trial_ends_at=user.trial_ends_at)
+        return ReaderAccess(state, trial_ends_at=m.trial_ends_at, subscription_status=status)
+    if m.has_had_trial():
+        return ReaderAccess(State.TRIAL_OVER, trial_ends_at=m.trial_ends_at)
     return ReaderAccess(State.NO_SUBSCRIPTION)
 
 
-def load_member(user_id):
-    """The member with this id, and the records that decide their access, in one query (or None).
-
-    The authentication backends (accounts/backends.py) load the session's member with this, so
-    a signed-in request costs one query for both; the first `for_user` of that member uses the
-    row, as of the moment it was read.
-    """
-    from accounts.models import User
-
-    now = timezone.now()
-    sql, params, columns = _access_query(with_member=True)
-    member = next(iter(User.objects.raw(sql, {"user": user_id, "now": now, **params})), None)
-    if member is not None:
-        row = {
-            name: _from_db(field, member.__dict__.pop(f"access_{name}")) for name, field in columns
-        }
-        member._access_row = (now, row)
-    return member
+def _within(now: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return start is not None and end is not None and start <= now < end
 
 
-def load_access(members, now=None) -> None:
-    """Read the access records of many members in one query (a list page), for their next `for_user`."""
-    now = now or timezone.now()
-    ids = {f"member_{number}": member.pk for number, member in enumerate(members)}
-    if not ids:
-        return
-    where = "member.id IN ({})".format(", ".join(f"%({name})s" for name in ids))
-    sql, params, columns = _access_sql(select="member.id,", where=where)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"now": now, **params, **ids})
-        rows = {values[0]: _access_values(columns, values[1:]) for values in cursor.fetchall()}
-    for member in members:
-        if member.pk in rows:  # not so for one deleted since the page was read
-            member._access_row = (now, rows[member.pk])
+def grace_ends_at(payment_failed_at: datetime | None) -> datetime | None:
+    """When full access ends after a failed payment: PAYMENT_GRACE_DAYS after the failure."""
+    if payment_failed_at is None:
+        return None
+    return payment_failed_at + timedelta(days=settings.PAYMENT_GRACE_DAYS)
 
 
-def _access_row(user_id: int, now: datetime) -> dict:
-    sql, params, columns = _access_query(with_member=False)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"user": user_id, "now": now, **params})
-        values = cursor.fetchone()
-    if values is None:
-        from accounts.models import User
-
-        raise User.DoesNotExist(f"No member with id {user_id}.")
-    return _access_values(columns, values)
-
-
-def _access_values(columns, values) -> dict:
-    return {name: _from_db(field, value) for (name, field), value in zip(columns, values)}
-
-
-@cache
-def _access_query(*, with_member: bool) -> tuple[str, dict, list]:
-    return _access_sql(select="member.*," if with_member else "", where="member.id = %(user)s")
-
-
-def _access_sql(*, select: str, where: str) -> tuple[str, dict, list]:
-    """The member's verification, complimentary access and current subscription, as one row.
-
-    Written in SQL because it runs on every signed-in request: the same query built with the
-    ORM (seven correlated subqueries) cost ten times its database time to compile, on every
-    request. Portable between PostgreSQL and SQLite. The current subscription is the one
-    `SubscriptionQuerySet.current_first()` puts first; tests/billing/test_current_subscription.py
-    holds the two to the same answer. Returns the SQL, its fixed parameters, and the model
-    field behind each access column (named access_<name> in the SQL).
-    """
-    from accounts.models import User
-    from billing.models import LIVE_STATUSES, ComplimentaryAccess, Subscription
-
-    q = connection.ops.quote_name
-    email, comp, sub = EmailAddress._meta, ComplimentaryAccess._meta, Subscription._meta
-    live_statuses = {f"live_{status}": str(status) for status in sorted(LIVE_STATUSES)}
-    live = ", ".join(f"%({name})s" for name in live_statuses)
-    columns = [
-        ("is_verified", email.get_field("verified")),
-        ("complimentary_until", comp.get_field("until")),
-    ]
-    columns += [(name, sub.get_field(name)) for name in SUBSCRIPTION_FIELDS]
-    subscription_columns = ", ".join(
-        f"s.{q(field.column)} AS access_{name}" for name, field in columns[2:]
-    )
-    sql = f"""
-        SELECT {select}
-            EXISTS (SELECT 1 FROM {q(email.db_table)} WHERE user_id = member.id AND verified) AS access_is_verified,
-            (SELECT MAX(until) FROM {q(comp.db_table)}
-              WHERE user_id = member.id AND starts_at <= %(now)s AND until > %(now)s) AS access_complimentary_until,
-            {subscription_columns}
-        FROM {q(User._meta.db_table)} AS member
-        LEFT JOIN {q(sub.db_table)} AS s ON s.id = (
-            SELECT id FROM {q(sub.db_table)} WHERE user_id = member.id
-            ORDER BY CASE WHEN status IN ({live}) THEN 0 ELSE 1 END, started_at DESC, id DESC
-            LIMIT 1
-        )
-        WHERE {where}
-    """
-    return sql, live_statuses, columns
-
-
-def _from_db(field, value):
-    """A column's value as the ORM would have returned it for this field (SQLite: bools, aware datetimes)."""
-    expression = field.cached_col
-    for converter in connection.ops.get_db_converters(expression) + field.get_db_converters(
-        connection
-    ):
-        value = converter(value, expression, connection)
-    return value
+def _subscription_state(m: Membership, now: datetime) -> tuple[State, datetime | None]:
+    """The policy for Stripe's statuses: (state, when full access ends if it is known to end)."""
+    status = m.subscription_status
+    if status in (SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE):
+        if m.subscription_ends_at is None or now < m.subscription_ends_at:
+            return State.SUBSCRIBER, m.subscription_ends_at  # a cancelled one reads on until then
+        return State.CANCELLED, None
+    if status == SubscriptionStatus.PAST_DUE:
+        grace_end = grace_ends_at(m.payment_failed_at)
+        if grace_end is None or now < grace_end:
+            return State.GRACE, grace_end
+        return State.PAYMENT_FAILED, None
+    if status == SubscriptionStatus.UNPAID:
+        return State.PAYMENT_FAILED, None
+    if status == SubscriptionStatus.INCOMPLETE:
+        return State.PAYMENT_INCOMPLETE, None
+    if status == SubscriptionStatus.PAUSED:
+        return State.PAUSED, None
+    return State.CANCELLED, None  # canceled, incomplete_expired
 
 
 def _reasons() -> dict:
     return REASONS if settings.TRIAL_DAYS else NO_TRIAL_REASONS
-
-
-def _subscription_state(subscription, now) -> tuple[State, datetime | None]:
-    """The policy for Stripe's statuses: (state, when full access ends if it is known to end)."""
-    from billing.models import SubscriptionStatus as Status
-
-    status = subscription.status
-    if status in (Status.TRIALING, Status.ACTIVE):
-        if not subscription.cancel_at_period_end:
-            return State.SUBSCRIBER, None
-        end = subscription.current_period_end
-        if end is None or now < end:
-            return State.SUBSCRIBER, end  # cancelled: reads on until the period it paid for ends
-        return State.CANCELLED, None
-    if status == Status.PAST_DUE:
-        grace_ends_at = subscription.grace_ends_at
-        if grace_ends_at is None or now < grace_ends_at:
-            return State.GRACE, grace_ends_at
-        return State.PAYMENT_FAILED, None
-    if status == Status.UNPAID:
-        return State.PAYMENT_FAILED, None
-    if status == Status.INCOMPLETE:
-        return State.PAYMENT_INCOMPLETE, None
-    if status == Status.PAUSED:
-        return State.PAUSED, None
-    return State.CANCELLED, None  # canceled, incomplete_expired

@@ -5,15 +5,20 @@ Each message renders templates/emails/<kind>-subject.txt, <kind>-body.txt and
 sent inside a request: callers `queue()` a message, which records it (SentMail)
 in their transaction and hands it to the Celery worker once that commits.
 
+Other apps add to a message's context through the `rendering` signal (billing adds the
+entry price that the trial mails quote), so this module needs nothing from them.
+
 No message carries an article's premium body: they are about the membership only.
 """
 
 import json
 from datetime import datetime
 
+from celery import signature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -28,7 +33,16 @@ PAYMENT_FAILED = "payment_failed"
 SUBSCRIPTION_STARTED = "subscription_started"
 SUBSCRIPTION_CANCELLED = "subscription_cancelled"
 
+BULK = 100  # record() writes more messages than this in one statement of two arrays
 MAIL_BATCH = 1000  # recorded messages per sending task: one publish per thousand, not per message
+
+# The worker's task that sends recorded messages (accounts/tasks.py). Queued by its name: the
+# tasks import this module, as every task imports the service it runs.
+SEND_TASK = "accounts.tasks.mail_send_task"
+
+# Sent as a message is rendered, with sender=<kind> and user=<member>; each receiver returns
+# a dict of extra template context (or None). The module's own names win over theirs.
+rendering = Signal()
 
 
 def queue(kind: str, *, user_id: int, key: str, context: dict | None = None) -> None:
@@ -43,7 +57,7 @@ def queue(kind: str, *, user_id: int, key: str, context: dict | None = None) -> 
     context = dict(context or {})
     json.dumps(context)  # fail here, in the caller, rather than in the worker
     record(kind, [(user_id, key)], context=context)
-    transaction.on_commit(lambda: _send_member_mail().delay(kind, user_id, key, context))
+    enqueue_recorded([key])
 
 
 def record(kind: str, recipients: list[tuple[int, str]], *, context: dict | None = None) -> None:
@@ -54,9 +68,10 @@ def record(kind: str, recipients: list[tuple[int, str]], *, context: dict | None
     if not recipients:
         return
     now = timezone.now()
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(recipients) > BULK:
         # Two arrays instead of a model per row: about ten times faster than bulk_create
-        # when the reminder sweep records thousands of messages at once.
+        # when a sweep records thousands of messages at once. A request's one message goes
+        # through the ORM below.
         user_ids, keys = zip(*recipients)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -80,17 +95,9 @@ def enqueue_recorded(keys: list[str]) -> None:
 
     A sweep that ends a million trials queues a thousand tasks, not a million.
     """
-    from accounts.tasks import send_recorded_mail
-
-    batches = [list(keys[i : i + MAIL_BATCH]) for i in range(0, len(keys), MAIL_BATCH)]
-    for batch in batches:
-        transaction.on_commit(lambda batch=batch: send_recorded_mail.delay(batch))
-
-
-def _send_member_mail():
-    from accounts.tasks import send_member_mail  # the tasks module imports this one
-
-    return send_member_mail
+    for start in range(0, len(keys), MAIL_BATCH):
+        batch = list(keys[start : start + MAIL_BATCH])
+        transaction.on_commit(lambda batch=batch: signature(SEND_TASK, args=[batch]).delay())
 
 
 def deliver(kind: str, *, user_id: int, key: str, context: dict | None = None) -> bool:
@@ -119,7 +126,7 @@ def deliver_recorded(key: str) -> bool:
         row = SentMail.objects.select_for_update().filter(key=key, sent_at__isnull=True).first()
         if row is None:
             return False  # sent already, or the member's account is gone
-        user = User.objects.get(pk=row.user_id)
+        user = User.objects.select_related("membership").get(pk=row.user_id)
         SENDERS[row.kind](user, row.context)
         row.sent_at = timezone.now()
         row.save(update_fields=["sent_at"])
@@ -134,27 +141,11 @@ def send_trial_started(user: User, context: dict) -> None:
 
 
 def send_trial_ending(user: User, context: dict) -> None:
-    from billing.models import Plan
-
-    _send(
-        TRIAL_ENDING,
-        user,
-        context,
-        trial_ends_at=_trial_end(user, context),
-        plan=Plan.objects.from_price(),
-    )
+    _send(TRIAL_ENDING, user, context, trial_ends_at=_trial_end(user, context))
 
 
 def send_trial_ended(user: User, context: dict) -> None:
-    from billing.models import Plan
-
-    _send(
-        TRIAL_ENDED,
-        user,
-        context,
-        trial_ends_at=_trial_end(user, context),
-        plan=Plan.objects.from_price(),
-    )
+    _send(TRIAL_ENDED, user, context, trial_ends_at=_trial_end(user, context))
 
 
 def send_payment_failed(user: User, context: dict) -> None:
@@ -182,13 +173,19 @@ SENDERS = {
 def _trial_end(user: User, context: dict) -> datetime | None:
     """The trial end the message is about: the one queued with it, else the member's current one."""
     queued = context.get("trial_ends_at")
-    return (parse_datetime(queued) if isinstance(queued, str) else None) or user.trial_ends_at
+    return (
+        parse_datetime(queued) if isinstance(queued, str) else None
+    ) or user.membership.trial_ends_at
 
 
 def _send(kind: str, user: User, context: dict, **extra) -> None:
     site = settings.SITE_URL
+    added = {}
+    for _, values in rendering.send(sender=kind, user=user):
+        added.update(values or {})
     ctx = {
         **context,  # the caller's display values first: our own names below always win
+        **added,
         "user": user,
         "site_name": settings.SITE_NAME,
         "site_url": site,

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -19,17 +21,11 @@ class UserManager(BaseUserManager):
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 
-    def trials_due(self, now=None):
-        """Members whose trial has passed its end but is not yet marked ended."""
-        return self.filter(trial_ends_at__lte=now or timezone.now(), trial_ended_at__isnull=True)
-
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A member. The email address is the login.
 
-    The trial is a pair of timestamps: access compares trial_ends_at with the clock,
-    so a trial ends at that moment whether or not a background job has run.
-    trial_ended_at only records that the end was processed (mail sent, and so on).
+    Who they are and how they sign in; what they may read is on their Membership.
     """
 
     email = models.EmailField("email address", unique=True)
@@ -39,10 +35,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
-
-    trial_started_at = models.DateTimeField(null=True, blank=True)
-    trial_ends_at = models.DateTimeField(null=True, blank=True)
-    trial_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # The member's choice for newsletters and product news. Mail about their own account
     # (verification, trial ending, receipts, payment problems) is sent regardless.
@@ -60,21 +52,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         verbose_name = "member"
-        indexes = [
-            # the trial-expiry sweep reads only the rows still to be processed
-            models.Index(
-                fields=["trial_ends_at"],
-                name="user_trial_due_idx",
-                condition=models.Q(trial_ended_at__isnull=True, trial_ends_at__isnull=False),
-            ),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(trial_started_at__isnull=True)
-                | models.Q(trial_ends_at__gte=models.F("trial_started_at")),
-                name="user_trial_ends_after_start",
-            ),
-        ]
 
     def __str__(self):
         return self.email
@@ -85,21 +62,168 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self):
         return self.name or self.email.split("@")[0]
 
-    def has_had_trial(self) -> bool:
-        return self.trial_started_at is not None
+
+class SubscriptionStatus(models.TextChoices):
+    """Stripe's subscription statuses, as they are: billing copies them, the policy reads them."""
+
+    INCOMPLETE = "incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELED = "canceled"
+    UNPAID = "unpaid"
+    PAUSED = "paused"
+
+
+# A member who chose to pay (a failed payment in its grace included): mail about the end of
+# their free trial would be wrong for them.
+PAYING_STATUSES = {
+    SubscriptionStatus.TRIALING,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.PAST_DUE,
+}
+
+
+class MembershipQuerySet(models.QuerySet):
+    def trials_due(self, now: datetime):
+        """Trials past their end and not yet marked ended (read through membership_trial_due_idx)."""
+        return self.filter(trial_ends_at__lte=now, trial_ended_at__isnull=True)
+
+    def paying(self, now: datetime):
+        return self.filter(Membership.paying_q(now))
+
+
+class Membership(models.Model):
+    """Everything that decides what a member may read, on one row: the entitlement policy's input.
+
+    Written only by the services that own each change (accounts.services: email verification,
+    the trial, complimentary grants; billing's subscription sync, through
+    `membership_subscription_set`, with plain values), each updating just its own fields, so
+    no save of the member's profile can overwrite them.
+
+    Time is an input: each period is stored as timestamps that the policy compares with the
+    clock, so access starts and ends on time whether or not a background job has run.
+    trial_ended_at only records that the end was processed (its mail recorded).
+    """
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="membership"
+    )
+    email_verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set while the member has a verified email address.",
+    )
+    trial_started_at = models.DateTimeField(null=True, blank=True)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    trial_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    complimentary_from = models.DateTimeField(null=True, blank=True, editable=False)
+    complimentary_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The complimentary grants in force, or the next, as one period.",
+    )
+    subscription_status = models.CharField(
+        max_length=20,
+        choices=SubscriptionStatus,
+        blank=True,
+        editable=False,
+        help_text="Of the current subscription.",
+    )
+    subscription_ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="A subscription set to cancel: when what was paid for runs out.",
+    )
+    payment_failed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When this run of failed payments began: grace counts from it.",
+    )
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # the trial-expiry sweep reads only the rows still to be processed
+            models.Index(
+                fields=["trial_ends_at"],
+                name="membership_trial_due_idx",
+                condition=models.Q(trial_ended_at__isnull=True, trial_ends_at__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(trial_started_at__isnull=True)
+                | models.Q(trial_ends_at__gte=models.F("trial_started_at")),
+                name="membership_trial_ends_after_start",
+            ),
+        ]
+
+    def __str__(self):
+        return f"membership of {self.user_id}"
 
     def clean(self):
         super().clean()
-        # Both ends or neither: staff editing a member in the admin could otherwise save an
+        # Both ends or neither: staff editing a trial in the admin could otherwise save an
         # end without a start, which no reader state describes.
         if (self.trial_started_at is None) != (self.trial_ends_at is None):
             raise ValidationError("A trial needs both its start and its end (or neither).")
 
-    def is_trialing(self, now=None) -> bool:
-        now = now or timezone.now()
-        if self.trial_started_at is None or self.trial_ends_at is None:
-            return False
-        return self.trial_started_at <= now < self.trial_ends_at
+    def has_had_trial(self) -> bool:
+        return self.trial_started_at is not None
+
+    @staticmethod
+    def paying_q(now: datetime) -> models.Q:
+        """Members who subscribed or were given access (a filter on Membership)."""
+        return models.Q(subscription_status__in=PAYING_STATUSES) | models.Q(
+            complimentary_from__lte=now, complimentary_until__gt=now
+        )
+
+
+class ComplimentaryAccessQuerySet(models.QuerySet):
+    def current(self, now: datetime):
+        return self.filter(starts_at__lte=now, until__gt=now)
+
+    def due(self, now: datetime):
+        """Grants past their end whose end is not yet recorded."""
+        return self.filter(until__lte=now, ended_at__isnull=True)
+
+
+class ComplimentaryAccess(models.Model):
+    """Full access granted by staff from one moment until another; it outranks any subscription.
+
+    Granted through accounts.services (the member admin's action, or a row added here in the
+    admin), which keeps the member's Membership in step.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="complimentary_access")
+    starts_at = models.DateTimeField(default=timezone.now)
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    granted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ComplimentaryAccessQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "complimentary access"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(until__gt=models.F("starts_at")),
+                name="complimentary_access_ends_after_start",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} until {self.until:%Y-%m-%d}"
 
 
 class TrialClaim(models.Model):

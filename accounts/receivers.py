@@ -1,7 +1,26 @@
+"""Keeping the member's Membership in step with what allauth and Django record about them."""
+
+from allauth.account.models import EmailAddress
 from allauth.account.signals import email_confirmed
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from accounts.services import trial_start
+from accounts.models import Membership, User
+from accounts.services import membership_email_verified_refresh, trial_start
+
+
+@receiver(post_save, sender=User)
+def create_membership(instance, created, raw=False, **kwargs):
+    if created and not raw:
+        Membership.objects.get_or_create(user=instance)
+
+
+@receiver([post_save, post_delete], sender=EmailAddress)
+def record_email_verification(instance, raw=False, **kwargs):
+    # Every way an address is verified or dropped (allauth's flows, its admin, a fixture)
+    # saves or deletes the row: the membership's "verified" follows each.
+    if not raw:
+        membership_email_verified_refresh(user_id=instance.user_id)
 
 
 @receiver(email_confirmed)

@@ -1,14 +1,56 @@
-"""Writes to members' records. Each function is atomic and safe to call twice."""
+"""Writes to members' records. Each function is atomic and safe to call twice.
 
-from datetime import timedelta
+The member's Membership row (what the entitlement policy reads) is written only here, each
+function updating just the fields of the change it owns; billing reports a subscription's
+state through `membership_subscription_set`, with plain values.
+"""
 
+from datetime import datetime, timedelta
+
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import mail
 from accounts.emails import email_fingerprint
-from accounts.models import TrialClaim, User
+from accounts.models import ComplimentaryAccess, Membership, TrialClaim, User
+
+
+def membership_for(*, user_id: int) -> Membership:
+    """The member's Membership, created if it is missing (every member gets one when created)."""
+    return Membership.objects.get_or_create(user_id=user_id)[0]
+
+
+def membership_lock(*, user_id: int) -> None:
+    """Hold the member's Membership row until the current transaction ends.
+
+    A writer that reads other records to decide what to write (billing, which subscription is
+    current) takes this first, so two such writers for one member go one after the other and
+    the later one reads what the earlier one committed.
+    """
+    membership_for(user_id=user_id)
+    Membership.objects.select_for_update().only("pk").get(pk=user_id)
+
+
+# ---- email verification -----------------------------------------------------------
+
+
+def membership_email_verified_refresh(*, user_id: int) -> None:
+    """Record whether the member has a verified email address (allauth keeps the addresses).
+
+    Called whenever one of their addresses is saved or deleted (accounts.receivers); the
+    first verification's moment is kept while any address stays verified.
+    """
+    verified = EmailAddress.objects.filter(user_id=user_id, verified=True).exists()
+    rows = Membership.objects.filter(pk=user_id)
+    if verified:
+        rows.filter(email_verified_at__isnull=True).update(email_verified_at=timezone.now())
+    else:
+        rows.update(email_verified_at=None)
+
+
+# ---- the free trial -------------------------------------------------------------------
 
 
 def trial_start(*, user: User, email: str | None = None) -> bool:
@@ -17,10 +59,12 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
     Called when the member verifies an email address. A person is recognised by the
     normalised form of that address, across accounts, including deleted ones.
     """
-    if user.has_had_trial() or settings.TRIAL_MODE == "card":
+    if settings.TRIAL_MODE == "card":
         return False  # in card mode the trial starts at Stripe Checkout instead
     if settings.TRIAL_DAYS == 0:
         return False  # trials are off: a zero-length one would still use up the person's claim
+    if membership_for(user_id=user.pk).has_had_trial():
+        return False
     try:
         with transaction.atomic():
             TrialClaim.objects.create(
@@ -28,7 +72,7 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
             )
             now = timezone.now()
             ends = now + timedelta(days=settings.TRIAL_DAYS)
-            started = User.objects.filter(pk=user.pk, trial_started_at__isnull=True).update(
+            started = Membership.objects.filter(pk=user.pk, trial_started_at__isnull=True).update(
                 trial_started_at=now, trial_ends_at=ends
             )
             if not started:  # a concurrent verification of another address won the race
@@ -41,7 +85,6 @@ def trial_start(*, user: User, email: str | None = None) -> bool:
             )
     except IntegrityError:
         return False
-    user.refresh_from_db(fields=["trial_started_at", "trial_ends_at", "trial_ended_at"])
     return True
 
 
@@ -53,13 +96,121 @@ def trial_extend(*, user: User, days: int) -> None:
     if days < 1:
         raise ValueError("A trial is extended by at least one day.")
     now = timezone.now()
+    membership_for(user_id=user.pk)
     with transaction.atomic():
-        user = User.objects.select_for_update().get(pk=user.pk)
-        if user.trial_started_at is None:
+        membership = Membership.objects.select_for_update().get(pk=user.pk)
+        if membership.trial_started_at is None:
             TrialClaim.objects.get_or_create(
                 email_digest=email_fingerprint(user.email), defaults={"user": user}
             )
-            user.trial_started_at = now
-        user.trial_ends_at = max(user.trial_ends_at or now, now) + timedelta(days=days)
-        user.trial_ended_at = None  # the new end has yet to be processed
-        user.save(update_fields=["trial_started_at", "trial_ends_at", "trial_ended_at"])
+            membership.trial_started_at = now
+        membership.trial_ends_at = max(membership.trial_ends_at or now, now) + timedelta(days=days)
+        membership.trial_ended_at = None  # the new end has yet to be processed
+        membership.save(update_fields=["trial_started_at", "trial_ends_at", "trial_ended_at"])
+
+
+def trial_set(*, user_id: int, started_at: datetime | None, ends_at: datetime | None) -> None:
+    """Set the member's trial by hand (staff, in the admin); a new end is processed afresh."""
+    if (started_at is None) != (ends_at is None):
+        raise ValueError("A trial needs both its start and its end (or neither).")
+    membership_for(user_id=user_id)
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().get(pk=user_id)
+        if ends_at != membership.trial_ends_at:
+            membership.trial_ended_at = None  # the new end has yet to be processed
+        membership.trial_started_at, membership.trial_ends_at = started_at, ends_at
+        membership.save(update_fields=["trial_started_at", "trial_ends_at", "trial_ended_at"])
+
+
+# ---- complimentary access -------------------------------------------------------------
+
+
+def complimentary_grant(
+    *,
+    user: User,
+    until: datetime,
+    reason: str,
+    granted_by: User | None,
+    starts_at: datetime | None = None,
+) -> ComplimentaryAccess:
+    """Full access for `user` from `starts_at` (default now) until `until`, whatever their subscription says."""
+    starts_at = starts_at or timezone.now()
+    if until <= timezone.now() or until <= starts_at:
+        raise ValueError("Complimentary access must end in the future, after it starts.")
+    with transaction.atomic():
+        grant = ComplimentaryAccess.objects.create(
+            user=user, starts_at=starts_at, until=until, reason=reason, granted_by=granted_by
+        )
+        complimentary_refresh(user_id=user.pk)
+    return grant
+
+
+def complimentary_end_now(*, grant_ids: list[int]) -> int:
+    """End these grants now (those in force); returns how many it ended."""
+    now = timezone.now()
+    with transaction.atomic():
+        grants = ComplimentaryAccess.objects.filter(
+            pk__in=grant_ids, starts_at__lt=now, until__gt=now
+        )
+        user_ids = set(grants.values_list("user_id", flat=True))
+        ended = grants.update(until=now, ended_at=now)
+        for user_id in user_ids:
+            complimentary_refresh(user_id=user_id)
+    return ended
+
+
+def complimentary_refresh(*, user_id: int, now: datetime | None = None) -> None:
+    """Copy the member's grants onto their Membership as one period: the one in force, or the next.
+
+    Overlapping or touching grants merge into one period. A later grant that starts after a
+    gap takes over when the periodic job (`complimentary_end_due`) records the earlier one's end.
+    """
+    now = now or timezone.now()
+    start = end = None
+    grants = ComplimentaryAccess.objects.filter(user_id=user_id, until__gt=now).order_by(
+        "starts_at", "until"
+    )
+    for grant_start, grant_end in grants.values_list("starts_at", "until"):
+        if start is None:
+            start, end = grant_start, grant_end
+        elif grant_start <= end:
+            end = max(end, grant_end)
+        else:
+            break
+    membership_for(user_id=user_id)
+    Membership.objects.filter(pk=user_id).update(complimentary_from=start, complimentary_until=end)
+
+
+def complimentary_end_due(*, now: datetime | None = None) -> int:
+    """Record the end of grants past their date, and move each member on to their next grant.
+
+    Access already ended by the clock; this is the record. Returns how many grants it ended.
+    """
+    now = now or timezone.now()
+    due = ComplimentaryAccess.objects.due(now)
+    user_ids = set(due.values_list("user_id", flat=True))
+    ended = due.update(ended_at=now)
+    for user_id in user_ids:
+        complimentary_refresh(user_id=user_id, now=now)
+    return ended
+
+
+# ---- what billing reports ---------------------------------------------------------------
+
+
+def membership_subscription_set(
+    *, user_id: int, status: str, ends_at: datetime | None, payment_failed_at: datetime | None
+) -> None:
+    """Record the state of the member's current subscription, as billing has it from Stripe.
+
+    status: Stripe's status ("" for none); ends_at: when a subscription set to cancel stops
+    giving access (None while it renews); payment_failed_at: when the current run of failed
+    payments began (None when paid up). Billing calls this in the transaction that changes
+    its copy of the subscription, so the two never disagree.
+    """
+    membership_for(user_id=user_id)
+    Membership.objects.filter(pk=user_id).update(
+        subscription_status=status,
+        subscription_ends_at=ends_at,
+        payment_failed_at=payment_failed_at,
+    )

@@ -1,4 +1,4 @@
-"""Background work for members: a thin layer over accounts.mail and accounts.lifecycle.
+"""Background work for members: a thin layer over accounts.mail, accounts.lifecycle and accounts.services.
 
 Tasks take ids or keys, are safe to run twice, and are acknowledged only when done
 (acks_late), so a worker that dies mid-task leaves the message to be run again.
@@ -12,7 +12,7 @@ from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.db import OperationalError
 
-from accounts import lifecycle, mail
+from accounts import lifecycle, mail, services
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +35,9 @@ MAIL_RETRY = {
 }
 
 
-@shared_task(**MAIL_RETRY)
-def send_member_mail(kind: str, user_id: int, key: str, context: dict | None = None) -> bool:
-    """Send one member message, once per key (see accounts.mail.queue)."""
-    return mail.deliver(kind, user_id=user_id, key=key, context=context)
-
-
 @shared_task(**{**MAIL_RETRY, "soft_time_limit": 240, "time_limit": 300})
-def send_recorded_mail(keys: list[str]) -> int:
-    """Send a batch of recorded messages, each once. Returns how many went.
+def mail_send_task(keys: list[str]) -> int:
+    """Send recorded messages (accounts.mail.queue and the sweeps queue them), each once. Returns how many went.
 
     A transport error stops the batch and retries it; messages already sent are
     skipped on the retry. A refused recipient does not hold up the rest.
@@ -61,18 +55,24 @@ def send_recorded_mail(keys: list[str]) -> int:
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
-def end_due_trials() -> int:
+def trials_end_due_task() -> int:
     """Every minute: mark due trials ended and queue their trial-ended mail."""
     return lifecycle.trials_end_due()
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
-def remind_trials_ending() -> int:
+def trials_remind_ending_task() -> int:
     """Every few minutes: queue the "trial ends in 2 days" mail, once per trial."""
     return lifecycle.trials_remind_ending()
 
 
 @shared_task(soft_time_limit=240, time_limit=300)
-def requeue_unsent_mail(older_than_seconds: int = 600) -> int:
+def mail_requeue_unsent_task(older_than_seconds: int = 600) -> int:
     """Every quarter hour: queue again recorded mail that never went out."""
     return lifecycle.mail_requeue_unsent(older_than=timedelta(seconds=older_than_seconds))
+
+
+@shared_task
+def complimentary_end_due_task() -> int:
+    """Every hour: record the end of complimentary grants past their date (the clock already ended them)."""
+    return services.complimentary_end_due()

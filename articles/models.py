@@ -3,6 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.entitlements import Visibility
 from articles.signals import content_bulk_updated
 
 
@@ -54,12 +55,6 @@ class Person(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:person", args=[self.slug])
-
-
-class Visibility(models.TextChoices):
-    PUBLIC = "public", "Public: everyone reads it all"
-    MEMBERS = "members", "Members: any signed-in, verified member"
-    PREMIUM = "premium", "Premium: trial, subscribers and staff"
 
 
 class Status(models.TextChoices):

@@ -23,20 +23,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from web_bench import BODY_MARKER, PREMIUM, production_environment
+from web_bench import BODY_MARKER, PREMIUM, production_environment  # noqa: E402
 
 os.environ.update(production_environment(port=8000))
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
-from allauth.account.models import EmailAddress
-from django.test import Client
-from seed_web import SUBSCRIBER, subscriber
+from allauth.account.models import EmailAddress  # noqa: E402
+from django.test import Client  # noqa: E402
+from seed_web import SUBSCRIBER, subscriber  # noqa: E402
 
-from accounts.models import User
+from accounts.models import User  # noqa: E402
 
 LAPSED = "bench-lapsed@example.com"
 

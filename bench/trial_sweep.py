@@ -6,7 +6,7 @@
 Seeds the members with one INSERT ... SELECT over generate_series (database `bench`,
 created if missing; BENCH_DATABASE_URL to change it), then runs the sweep the periodic
 task runs, accounts.lifecycle.trials_end_due, in this process: chunk by chunk it locks
-the next due ids from user_trial_due_idx, marks them ended, records their trial-ended
+the next due rows from membership_trial_due_idx, marks them ended, records their trial-ended
 mail (SentMail) and, after each commit, queues the sending tasks on a real broker
 (Redis at BENCH_BROKER_URL, default redis://127.0.0.1:6379/3, queue "bench-trials").
 What is timed is that whole sweep, queueing included; the sending of a million mails
@@ -62,11 +62,12 @@ def seed(members: int, due: int) -> None:
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
-    from accounts.models import User
+    from accounts.models import Membership, User
 
-    special = {
-        "email": "'bench' || g || '@example.com'",
-        "password": "%(password)s",
+    member = {"email": "'bench' || g || '@example.com'", "password": "%(password)s"}
+    membership = {
+        "user": "g",
+        "email_verified_at": "now() - interval '8 days'",
         # due: ended between 1 minute and ~11 days ago; then already ended; then running
         "trial_started_at": "now() - interval '7 days' - (g %% 1000000) * interval '1 second' "
         "+ CASE WHEN g > %(due)s AND g %% 2 = 0 THEN interval '30 days' ELSE interval '0' END",
@@ -74,28 +75,30 @@ def seed(members: int, due: int) -> None:
         "+ CASE WHEN g > %(due)s AND g %% 2 = 0 THEN interval '30 days' ELSE interval '0' END",
         "trial_ended_at": "CASE WHEN g > %(due)s AND g %% 2 = 1 THEN now() - interval '1 day' END",
     }
-    columns, values, params = (
-        [],
-        [],
-        {"password": make_password(None), "due": due, "members": members},
-    )
-    for field in User._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        if field.name in special:
-            values.append(special[field.name])
-        else:  # every other column gets the model's default, so new fields need no change here
-            params[field.column] = field.get_db_prep_save(field.get_default(), connection)
-            values.append(f"%({field.column})s")
+    params = {"password": make_password(None), "due": due, "members": members}
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE accounts_user, accounts_sentmail RESTART IDENTITY CASCADE")
         cursor.execute(
-            f"INSERT INTO accounts_user ({', '.join(columns)}) "
-            f"SELECT {', '.join(values)} FROM generate_series(1, %(members)s) AS g",
-            params,
+            "TRUNCATE accounts_user, accounts_membership, accounts_sentmail RESTART IDENTITY CASCADE"
         )
-        cursor.execute("VACUUM ANALYZE accounts_user")
+        for model, special in ((User, member), (Membership, membership)):
+            columns, values = [], []
+            for field in model._meta.concrete_fields:
+                if field.primary_key and field.name not in special:
+                    continue
+                columns.append(connection.ops.quote_name(field.column))
+                if field.name in special:
+                    values.append(special[field.name])
+                else:  # every other column gets the model's default, so new fields need no change here
+                    params[field.column] = field.get_db_prep_save(field.get_default(), connection)
+                    values.append(f"%({field.column})s")
+            table = model._meta.db_table
+            # the ids restart at 1, so member g's id is g
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {', '.join(values)} FROM generate_series(1, %(members)s) AS g",
+                params,
+            )
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 def main() -> int:
@@ -115,7 +118,7 @@ def main() -> int:
     from django.utils import timezone
 
     from accounts import lifecycle
-    from accounts.models import SentMail, User
+    from accounts.models import Membership, SentMail
     from config.celery import app
 
     chunk = args.chunk or settings.TRIAL_SWEEP_CHUNK
@@ -143,7 +146,7 @@ def main() -> int:
     server_cpu, client_cpu = _cpu_seconds(backend) - server_cpu, time.process_time() - client_cpu
 
     assert ended == args.due, f"ended {ended:,}, expected {args.due:,}"
-    assert not User.objects.trials_due(now).exists()
+    assert not Membership.objects.trials_due(now).exists()
     assert SentMail.objects.count() == args.due
     with app.connection_for_write() as conn:
         queued = conn.default_channel.queue_declare(queue=settings.CELERY_MAIL_QUEUE).message_count

@@ -56,7 +56,7 @@ def production_environment(port: int) -> dict:
         key: value
         for key, value in os.environ.items()
         if key
-        not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "CI_REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        not in {"DEBUG", "DATABASE_URL", "REDIS_URL", "TEST_REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
     environment.update(
         DEBUG="0",
@@ -89,7 +89,7 @@ def ensure_database() -> None:
 
 def run(command: list[str], environment: dict) -> str:
     result = subprocess.run(
-        command, cwd=REPO, env=environment, capture_output=True, text=True, check=False
+        command, check=False, cwd=REPO, env=environment, capture_output=True, text=True
     )
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")

@@ -1,8 +1,7 @@
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from billing import services
-from billing.models import ComplimentaryAccess, Customer, Plan, Subscription, WebhookEvent
+from billing.models import Customer, Plan, Subscription, WebhookEvent
 
 
 @admin.register(Plan)
@@ -82,24 +81,3 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 class CustomerAdmin(ReadOnlyAdmin):
     list_display = ["stripe_customer_id", "user", "created_at"]
     search_fields = ["stripe_customer_id", "user__email"]
-
-
-@admin.register(ComplimentaryAccess)
-class ComplimentaryAccessAdmin(admin.ModelAdmin):
-    """Granting is adding a row: the member, until when, and why. It counts as a subscription."""
-
-    list_display = ["user", "starts_at", "until", "reason", "granted_by", "ended_at"]
-    search_fields = ["user__email", "reason"]
-    raw_id_fields = ["user"]
-    actions = ["end_now"]
-
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.granted_by = request.user
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="End complimentary access now")
-    def end_now(self, request, queryset):
-        now = timezone.now()
-        ended = queryset.filter(starts_at__lt=now, until__gt=now).update(until=now, ended_at=now)
-        self.message_user(request, f"Ended {ended} grant(s).", messages.SUCCESS)

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.entitlements import grace_ends_at
+from accounts.models import SubscriptionStatus
 from billing.signals import plans_bulk_updated
 
 
@@ -143,19 +145,6 @@ class CheckoutSession(models.Model):
         return self.stripe_session_id
 
 
-class SubscriptionStatus(models.TextChoices):
-    """Stripe's subscription statuses, as they are."""
-
-    INCOMPLETE = "incomplete"
-    INCOMPLETE_EXPIRED = "incomplete_expired"
-    TRIALING = "trialing"
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    CANCELED = "canceled"
-    UNPAID = "unpaid"
-    PAUSED = "paused"
-
-
 # Statuses in which a member already has a subscription to manage, so must not start another.
 LIVE_STATUSES = {
     SubscriptionStatus.INCOMPLETE,
@@ -167,15 +156,6 @@ LIVE_STATUSES = {
 }
 
 
-# Statuses of a member who chose to pay (a failed payment in its grace included): mail about the end
-# of their free trial would be wrong for them (accounts/lifecycle.py).
-PAYING_STATUSES = {
-    SubscriptionStatus.TRIALING,
-    SubscriptionStatus.ACTIVE,
-    SubscriptionStatus.PAST_DUE,
-}
-
-
 class SubscriptionQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
@@ -183,20 +163,18 @@ class SubscriptionQuerySet(models.QuerySet):
     def current_first(self):
         """Ordered so a member's subscription that matters now comes first: a live one, else the latest.
 
-        accounts/entitlements.py picks the same one in SQL, per request; keep the two in step.
+        Its status is what the member's Membership records (billing.services.membership_sync).
         """
         live_first = models.Case(models.When(status__in=LIVE_STATUSES, then=0), default=1)
         return self.order_by(live_first, "-started_at", "-pk")
-
-    def current_for(self, user):
-        return self.filter(user=user).select_related("plan").current_first().first()
 
 
 class Subscription(models.Model):
     """Our copy of a Stripe Subscription, overwritten with Stripe's current state on every sync.
 
-    Access is decided from these timestamps against the clock (accounts/entitlements.py),
-    so it changes on time whether or not a background job has run.
+    Each sync reports the member's current subscription to their Membership, which access
+    reads (accounts/entitlements.py) against the clock, so it changes on time whether or not
+    a background job has run.
     """
 
     stripe_subscription_id = models.CharField(max_length=255, unique=True)
@@ -235,9 +213,7 @@ class Subscription(models.Model):
 
     @property
     def grace_ends_at(self) -> datetime | None:
-        if self.first_failed_payment_at is None:
-            return None
-        return self.first_failed_payment_at + timedelta(days=settings.PAYMENT_GRACE_DAYS)
+        return grace_ends_at(self.first_failed_payment_at)
 
     @property
     def display_amount(self) -> str:
@@ -246,52 +222,6 @@ class Subscription(models.Model):
             if self.amount is not None and self.currency
             else ""
         )
-
-    def is_live(self) -> bool:
-        return self.status in LIVE_STATUSES
-
-
-class ComplimentaryAccessQuerySet(models.QuerySet):
-    def current(self, now=None):
-        return self.filter(starts_at__lte=now or timezone.now(), until__gt=now or timezone.now())
-
-    def due(self, now=None):
-        """Grants past their end whose end is not yet recorded."""
-        return self.filter(until__lte=now or timezone.now(), ended_at__isnull=True)
-
-
-class ComplimentaryAccess(models.Model):
-    """Full access granted by staff until a moment; it counts as a subscription."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="complimentary_access"
-    )
-    starts_at = models.DateTimeField(default=timezone.now)
-    until = models.DateTimeField()
-    reason = models.CharField(max_length=200)
-    granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
-    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
-
-    objects = ComplimentaryAccessQuerySet.as_manager()
-
-    class Meta:
-        verbose_name_plural = "complimentary access"
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(until__gt=models.F("starts_at")),
-                name="complimentary_ends_after_start",
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.user} until {self.until:%Y-%m-%d}"
 
 
 class WebhookEvent(models.Model):

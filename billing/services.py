@@ -2,7 +2,9 @@
 
 Stripe is the source of truth for subscriptions: we never compute a subscription's
 state, we copy Stripe's current one (`subscription_refresh`), under a row lock, so
-whatever order events arrive in, the last copy made is Stripe's latest state.
+whatever order events arrive in, the last copy made is Stripe's latest state. Each copy
+reports the member's current subscription to their Membership (`membership_sync`), in
+the same transaction: that row is what access reads.
 """
 
 import logging
@@ -16,10 +18,10 @@ from django.utils import timezone
 from accounts import mail
 from accounts.emails import email_fingerprint
 from accounts.models import TrialClaim, User
+from accounts.services import membership_for, membership_lock, membership_subscription_set
 from billing import stripe_api
 from billing.models import (
     CheckoutSession,
-    ComplimentaryAccess,
     Customer,
     Plan,
     Subscription,
@@ -164,7 +166,7 @@ def _checkout_trial_days(*, user: User, plan: Plan) -> int | None:
     if settings.TRIAL_MODE != "card" or not plan.trial_days:
         return None
     if (
-        user.has_had_trial()
+        membership_for(user_id=user.pk).has_had_trial()
         or TrialClaim.objects.filter(email_digest=email_fingerprint(user.email)).exists()
     ):
         return None
@@ -281,6 +283,7 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
             subscription.grace_ended_at = None
         subscription.synced_at = now
         subscription.save()
+        membership_sync(user_id=user_id)
 
         if status == SubscriptionStatus.TRIALING:
             _trial_claim(user_id=user_id)
@@ -300,6 +303,25 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
                 context=_mail_context(subscription),
             )
     return subscription
+
+
+def membership_sync(*, user_id: int) -> None:
+    """Report the member's current subscription (`current_first()`) to their Membership.
+
+    Called in the transaction of every change to their subscriptions, so what access reads
+    never disagrees with billing's copy of Stripe.
+    """
+    with transaction.atomic():
+        membership_lock(user_id=user_id)
+        current = Subscription.objects.filter(user_id=user_id).current_first().first()
+        membership_subscription_set(
+            user_id=user_id,
+            status=current.status if current else "",
+            ends_at=current.current_period_end
+            if current and current.cancel_at_period_end
+            else None,
+            payment_failed_at=current.first_failed_payment_at if current else None,
+        )
 
 
 def _user_id_for(data: dict) -> int | None:
@@ -458,6 +480,7 @@ def _on_invoice_payment_failed(event: dict) -> None:
         # The grace period counts from the failure itself, not from when we heard of it.
         subscription.first_failed_payment_at = failed_at
         subscription.save(update_fields=["first_failed_payment_at"])
+        membership_sync(user_id=subscription.user_id)
     mail.queue(
         mail.PAYMENT_FAILED,
         user_id=subscription.user_id,
@@ -505,23 +528,7 @@ HANDLERS = {
 }
 
 
-# ---- complimentary access and the periodic sweeps ---------------------------------
-
-
-def complimentary_grant(
-    *, user: User, until: datetime, reason: str, granted_by: User | None
-) -> ComplimentaryAccess:
-    """Full access for `user` until `until`, whatever their subscription says."""
-    if until <= timezone.now():
-        raise ValueError("Complimentary access must end in the future.")
-    return ComplimentaryAccess.objects.create(
-        user=user, until=until, reason=reason, granted_by=granted_by
-    )
-
-
-def complimentary_end_due(*, now: datetime | None = None) -> int:
-    """Record the end of grants past their date. Access already ended by the clock; this is the record."""
-    return ComplimentaryAccess.objects.due(now).update(ended_at=now or timezone.now())
+# ---- the periodic sweeps ---------------------------------
 
 
 def grace_end_due(*, now: datetime | None = None) -> int:

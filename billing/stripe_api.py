@@ -1,7 +1,7 @@
 """The boundary with Stripe: every call Masthead makes to Stripe goes through here.
 
 The official SDK, pointed at settings.STRIPE_API_BASE with settings.STRIPE_SECRET_KEY,
-so tests and `make run` talk to the local stand-in (billing/standin) and production
+so tests and `make run` talk to the local stand-in (stripe_standin/) and production
 to Stripe. Functions return plain dicts (Stripe's JSON), so callers never depend on
 the SDK's object types; failures raise `StripeError` (or its `APIConnectionError`).
 """
@@ -96,11 +96,6 @@ def portal_session_create(*, customer_id: str, return_url: str) -> StripeDict:
 
 def subscription_retrieve(*, subscription_id: str) -> StripeDict:
     return _plain(_client().v1.subscriptions.retrieve(subscription_id))
-
-
-def subscriptions_list(*, status: str = "all", limit: int = 100) -> list[StripeDict]:
-    page = _client().v1.subscriptions.list(params={"status": status, "limit": limit})
-    return [_plain(s) for s in page.auto_paging_iter()]
 
 
 def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:

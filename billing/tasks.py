@@ -14,13 +14,7 @@ log = logging.getLogger(__name__)
 
 
 @shared_task
-def end_due_complimentary_access() -> int:
-    """Record the end of complimentary grants past their date."""
-    return services.complimentary_end_due()
-
-
-@shared_task
-def end_due_payment_grace() -> int:
+def grace_end_due_task() -> int:
     """Record the end of payment grace periods that ran out."""
     return services.grace_end_due()
 
@@ -32,7 +26,7 @@ def end_due_payment_grace() -> int:
     soft_time_limit=540,
     time_limit=600,
 )
-def reconcile_with_stripe() -> int:
+def stripe_reconcile_task() -> int:
     """Process recent Stripe events we have not, and refresh every live subscription."""
     processed = services.stripe_reconcile()
     if processed:

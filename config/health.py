@@ -19,9 +19,9 @@ logger = logging.getLogger(__name__)
 
 
 def _database():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    connection.ensure_connection()  # raises if the server cannot be reached
+    if not connection.is_usable():  # a connection made earlier, to a server since gone
+        raise RuntimeError("the database connection is not usable")
 
 
 def _cache():

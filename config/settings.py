@@ -189,7 +189,7 @@ TRIAL_DAYS = envint("TRIAL_DAYS", "7", minimum=0)
 TRIAL_MODE = envchoice("TRIAL_MODE", "no_card", ("no_card", "card"))
 PAYMENT_GRACE_DAYS = envint("PAYMENT_GRACE_DAYS", "7", minimum=0)
 
-# Stripe. Without a secret key, development talks to the local stand-in (billing/standin),
+# Stripe. Without a secret key, development talks to the local stand-in (stripe_standin/),
 # which `make run` starts; production refuses anything but Stripe itself.
 STRIPE_LIVE_API_BASE = "https://api.stripe.com"
 STRIPE_STANDIN_API_BASE = "http://127.0.0.1:12111"
@@ -293,20 +293,23 @@ CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
     for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE)
 ]
-CELERY_TASK_ROUTES = {"accounts.tasks.send_*": {"queue": CELERY_MAIL_QUEUE}}
+CELERY_TASK_ROUTES = {"accounts.tasks.mail_send_task": {"queue": CELERY_MAIL_QUEUE}}
 CELERY_BEAT_SCHEDULE = {
-    "end-due-trials": {"task": "accounts.tasks.end_due_trials", "schedule": 60.0},
-    "remind-trials-ending": {"task": "accounts.tasks.remind_trials_ending", "schedule": 10 * 60.0},
-    "requeue-unsent-mail": {"task": "accounts.tasks.requeue_unsent_mail", "schedule": 15 * 60.0},
-    "end-due-complimentary-access": {
-        "task": "billing.tasks.end_due_complimentary_access",
+    "trials-end-due": {"task": "accounts.tasks.trials_end_due_task", "schedule": 60.0},
+    "trials-remind-ending": {
+        "task": "accounts.tasks.trials_remind_ending_task",
+        "schedule": 10 * 60.0,
+    },
+    "mail-requeue-unsent": {
+        "task": "accounts.tasks.mail_requeue_unsent_task",
+        "schedule": 15 * 60.0,
+    },
+    "complimentary-end-due": {
+        "task": "accounts.tasks.complimentary_end_due_task",
         "schedule": 60 * 60.0,
     },
-    "end-due-payment-grace": {"task": "billing.tasks.end_due_payment_grace", "schedule": 60 * 60.0},
-    "reconcile-with-stripe": {
-        "task": "billing.tasks.reconcile_with_stripe",
-        "schedule": 24 * 60 * 60.0,
-    },
+    "grace-end-due": {"task": "billing.tasks.grace_end_due_task", "schedule": 60 * 60.0},
+    "stripe-reconcile": {"task": "billing.tasks.stripe_reconcile_task", "schedule": 24 * 60 * 60.0},
 }
 # Rows per transaction in the trial sweeps: large enough that a million due trials end
 # within a minute (bench/trial_sweep.py), small enough to hold each row lock for well

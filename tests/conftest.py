@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import trial_set
 from articles.models import Article, Person, Status, Topic, Visibility
 from billing.models import Interval, Plan
 
@@ -48,17 +49,14 @@ def make_member(db):
         EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
         now = timezone.now()
         if trial == "active":
-            user.trial_started_at, user.trial_ends_at = (
-                now - timedelta(days=1),
-                now + timedelta(days=6),
+            trial_set(
+                user_id=user.pk, started_at=now - timedelta(days=1), ends_at=now + timedelta(days=6)
             )
         elif trial == "over":
-            user.trial_started_at, user.trial_ends_at = (
-                now - timedelta(days=9),
-                now - timedelta(days=2),
+            trial_set(
+                user_id=user.pk, started_at=now - timedelta(days=9), ends_at=now - timedelta(days=2)
             )
-        user.save()
-        return user
+        return User.objects.select_related("membership").get(pk=user.pk)
 
     return make
 

@@ -2,7 +2,7 @@
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -137,7 +137,7 @@ def test_frozen_dataclasses_are_keyed_by_their_fields():
 
 
 @pytest.mark.parametrize(
-    "value, complaint",
+    ("value", "complaint"),
     [
         (SimpleLazyObject(lambda: AnonymousUser()), "lazy"),
         (MutableLink("Hiring"), "frozen"),
@@ -221,7 +221,7 @@ def test_values_of_every_kind_it_accepts_can_be_keyed():
             "nothing": None,
             "money": Decimal("12.00"),
             "day": date(2026, 1, 1),
-            "moment": datetime(2026, 1, 1, 12, 0),
+            "moment": datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
             "list": [1, "a"],
             "tuple": (1, "a"),
             "dict": {"a": 1, 2: "b"},

@@ -5,6 +5,7 @@ from html.parser import HTMLParser
 
 from django.utils import timezone
 
+from accounts.services import trial_set
 from articles.models import Topic, Visibility
 from billing.models import Plan
 from tests.conftest import SECRET_SENTENCES
@@ -245,13 +246,16 @@ def test_account_page_shows_the_days_left_in_the_trial(client, make_member):
     membership = element_text(client.get("/account/").content.decode(), css_class="panel")
 
     assert "Free trial: 6 days left" in membership
-    assert f"Your trial ends on {tina.trial_ends_at:%-d %B %Y}" in membership
+    assert f"Your trial ends on {tina.membership.trial_ends_at:%-d %B %Y}" in membership
 
 
 def test_account_page_counts_a_part_day_as_a_day_left(client, make_member):
     tina = make_member("tina@example.com", trial="active")
-    tina.trial_ends_at = timezone.now() + timedelta(hours=3)
-    tina.save()
+    trial_set(
+        user_id=tina.pk,
+        started_at=tina.membership.trial_started_at,
+        ends_at=timezone.now() + timedelta(hours=3),
+    )
     client.force_login(tina)
 
     assert "Free trial: 1 day left" in element_text(

@@ -38,7 +38,7 @@ def test_sign_up_sends_a_verification_mail_and_the_link_starts_the_trial(client,
     # allauth stores and mails addresses lower-cased; the +tag and dots stay as typed
     assert message.to == ["some.one+news@example.com"]
     user = User.objects.get(email="some.one+news@example.com")
-    assert user.trial_started_at is None  # not before verification
+    assert user.membership.trial_started_at is None  # not before verification
 
     path = confirmation_path(message)
     assert client.get(path).status_code == 200
@@ -46,7 +46,7 @@ def test_sign_up_sends_a_verification_mail_and_the_link_starts_the_trial(client,
 
     assert response.status_code == 302
     user.refresh_from_db()
-    assert user.trial_started_at is not None
+    assert user.membership.trial_started_at is not None
     assert EmailAddress.objects.get(user=user).verified
     assert TrialClaim.objects.filter(user=user).exists()
     page = client.get("/articles/premium-article/").content.decode()

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import TrialClaim, User
+from accounts.models import Membership, TrialClaim, User
 from accounts.services import trial_start
 from articles.models import Visibility
 from tests.conftest import SECRET_SENTENCES
@@ -60,21 +60,21 @@ def premium_page_for(user, at) -> str:
 def test_the_trial_starts_at_verification_not_at_sign_up(client, db):
     with time_machine.travel(SIGNED_UP_AT, tick=False):
         sign_up(client, "tina@example.com")
-    assert User.objects.get(email="tina@example.com").trial_started_at is None
+    assert User.objects.get(email="tina@example.com").membership.trial_started_at is None
 
     link = confirmation_path(mail.outbox[-1])
     with time_machine.travel(VERIFIED_AT, tick=False):
         client.post(link)
 
     user = User.objects.get(email="tina@example.com")
-    assert user.trial_started_at == VERIFIED_AT
-    assert user.trial_ends_at == VERIFIED_AT + timedelta(days=7)
+    assert user.membership.trial_started_at == VERIFIED_AT
+    assert user.membership.trial_ends_at == VERIFIED_AT + timedelta(days=7)
 
 
 def test_the_trial_ends_exactly_trial_days_after_verification(client, articles, plans):
     user = join(client, "tina@example.com")
     ends_at = VERIFIED_AT + timedelta(days=7)
-    assert user.trial_ends_at == ends_at
+    assert user.membership.trial_ends_at == ends_at
 
     one_second_before = premium_page(client, ends_at - timedelta(seconds=1))
     at_the_end = premium_page(client, ends_at)
@@ -89,10 +89,10 @@ def test_the_trial_ends_exactly_trial_days_after_verification(client, articles, 
 def test_no_background_job_is_needed_for_the_trial_to_end(client, articles, plans):
     user = join(client, "tina@example.com")
 
-    page = premium_page(client, user.trial_ends_at + timedelta(minutes=5))
+    page = premium_page(client, user.membership.trial_ends_at + timedelta(minutes=5))
 
     user.refresh_from_db()
-    assert user.trial_ended_at is None  # nothing has processed the end...
+    assert user.membership.trial_ended_at is None  # nothing has processed the end...
     assert PREMIUM not in page  # ...and access ended all the same
 
 
@@ -101,7 +101,7 @@ def test_trial_days_from_settings_sets_the_length(client, articles, plans, setti
 
     user = join(client, "tina@example.com")
 
-    assert user.trial_ends_at == VERIFIED_AT + timedelta(days=14)
+    assert user.membership.trial_ends_at == VERIFIED_AT + timedelta(days=14)
     assert PREMIUM in premium_page_for(user, VERIFIED_AT + timedelta(days=13, hours=23))
     after = premium_page_for(user, VERIFIED_AT + timedelta(days=14))
     assert PREMIUM not in after
@@ -116,9 +116,9 @@ def test_a_second_sign_up_by_the_same_gmail_user_gets_no_trial(articles, plans):
         second_client, "Some.One+x@gmail.com", verified_at=VERIFIED_AT + timedelta(days=1)
     )
 
-    assert first.trial_started_at == VERIFIED_AT
+    assert first.membership.trial_started_at == VERIFIED_AT
     assert second.email == "some.one+x@gmail.com"  # the account keeps the address as given
-    assert second.trial_started_at is None
+    assert second.membership.trial_started_at is None
     assert TrialClaim.objects.count() == 1
     article = premium_page(second_client, VERIFIED_AT + timedelta(days=1, hours=1))
     assert PREMIUM not in article
@@ -138,7 +138,7 @@ def test_the_claim_outlives_a_deleted_account(articles, plans):
     client = Client()
     again = join(client, "someone@gmail.com", verified_at=VERIFIED_AT + timedelta(days=30))
 
-    assert again.trial_started_at is None
+    assert again.membership.trial_started_at is None
     assert TrialClaim.objects.count() == 1
     assert PREMIUM not in premium_page(client, VERIFIED_AT + timedelta(days=30, hours=1))
 
@@ -148,7 +148,7 @@ def test_a_different_person_still_gets_a_trial(articles, plans):
 
     other = join(Client(), "someone.else@gmail.com")
 
-    assert other.trial_started_at == VERIFIED_AT
+    assert other.membership.trial_started_at == VERIFIED_AT
     assert TrialClaim.objects.count() == 2
 
 
@@ -160,8 +160,8 @@ def test_verifying_a_second_address_does_not_restart_the_trial(client, articles)
 
     user.refresh_from_db()
     assert user.emailaddress_set.filter(email="tina.work@example.com", verified=True).exists()
-    assert user.trial_started_at == VERIFIED_AT
-    assert user.trial_ends_at == VERIFIED_AT + timedelta(days=7)
+    assert user.membership.trial_started_at == VERIFIED_AT
+    assert user.membership.trial_ends_at == VERIFIED_AT + timedelta(days=7)
 
 
 # --- the admin's "Extend trial by N days" ---
@@ -201,32 +201,34 @@ def test_extending_an_ended_trial_reopens_access(admin, make_member, articles):
 
     assert "Extended 1 trial(s) by 5 day(s)." in response.content.decode()
     oscar.refresh_from_db()
-    assert oscar.trial_ends_at == extended_at + timedelta(days=5)  # five days from the extension
+    assert oscar.membership.trial_ends_at == extended_at + timedelta(
+        days=5
+    )  # five days from the extension
     assert PREMIUM in premium_page_for(oscar, extended_at + timedelta(days=5, seconds=-1))
     assert PREMIUM not in premium_page_for(oscar, extended_at + timedelta(days=5))
 
 
 def test_extending_a_running_trial_adds_to_its_end(admin, make_member):
     tina = make_member("tina@example.com", trial="active")
-    ends_at = tina.trial_ends_at
+    ends_at = tina.membership.trial_ends_at
 
     extend(admin, [tina], 3)
 
     tina.refresh_from_db()
-    assert tina.trial_ends_at == ends_at + timedelta(days=3)
+    assert tina.membership.trial_ends_at == ends_at + timedelta(days=3)
 
 
 @pytest.mark.parametrize("days", ["", "0", "-2", "seven", "366"])
 def test_extending_by_an_invalid_number_of_days_changes_nothing(admin, make_member, days):
     oscar = make_member("oscar@example.com", trial="over")
-    ends_at = oscar.trial_ends_at
+    ends_at = oscar.membership.trial_ends_at
 
     response = extend(admin, [oscar], days)
 
     assert response.status_code == 200
     assert "Enter a number of days from 1 to 365" in response.content.decode()
     oscar.refresh_from_db()
-    assert oscar.trial_ends_at == ends_at
+    assert oscar.membership.trial_ends_at == ends_at
 
 
 @pytest.mark.skipif(
@@ -255,7 +257,7 @@ def test_two_accounts_of_one_person_verifying_at_the_same_moment_get_one_trial()
 
     assert sorted(started) == [False, True]
     assert TrialClaim.objects.count() == 1
-    assert User.objects.filter(trial_started_at__isnull=False).count() == 1
+    assert User.objects.filter(membership__trial_started_at__isnull=False).count() == 1
 
 
 def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unused(
@@ -265,7 +267,7 @@ def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unuse
 
     user = join(client, "tina@example.com")
 
-    assert user.trial_started_at is None
+    assert user.membership.trial_started_at is None
     assert TrialClaim.objects.count() == 0  # if trials are turned on later, Tina still gets hers
     article = premium_page(client, VERIFIED_AT + timedelta(minutes=1))
     assert PREMIUM not in article
@@ -302,7 +304,7 @@ def test_the_admin_refuses_a_trial_end_without_a_start(admin, make_member):
     assert response.status_code == 200
     assert "A trial needs both its start and its end (or neither)." in response.content.decode()
     member.refresh_from_db()
-    assert member.trial_ends_at is None
+    assert member.membership.trial_ends_at is None
 
 
 def test_the_admin_saves_a_trial_set_by_hand(admin, make_member, articles):
@@ -315,7 +317,7 @@ def test_the_admin_saves_a_trial_set_by_hand(admin, make_member, articles):
 
     assert response.status_code == 302
     member.refresh_from_db()
-    assert member.trial_ends_at == start + timedelta(days=3)
+    assert member.membership.trial_ends_at == start + timedelta(days=3)
     assert PREMIUM in premium_page_for(member, start + timedelta(days=2))
 
 
@@ -323,7 +325,7 @@ def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(
     make_member, articles
 ):
     member = make_member("nora@example.com")
-    User.objects.filter(pk=member.pk).update(trial_ends_at=timezone.now() + timedelta(days=3))
+    Membership.objects.filter(pk=member.pk).update(trial_ends_at=timezone.now() + timedelta(days=3))
     client = Client()
     client.force_login(member)
 
@@ -343,6 +345,9 @@ def test_extending_a_member_who_never_had_a_trial_gives_one_and_records_the_clai
 
     assert "Extended 1 trial(s) by 10 day(s)." in response.content.decode()
     nora.refresh_from_db()
-    assert (nora.trial_started_at, nora.trial_ends_at) == (at, at + timedelta(days=10))
+    assert (nora.membership.trial_started_at, nora.membership.trial_ends_at) == (
+        at,
+        at + timedelta(days=10),
+    )
     assert TrialClaim.objects.filter(user=nora).exists()
     assert PREMIUM in premium_page_for(nora, at + timedelta(days=9))

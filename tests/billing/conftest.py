@@ -7,17 +7,17 @@ often, while everything else (the SDK, HTTP, the stand-in's state) is real.
 """
 
 import json
-import os
 import socket
 import urllib.error
 import urllib.request
+from io import StringIO
 
 import pytest
 import stripe
 from django.core.management import call_command
 
 from billing.models import Plan
-from tests.standin.process import running_standin
+from tests.stripe_standin.process import running_standin
 
 WEBHOOK_SECRET = "whsec_billing_tests"
 API_KEY = "sk_test_billing_tests"
@@ -28,7 +28,7 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @pytest.fixture(scope="session")
 def standin_process(tmp_path_factory):
-    """``python -m billing.standin`` on a free port, events stored only; yields its base URL."""
+    """``python -m stripe_standin`` on a free port, events stored only; yields its base URL."""
     with running_standin(tmp_path_factory.mktemp("billing-standin") / "standin.log") as base_url:
         yield base_url
 
@@ -84,7 +84,7 @@ def closed_port_base(stripe_settings):
 @pytest.fixture
 def stripe_plans(standin, plans):
     """The shared monthly and annual plans, with their Prices created in the stand-in."""
-    call_command("stripe_sync_plans", stdout=open(os.devnull, "w"))
+    call_command("stripe_sync_plans", stdout=StringIO())
     return {p.interval: p for p in Plan.objects.order_by("amount")}
 
 

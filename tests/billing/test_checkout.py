@@ -247,7 +247,7 @@ def test_in_card_mode_signing_up_starts_no_trial(settings, make_member):
     member = make_member("new@example.com")
 
     assert trial_start(user=member) is False
-    assert not member.has_had_trial() and not TrialClaim.objects.exists()
+    assert not member.membership.has_had_trial() and not TrialClaim.objects.exists()
 
 
 def test_in_card_mode_checkout_starts_the_plans_trial_once_per_person(

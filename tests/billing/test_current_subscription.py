@@ -1,20 +1,64 @@
-"""The access lookup (one SQL statement per signed-in request) picks the subscription that matters.
+"""The Membership row says what billing's subscription records say, after any sequence of syncs.
 
-accounts/entitlements.py writes its per-request query by hand for speed; these hold it to the
-ORM's definition of a member's current subscription (`current_first()`), which the account
-page and billing use, over any mix of statuses and start dates, ties included.
+Access reads one row the members app owns (accounts.Membership); billing writes the member's
+current subscription to it on every sync (`membership_sync`). These hold that row, and what the
+policy makes of it, to billing's own definition of the current subscription (`current_first()`),
+over any mix of subscriptions, statuses, start dates (ties included), cancellations and orders.
 """
 
+import copy
+import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from accounts.entitlements import State, for_user
-from billing.models import ComplimentaryAccess, Subscription, SubscriptionStatus
+from accounts.entitlements import State, for_user, resolve
+from accounts.models import Membership, SubscriptionStatus
+from accounts.services import complimentary_grant
+from billing.models import Customer, Subscription
+from billing.services import subscription_sync
 
-NOW = timezone.now().replace(microsecond=0)
+FIXTURES = Path(__file__).resolve().parents[2] / "stripe_standin" / "fixtures.json"
+STRIPE_SUBSCRIPTION = json.loads(FIXTURES.read_text())["resources"]["subscription"]
+
+
+def stripe_subscription(*, id, customer, status, price_id, start, period_end, cancel_at_period_end):
+    """Stripe's published example Subscription, with the fields a sync reads set."""
+    data = copy.deepcopy(STRIPE_SUBSCRIPTION)
+    item = data["items"]["data"][0]
+    item["price"].update(id=price_id, unit_amount=1200, currency="gbp", lookup_key=None)
+    item["current_period_end"] = int(period_end.timestamp())
+    item["current_period_start"] = int(start.timestamp())
+    ended = status in ("canceled", "incomplete_expired")
+    data.update(
+        id=id,
+        customer=customer,
+        status=status,
+        created=int(start.timestamp()),
+        start_date=int(start.timestamp()),
+        cancel_at_period_end=cancel_at_period_end,
+        canceled_at=int(start.timestamp()) if ended or cancel_at_period_end else None,
+        ended_at=int(period_end.timestamp()) if ended else None,
+        trial_end=int(period_end.timestamp()) if status == "trialing" else None,
+        metadata={},
+    )
+    return data
+
+
+def reads_in_full(current: Subscription | None, now: datetime, grace_days: int) -> bool:
+    """What a paying reader expects, written from Stripe's statuses, not from the policy's code."""
+    if current is None:
+        return False
+    if current.status in ("active", "trialing"):
+        return not current.cancel_at_period_end or now < current.current_period_end
+    if current.status == "past_due":
+        return now < current.first_failed_payment_at + timedelta(days=grace_days)
+    return False
 
 
 @hypothesis_settings(
@@ -24,61 +68,75 @@ NOW = timezone.now().replace(microsecond=0)
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    history=st.lists(
-        st.tuples(st.sampled_from(sorted(SubscriptionStatus)), st.integers(0, 2)), max_size=4
+    syncs=st.lists(
+        st.tuples(
+            st.integers(0, 2),  # which of the member's subscriptions this event is about
+            st.sampled_from(sorted(SubscriptionStatus)),
+            st.booleans(),  # cancel at period end
+            st.integers(0, 2),  # started this many days ago: equal start dates happen
+        ),
+        min_size=1,
+        max_size=8,
     )
 )
-def test_the_access_lookup_picks_the_subscription_the_account_page_shows(
-    make_member, plans, history
+def test_the_membership_follows_the_current_subscription_after_any_sequence_of_syncs(
+    make_member, plans, settings, syncs
 ):
+    settings.PAYMENT_GRACE_DAYS = 7
     member = make_member(f"reader-{time.monotonic_ns()}@example.com", trial="over")
-    for number, (status, days_ago) in enumerate(history):
-        Subscription.objects.create(
-            stripe_subscription_id=f"sub_{member.pk}_{number}",
-            user=member,
+    customer = Customer.objects.create(user=member, stripe_customer_id=f"cus_{member.pk}")
+    now = timezone.now().replace(microsecond=0)
+    for number, status, cancelling, days_ago in syncs:
+        start = now - timedelta(days=40 + days_ago)
+        payload = stripe_subscription(
+            id=f"sub_{member.pk}_{number}",
+            customer=customer.stripe_customer_id,
             status=status,
-            started_at=NOW
-            - timedelta(days=days_ago),  # equal start dates happen: the tie-break must agree too
-            current_period_end=NOW + timedelta(days=20),
-            synced_at=NOW,
-            plan=plans[0],
-            amount=1200,
-            currency="gbp",
+            price_id=f"price_{plans[0].pk}",
+            start=start,
+            period_end=now + timedelta(days=3 + number),
+            cancel_at_period_end=cancelling,
         )
-
-    access = for_user(member)
+        subscription_sync(stripe_subscription=payload)
 
     current = Subscription.objects.filter(user=member).current_first().first()
-    assert access.subscription == current
-    assert (access.state == State.SUBSCRIBER) == (
-        current is not None and current.status in ("active", "trialing")
+    membership = Membership.objects.get(pk=member.pk)
+    assert membership.subscription_status == current.status
+    assert membership.subscription_ends_at == (
+        current.current_period_end if current.cancel_at_period_end else None
     )
+    assert membership.payment_failed_at == current.first_failed_payment_at
+    moments = [timezone.now(), current.current_period_end + timedelta(minutes=1)]
+    if current.first_failed_payment_at:
+        moments.append(current.first_failed_payment_at + timedelta(days=7, minutes=1))
+    for moment in moments:
+        access = resolve(membership, moment)
+        assert access.has_premium == reads_in_full(current, moment, 7), (current.status, moment)
+        assert access.subscription_status == current.status
 
 
 def test_the_latest_ending_grant_in_force_sets_the_end_of_complimentary_access(make_member):
     member = make_member("guest@example.com", trial="over")
-    sooner = ComplimentaryAccess.objects.create(
+    now = timezone.now().replace(microsecond=0)
+    grant = dict(user=member, granted_by=None, starts_at=now - timedelta(days=1))
+    sooner = complimentary_grant(until=now + timedelta(days=3), reason="Panel", **grant)
+    later = complimentary_grant(until=now + timedelta(days=30), reason="Press", **grant)
+    complimentary_grant(
         user=member,
-        starts_at=NOW - timedelta(days=1),
-        until=NOW + timedelta(days=3),
-        reason="Panel",
-    )
-    later = ComplimentaryAccess.objects.create(
-        user=member,
-        starts_at=NOW - timedelta(days=1),
-        until=NOW + timedelta(days=30),
-        reason="Press",
-    )
-    ComplimentaryAccess.objects.create(
-        user=member,
-        starts_at=NOW + timedelta(days=60),
-        until=NOW + timedelta(days=90),
+        granted_by=None,
+        starts_at=now + timedelta(days=60),
+        until=now + timedelta(days=90),
         reason="Later",
     )
+    member = type(member).objects.select_related("membership").get(pk=member.pk)
 
-    access = for_user(member, now=NOW)
+    access = for_user(member, now=now)
 
     assert access.state == State.COMPLIMENTARY
     assert access.access_until == later.until  # an aware datetime on every database
+    assert (
+        access.access_until.tzinfo is not None
+        and access.access_until.utcoffset() == UTC.utcoffset(None)
+    )
     assert for_user(member, now=later.until).state == State.TRIAL_OVER
     assert for_user(member, now=sooner.until).access_until == later.until

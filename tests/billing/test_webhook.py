@@ -1,6 +1,6 @@
 """Stripe's webhook: only Stripe gets in, each event counts once, in any order, and failures are retried.
 
-Events are the stand-in's own (shaped like Stripe's, see tests/standin/test_shapes.py),
+Events are the stand-in's own (shaped like Stripe's, see tests/stripe_standin/test_shapes.py),
 posted with a really computed signature.
 """
 
@@ -14,10 +14,12 @@ import stripe
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts import mail
-from accounts.models import SentMail
+from accounts.models import Membership, SentMail
 from billing.models import Plan, Subscription, WebhookEvent
 from tests.billing.conftest import WEBHOOK_SECRET, advance, control, pay, post_event
 
@@ -280,6 +282,12 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
         == at_stripe["items"]["data"][0]["current_period_end"]
     )
     assert (ours.first_failed_payment_at is not None) == (at_stripe["status"] == "past_due")
+    membership = Membership.objects.get(pk=member.pk)  # what access reads follows our copy
+    assert membership.subscription_status == ours.status
+    assert membership.payment_failed_at == ours.first_failed_payment_at
+    assert membership.subscription_ends_at == (
+        ours.current_period_end if ours.cancel_at_period_end else None
+    )
     mails = SentMail.objects.filter(user=member)
     assert mails.filter(kind="subscription_started").count() <= 1
     assert mails.filter(kind="subscription_cancelled").count() == (

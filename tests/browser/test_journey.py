@@ -18,7 +18,7 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.tasks import end_due_trials
+from accounts.tasks import trials_end_due_task
 from billing.models import Subscription
 from tests.billing.conftest import DECLINED_CARD, GOOD_CARD, advance
 from tests.browser.conftest import PASSWORD
@@ -78,7 +78,7 @@ def test_the_whole_journey_through_checkout_and_the_portal(
     stripe_settings.SITE_URL = live_server.url  # Checkout and the portal send the reader back here
     land_sign_up_and_verify(page, screenshot)
     member = User.objects.get(email=EMAIL)
-    assert member.trial_ends_at is not None
+    assert member.membership.trial_ends_at is not None
 
     assert reads_in_full(page)
     screenshot(page, "premium-article-in-trial")
@@ -86,10 +86,10 @@ def test_the_whole_journey_through_checkout_and_the_portal(
     assert page.locator(".ad-slot").count() == 0
 
     # The trial ends by the clock; the expiry job records it (as the scheduler would run it).
-    with time_machine.travel(member.trial_ends_at + timedelta(minutes=1), tick=True):
-        assert end_due_trials() == 1
-        member.refresh_from_db()
-        assert member.trial_ended_at is not None
+    with time_machine.travel(member.membership.trial_ends_at + timedelta(minutes=1), tick=True):
+        assert trials_end_due_task() == 1
+        member.membership.refresh_from_db()
+        assert member.membership.trial_ended_at is not None
 
         assert sees_the_paywall(page)
         screenshot(page, "paywall-after-trial")
@@ -101,7 +101,7 @@ def test_the_whole_journey_through_checkout_and_the_portal(
         page.goto("/account/")
         screenshot(page, "account-after-trial")
         assert page.get_by_text(
-            f"Your free trial ended on {timezone.localtime(member.trial_ends_at):%-d %B %Y}"
+            f"Your free trial ended on {timezone.localtime(member.membership.trial_ends_at):%-d %B %Y}"
         ).is_visible()
         page.goto(PREMIUM_URL)
 

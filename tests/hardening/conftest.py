@@ -35,6 +35,7 @@ def cast(readers, make_member, plans):
     from django.utils import timezone
 
     from billing.models import Subscription, SubscriptionStatus
+    from billing.services import membership_sync
 
     now = timezone.now()
 
@@ -53,7 +54,8 @@ def cast(readers, make_member, plans):
             plan=plans[0],
             **values,
         )
-        return member
+        membership_sync(user_id=member.pk)
+        return type(member).objects.select_related("membership").get(pk=member.pk)
 
     return {
         **readers,

@@ -32,16 +32,18 @@ def test_the_plain_redis_cache_would_fail_here():
     """What the pages below survive: Django's own RedisCache raises on the same dead Redis."""
     from redis.exceptions import ConnectionError
 
-    with override_settings(
-        CACHES={
-            "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": DEAD_REDIS,
+    with (
+        override_settings(
+            CACHES={
+                "default": {
+                    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": DEAD_REDIS,
+                }
             }
-        }
+        ),
+        pytest.raises(ConnectionError),
     ):
-        with pytest.raises(ConnectionError):
-            caches["default"].get("anything")
+        caches["default"].get("anything")
 
 
 @REDIS_DOWN
@@ -73,10 +75,10 @@ def test_a_signed_in_reader_keeps_reading_while_redis_is_down(client, readers, a
 
 
 @pytest.mark.skipif(
-    not os.environ.get("CI_REDIS_URL"), reason="needs a running Redis (CI_REDIS_URL)"
+    not os.environ.get("TEST_REDIS_URL"), reason="needs a running Redis (TEST_REDIS_URL)"
 )
 def test_the_forgiving_cache_stores_and_reads_on_a_live_redis():
-    location = os.environ["CI_REDIS_URL"]
+    location = os.environ["TEST_REDIS_URL"]
     with override_settings(
         CACHES={
             **settings.CACHES,

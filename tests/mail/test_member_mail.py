@@ -175,7 +175,8 @@ def test_starting_a_trial_sends_the_welcome_once(
 
     [message] = outbox.outbox
     assert message.to == ["newbie@example.com"]
-    ends = member.trial_ends_at
+    member.membership.refresh_from_db()
+    ends = member.membership.trial_ends_at
     assert ends - timezone.now() > timedelta(days=6)
     assert f"runs until {ends:%-d %B %Y}" in message.body
 

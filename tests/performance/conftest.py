@@ -1,5 +1,5 @@
 """The caches as production runs them: sessions read from the cache (cached_db), and the cache
-in process memory and, when CI_REDIS_URL names one, in a real Redis too.
+in process memory and, when TEST_REDIS_URL names one, in a real Redis too.
 
 Each Redis test gets a key prefix of its own instead of a flush, because other test
 processes share that Redis database.
@@ -14,8 +14,9 @@ import redis
 from django.utils import timezone
 
 from billing.models import Subscription, SubscriptionStatus
+from billing.services import membership_sync
 
-REDIS_URL = os.environ.get("CI_REDIS_URL", "")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
 
 def _redis_answers() -> bool:
@@ -34,7 +35,8 @@ def _redis_answers() -> bool:
         pytest.param(
             "redis",
             marks=pytest.mark.skipif(
-                not _redis_answers(), reason="needs a Redis at CI_REDIS_URL (CI sets it)"
+                not _redis_answers(),
+                reason="needs a Redis at TEST_REDIS_URL (make test finds a local one)",
             ),
         ),
     ],
@@ -72,4 +74,5 @@ def subscriber(make_member):
         current_period_end=now + timedelta(days=27),
         synced_at=now,
     )
-    return member
+    membership_sync(user_id=member.pk)
+    return type(member).objects.select_related("membership").get(pk=member.pk)

@@ -15,8 +15,10 @@ import pytest
 import time_machine
 from django.test import Client
 
+from accounts.services import trial_set
 from articles.models import Status, Visibility
 from billing.models import SubscriptionStatus
+from billing.services import membership_sync
 from tests.conftest import SECRET_SENTENCES
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -70,11 +72,11 @@ def frozen_clock():
 def cast(readers, make_member, subscriber, make_article, articles, plans):
     """Every signed-in reader of the test by name, each with their own client."""
     trudy = make_member("trudy@example.com")
-    trudy.trial_started_at, trudy.trial_ends_at = NOW - timedelta(days=5), NOW + timedelta(days=2)
-    trudy.save()
+    trial_set(user_id=trudy.pk, started_at=NOW - timedelta(days=5), ends_at=NOW + timedelta(days=2))
     subscriber.subscriptions.update(
         status=SubscriptionStatus.PAST_DUE, first_failed_payment_at=NOW - timedelta(days=1)
     )
+    membership_sync(user_id=subscriber.pk)  # as billing's sync does after Stripe's event
     make_article("draft-article", status=Status.DRAFT)
     members = {
         "tina": readers["in_trial"],

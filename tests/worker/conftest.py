@@ -2,7 +2,7 @@
 
 The worker is `python -m celery -A config worker`, started with the environment of
 this test process (tests/celery_env.py gave it a broker namespace of its own: Redis
-when CI_REDIS_URL is set, else a filesystem broker in a temporary folder), plus:
+when TEST_REDIS_URL is set, else a filesystem broker in a temporary folder), plus:
 - DATABASE_URL naming the database this test uses, so the worker sees committed rows
   (tests using it are transactional);
 - the file-based mail backend in a temporary folder, so a test counts the mail sent.

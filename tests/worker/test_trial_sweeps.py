@@ -10,14 +10,16 @@ from django.core import mail as outbox
 from django.db import connection
 
 from accounts import entitlements, lifecycle, mail
-from accounts.models import SentMail, User
+from accounts.models import Membership, SentMail, User
+from accounts.services import complimentary_grant, trial_set
 from accounts.tasks import (
-    end_due_trials,
-    remind_trials_ending,
-    requeue_unsent_mail,
-    send_member_mail,
+    mail_requeue_unsent_task,
+    mail_send_task,
+    trials_end_due_task,
+    trials_remind_ending_task,
 )
-from billing.models import ComplimentaryAccess, Subscription
+from billing.models import Subscription
+from billing.services import membership_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -36,17 +38,19 @@ def run_job(django_capture_on_commit_callbacks, eager_tasks):
 
 
 def member_with_trial(email, *, ends_in):
-    return User.objects.create_user(
-        email, trial_started_at=NOW + ends_in - timedelta(days=7), trial_ends_at=NOW + ends_in
+    member = User.objects.create_user(email)
+    trial_set(
+        user_id=member.pk, started_at=NOW + ends_in - timedelta(days=7), ends_at=NOW + ends_in
     )
+    return User.objects.select_related("membership").get(pk=member.pk)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_the_reminder_goes_once_even_when_the_job_runs_twice(run_job, plans):
     member = member_with_trial("rita@example.com", ends_in=timedelta(days=1, hours=12))
 
-    assert run_job(remind_trials_ending) == 1
-    assert run_job(remind_trials_ending) == 0
+    assert run_job(trials_remind_ending_task) == 1
+    assert run_job(trials_remind_ending_task) == 0
 
     [message] = outbox.outbox
     assert message.to == ["rita@example.com"]
@@ -62,28 +66,31 @@ def test_two_overlapping_reminder_runs_send_one_message(run_job):
         # the second run starts before the first has queued anything
         assert lifecycle.trials_remind_ending() == 1
         assert lifecycle.trials_remind_ending() == 0
-        run_job(requeue_unsent_mail, 0)
-        run_job(requeue_unsent_mail, 0)
+        run_job(mail_requeue_unsent_task, 0)
+        run_job(mail_requeue_unsent_task, 0)
     assert len(outbox.outbox) == 1
 
 
 def test_no_reminder_until_two_days_before_the_end(run_job):
     member_with_trial("early@example.com", ends_in=timedelta(days=5))
     with time_machine.travel(NOW, tick=False):
-        assert run_job(remind_trials_ending) == 0
+        assert run_job(trials_remind_ending_task) == 0
     with time_machine.travel(NOW + timedelta(days=3, minutes=1), tick=False):
-        assert run_job(remind_trials_ending) == 1
+        assert run_job(trials_remind_ending_task) == 1
     assert [m.to for m in outbox.outbox] == [["early@example.com"]]
 
 
 def test_an_extended_trial_is_reminded_again_before_its_new_end(run_job):
     member = member_with_trial("ext@example.com", ends_in=timedelta(days=1))
     with time_machine.travel(NOW, tick=False):
-        run_job(remind_trials_ending)
-        member.trial_ends_at += timedelta(days=7)
-        member.save()
+        run_job(trials_remind_ending_task)
+        trial_set(
+            user_id=member.pk,
+            started_at=member.membership.trial_started_at,
+            ends_at=member.membership.trial_ends_at + timedelta(days=7),
+        )
     with time_machine.travel(NOW + timedelta(days=7), tick=False):
-        run_job(remind_trials_ending)
+        run_job(trials_remind_ending_task)
     assert len(outbox.outbox) == 2
 
 
@@ -95,10 +102,10 @@ def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
     running = member_with_trial("running@example.com", ends_in=timedelta(hours=1))
     User.objects.create_user("never@example.com")
     with time_machine.travel(NOW, tick=False):
-        assert run_job(end_due_trials) == 2
-        assert run_job(end_due_trials) == 0
+        assert run_job(trials_end_due_task) == 2
+        assert run_job(trials_end_due_task) == 0
 
-    ended = dict(User.objects.values_list("email", "trial_ended_at"))
+    ended = dict(User.objects.values_list("email", "membership__trial_ended_at"))
     assert ended == {
         "due@example.com": NOW,
         "micro@example.com": NOW,
@@ -109,9 +116,9 @@ def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
         ("due@example.com", "Your Masthead free trial has ended"),
         ("micro@example.com", "Your Masthead free trial has ended"),
     ]
-    # the keys name the trial's end exactly as lifecycle.trial_mail_key does (PostgreSQL builds them in SQL)
+    # the keys name the trial's end, so an extended trial gets its own mail
     assert set(SentMail.objects.values_list("key", flat=True)) == {
-        lifecycle.trial_mail_key(mail.TRIAL_ENDED, member.pk, member.trial_ends_at)
+        lifecycle.trial_mail_key(mail.TRIAL_ENDED, member.pk, member.membership.trial_ends_at)
         for member in (due, due_to_the_microsecond)
     }
 
@@ -125,11 +132,12 @@ def subscribe(member, status):
         current_period_end=NOW + timedelta(days=28),
         synced_at=NOW,
     )
+    membership_sync(user_id=member.pk)
 
 
 @pytest.mark.parametrize(
     "job, ends_in",
-    [(remind_trials_ending, timedelta(days=1)), (end_due_trials, -timedelta(minutes=1))],
+    [(trials_remind_ending_task, timedelta(days=1)), (trials_end_due_task, -timedelta(minutes=1))],
 )
 @time_machine.travel(NOW, tick=False)
 def test_members_who_subscribed_or_were_given_access_during_their_trial_get_no_trial_mail(
@@ -138,22 +146,22 @@ def test_members_who_subscribed_or_were_given_access_during_their_trial_get_no_t
     subscribe(member_with_trial("payer@example.com", ends_in=ends_in), "active")
     subscribe(member_with_trial("grace@example.com", ends_in=ends_in), "past_due")
     given = member_with_trial("guest@example.com", ends_in=ends_in)
-    ComplimentaryAccess.objects.create(user=given, until=NOW + timedelta(days=30), reason="Press")
+    complimentary_grant(user=given, until=NOW + timedelta(days=30), reason="Press", granted_by=None)
     subscribe(member_with_trial("lapsed@example.com", ends_in=ends_in), "canceled")
     member_with_trial("free@example.com", ends_in=ends_in)
 
     run_job(job)
 
     assert sorted(m.to[0] for m in outbox.outbox) == ["free@example.com", "lapsed@example.com"]
-    if job is end_due_trials:
+    if job is trials_end_due_task:
         assert (
-            User.objects.filter(trial_ended_at=NOW).count() == 5
+            Membership.objects.filter(trial_ended_at=NOW).count() == 5
         )  # every due trial is recorded as ended
 
 
 def test_a_sweep_that_has_not_run_does_not_keep_access_open(make_member):
     reader = make_member("late@example.com", trial="over")  # trial over, sweep never ran
-    assert reader.trial_ended_at is None
+    assert reader.membership.trial_ended_at is None
     assert entitlements.for_user(reader).has_premium is False
 
 
@@ -181,11 +189,9 @@ def test_a_mail_server_that_is_down_leaves_the_message_for_later_and_it_goes_onc
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11)):
-        assert run_job(requeue_unsent_mail) == 1
-        assert run_job(requeue_unsent_mail) == 0
-    assert (
-        send_member_mail.delay(mail.PAYMENT_FAILED, reader.pk, "payment_failed:in_1").get() is False
-    )
+        assert run_job(mail_requeue_unsent_task) == 1
+        assert run_job(mail_requeue_unsent_task) == 0
+    assert mail_send_task.delay(["payment_failed:in_1"]).get() == 0  # sent already: not again
     [message] = outbox.outbox
     assert message.to == ["pat@example.com"] and "£12.00" in message.body
 
@@ -199,4 +205,4 @@ def test_the_sweep_reads_the_partial_index_of_due_trials():
             "SET LOCAL enable_seqscan = off"
         )  # a tiny table would be scanned whole anyway
     plan = lifecycle.due_chunk(NOW, 1000).explain()
-    assert "user_trial_due_idx" in plan
+    assert "membership_trial_due_idx" in plan

@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.entitlements import for_user
 from accounts.models import User
-from accounts.services import trial_start
+from accounts.services import membership_for, trial_set, trial_start
 from articles import demo_data
 from articles.models import Article, Person, SiteSettings, Status, Topic
 from billing.models import Interval, Plan
@@ -105,26 +106,26 @@ class Command(BaseCommand):
         admin = self._member("admin@example.com", is_staff=True, is_superuser=True)
         reader = self._member("reader@example.com")
         lapsed = self._member("lapsed@example.com")
-        if not trial_start(user=reader) and not reader.is_trialing(now):
+        if not trial_start(user=reader) and not for_user(reader, now).is_trialing:
             # `make run` weeks after the first one: the demo reader is still meant to be in trial
-            User.objects.filter(pk=reader.pk).update(
-                trial_started_at=now,
-                trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS),
-                trial_ended_at=None,
+            trial_set(
+                user_id=reader.pk, started_at=now, ends_at=now + timedelta(days=settings.TRIAL_DAYS)
             )
-        if trial_start(user=lapsed) or lapsed.trial_ends_at > now:
+        if trial_start(user=lapsed) or membership_for(user_id=lapsed.pk).trial_ends_at > now:
             # a trial that began nine days ago and ended two days ago
-            User.objects.filter(pk=lapsed.pk).update(
-                trial_started_at=now - timedelta(days=9), trial_ends_at=now - timedelta(days=2)
+            trial_set(
+                user_id=lapsed.pk,
+                started_at=now - timedelta(days=9),
+                ends_at=now - timedelta(days=2),
             )
         ending = self._member("ending@example.com")
         trial_start(user=ending)
         # ends a couple of minutes from now on every `make run`, so the trial-expiry job
         # (every minute) ends it and the worker's trial-ended mail shows in the console
-        User.objects.filter(pk=ending.pk).update(
-            trial_started_at=now - timedelta(days=settings.TRIAL_DAYS) + timedelta(minutes=2),
-            trial_ends_at=now + timedelta(minutes=2),
-            trial_ended_at=None,
+        trial_set(
+            user_id=ending.pk,
+            started_at=now - timedelta(days=settings.TRIAL_DAYS) + timedelta(minutes=2),
+            ends_at=now + timedelta(minutes=2),
         )
         return admin, reader, lapsed
 

@@ -4,11 +4,15 @@ Objects are created through the real stripe SDK and compared, as they came
 over the wire, with fixtures3.json from stripe/openapi: the same keys at the
 top level and in every nested object the fixture defines, and the same JSON
 type wherever both values are non-null.
+
+The examples are the stand-in's vendored subset (stripe_standin/fixtures.json), held to the
+digests recorded from Stripe's published copy (fixtures.sha256), so no test needs that copy.
 """
 
+import hashlib
 import json
-import os
-from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
@@ -17,25 +21,10 @@ from .process import REPO_ROOT
 
 pytestmark = pytest.mark.standin
 
-VENDORED = REPO_ROOT / "billing" / "standin" / "fixtures.json"
-
-
-def _shared_fixtures_path():
-    """Stripe's fixtures as shared with the project, if this machine has them."""
-    candidates = [
-        os.environ.get("STRIPE_FIXTURES"),
-        REPO_ROOT.parent / "shared" / "stripe" / "fixtures3.json",
-    ]
-    return next((Path(c) for c in candidates if c and Path(c).exists()), None)
-
-
-def _load_fixtures():
-    # CI may run without shared/; the vendored subset is a verbatim copy (checked below).
-    path = _shared_fixtures_path() or VENDORED
-    return json.loads(path.read_text())["resources"]
-
-
-FIXTURES = _load_fixtures()
+VENDORED = REPO_ROOT / "stripe_standin" / "fixtures.json"
+DIGESTS = REPO_ROOT / "stripe_standin" / "fixtures.sha256"
+CHECK_SCRIPT = REPO_ROOT / "scripts" / "check-stripe-fixtures"
+FIXTURES = json.loads(VENDORED.read_text())["resources"]
 # Keys whose contents are the caller's own, not Stripe's schema.
 FREE_FORM = {"metadata"}
 
@@ -99,13 +88,49 @@ def assert_event_shape(event):
     assert set(data.get("previous_attributes", {})) <= set(data["object"])
 
 
+def canonical_sha256(resource):
+    """As fixtures.sha256's header defines it (and scripts/check-stripe-fixtures computes it)."""
+    canonical = json.dumps(resource, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def test_the_vendored_fixtures_are_stripes_unchanged():
-    shared = _shared_fixtures_path()
-    if shared is None:
-        pytest.skip("shared/stripe/fixtures3.json is not on this machine")
-    published = json.loads(shared.read_text())["resources"]
-    vendored = json.loads(VENDORED.read_text())["resources"]
-    assert vendored == {kind: published[kind] for kind in vendored}
+    recorded = {}
+    for line in DIGESTS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, kind = line.split()
+            recorded[kind] = digest
+    assert {kind: canonical_sha256(obj) for kind, obj in FIXTURES.items()} == recorded
+
+
+def check_against(published_resources, tmp_path):
+    """Run scripts/check-stripe-fixtures against a published copy holding these resources.
+
+    Isolated and without site-packages (-I -S): the script needs nothing but the standard library.
+    """
+    published = tmp_path / "fixtures3.json"
+    published.write_text(json.dumps({"resources": published_resources}, indent=2))
+    command = [sys.executable, "-I", "-S", CHECK_SCRIPT, published]
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=30)
+
+
+def test_the_check_script_accepts_a_published_copy_holding_the_vendored_objects(tmp_path):
+    published = {**FIXTURES, "account": {"id": "acct_1", "object": "account"}}
+    result = check_against(published, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"all {len(FIXTURES)} resources are Stripe's" in result.stdout
+
+
+def test_the_check_script_names_each_resource_that_differs_from_the_published_copy(tmp_path):
+    published = json.loads(json.dumps(FIXTURES))
+    published["price"]["unit_amount"] += 1
+    del published["invoice"]
+    result = check_against(published, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"invoice: not in {tmp_path / 'fixtures3.json'}",
+        f"price: {tmp_path / 'fixtures3.json'} differs from the recorded digest",
+    ]
 
 
 def test_a_customer_has_the_fixture_shape(stripe_client):

@@ -1,13 +1,11 @@
 """The stand-in decodes exactly what the stripe SDK encodes."""
 
-from urllib.parse import urlencode
-
 import pytest
+import stripe
 from hypothesis import given
 from hypothesis import strategies as st
-from stripe._encode import _api_encode
 
-from billing.standin.forms import ParamError, parse_params
+from stripe_standin.forms import ParamError, parse_params
 
 pytestmark = pytest.mark.standin
 
@@ -23,9 +21,27 @@ values = st.recursive(
 )
 
 
+class RecordingHTTPClient(stripe.HTTPClient):
+    """The SDK's public hook for its HTTP transport: keeps the body instead of sending it."""
+
+    name = "recording"
+
+    def request(self, method, url, headers, post_data=None, **kwargs):
+        self.body = post_data
+        return '{"id": "cus_1", "object": "customer"}', 200, {}
+
+    def close(self):
+        pass
+
+
+_transport = RecordingHTTPClient()
+_sdk = stripe.StripeClient("sk_test_forms", http_client=_transport, max_network_retries=0)
+
+
 def sdk_encode(params):
-    """The SDK's own form encoding (stripe 16.1.0), brackets left readable as it sends them."""
-    return urlencode(list(_api_encode(params))).replace("%5B", "[").replace("%5D", "]")
+    """The form body the SDK (stripe 16.1.0) sends for these params, byte for byte."""
+    _sdk.v1.customers.create(params=params)
+    return _transport.body
 
 
 @given(st.dictionaries(names, values, max_size=4))

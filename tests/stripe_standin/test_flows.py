@@ -90,7 +90,7 @@ def test_a_trial_checkout_starts_trialing_without_a_charge(stripe_client, standi
 
 
 @pytest.mark.parametrize(
-    "card, message",
+    ("card", "message"),
     [
         ("4000000000000002", "Your card was declined."),
         ("4000000000009995", "Your card has insufficient funds."),

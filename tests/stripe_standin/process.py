@@ -14,13 +14,13 @@ READY = "Stripe stand-in listening on "
 
 @contextmanager
 def running_standin(log_path: Path, *extra_args: str, timeout: float = 15):
-    """``python -m billing.standin`` on a free port; yields its base URL, stops it afterwards."""
+    """``python -m stripe_standin`` on a free port; yields its base URL, stops it afterwards."""
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "billing.standin",
+                "stripe_standin",
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -28,7 +28,7 @@ def split_key(key):
     parts = _KEY_PART.findall(rest)
     if "".join(f"[{p}]" for p in parts) != rest:
         raise ParamError(f"Invalid parameter name: {key}", key)
-    return [head] + parts
+    return [head, *parts]
 
 
 def parse_params(text):

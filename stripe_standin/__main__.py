@@ -1,4 +1,4 @@
-"""``python -m billing.standin``: run the Stripe stand-in until interrupted."""
+"""``python -m stripe_standin``: run the Stripe stand-in until interrupted."""
 
 import argparse
 import os
@@ -8,7 +8,7 @@ from .server import create_server
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m billing.standin", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m stripe_standin", description=__doc__)
     parser.add_argument("--host", default=os.environ.get("STANDIN_HOST", "127.0.0.1"))
     parser.add_argument(
         "--port",

@@ -15,9 +15,11 @@ import os
 import secrets
 import string
 
-from stripe._api_version import _ApiVersion
+import stripe
 
-API_VERSION = _ApiVersion.CURRENT
+# The API version the installed SDK speaks (2026-10-28.endive for 16.1.0): the stand-in answers
+# as that version, in its Stripe-Version header and in every event's api_version.
+API_VERSION = stripe.api_version
 
 _FIXTURES_PATH = os.path.join(os.path.dirname(__file__), "fixtures.json")
 with open(_FIXTURES_PATH, encoding="utf-8") as _f:
@@ -212,7 +214,7 @@ def checkout_session(*, now, base_url, params, amount, currency, customer_id):
         livemode=False,
     )
     obj["automatic_tax"].update(enabled=False, liability=None, status=None, provider=None)
-    obj["custom_text"] = {key: None for key in obj["custom_text"]}
+    obj["custom_text"] = dict.fromkeys(obj["custom_text"])
     obj["total_details"].update(amount_discount=0, amount_shipping=0, amount_tax=0)
     obj["adaptive_pricing"]["enabled"] = False
     obj["managed_payments"]["enabled"] = False
@@ -430,7 +432,7 @@ def invoice(*, now, subscription_obj, customer_obj, product_name, amount, billin
 def _line_description(item, amount, product_name):
     if amount == 0 and item["price"]["unit_amount"]:
         return f"Trial period for {product_name}"
-    return f"{item['quantity']} × {product_name}"
+    return f"{item['quantity']} × {product_name}"  # noqa: RUF001 (Stripe's own sign)
 
 
 def event(

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import stripe
 
-from tests.standin.process import running_standin
+from tests.stripe_standin.process import running_standin
 
 WEBHOOK_SECRET = "whsec_standin_tests"
 API_KEY = "sk_test_standin"
@@ -42,7 +42,12 @@ class WebhookReceiver:
                     failing = receiver.fail_next > 0
                     receiver.fail_next -= failing
                     receiver.received.append(
-                        {"body": body, "headers": dict(self.headers), "failed": failing}
+                        {
+                            "path": self.path,
+                            "body": body,
+                            "headers": dict(self.headers),
+                            "failed": failing,
+                        }
                     )
                     receiver.condition.notify_all()
                 self.send_response(500 if failing else 200)
@@ -82,7 +87,7 @@ def webhook_receiver():
 
 @pytest.fixture(scope="session")
 def standin_process(webhook_receiver, tmp_path_factory):
-    """``python -m billing.standin`` on a free port; yields its base URL."""
+    """``python -m stripe_standin`` on a free port; yields its base URL."""
     args = [
         "--webhook-url",
         webhook_receiver.url,

@@ -51,10 +51,7 @@ TEST_MODE_BANNER = (
 def money(amount, currency):
     """``money(500, "usd")`` -> "$5.00"."""
     currency = (currency or "").lower()
-    if currency in ZERO_DECIMAL:
-        number = f"{amount:,}"
-    else:
-        number = f"{amount / 100:,.2f}"
+    number = f"{amount:,}" if currency in ZERO_DECIMAL else f"{amount / 100:,.2f}"
     symbol = SYMBOLS.get(currency)
     return symbol + number if symbol else f"{number} {currency.upper()}"
 
