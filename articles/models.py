@@ -139,14 +139,6 @@ class Article(models.Model):
     def __str__(self):
         return self.title
 
-    def clean(self):
-        # save() would fill a missing moment with "now", publishing at once what the editor
-        # meant to hold back: a scheduled article must say when it goes live.
-        if self.status == Status.SCHEDULED and self.publish_at is None:
-            raise ValidationError(
-                {"publish_at": "A scheduled article needs the date and time it goes live."}
-            )
-
     def save(self, *args, **kwargs):
         if self.status != Status.DRAFT and self.publish_at is None:
             self.publish_at = timezone.now()
@@ -154,6 +146,14 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:detail", args=[self.slug])
+
+    def clean(self):
+        # save() would fill a missing moment with "now", publishing at once what the editor
+        # meant to hold back: a scheduled article must say when it goes live.
+        if self.status == Status.SCHEDULED and self.publish_at is None:
+            raise ValidationError(
+                {"publish_at": "A scheduled article needs the date and time it goes live."}
+            )
 
     def is_live(self, now=None) -> bool:
         return (
