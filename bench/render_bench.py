@@ -17,6 +17,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +38,7 @@ from django.test import Client  # noqa: E402
 from seed_web import SUBSCRIBER, subscriber  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from accounts.services import trial_set  # noqa: E402
 
 LAPSED = "bench-lapsed@example.com"
 
@@ -46,8 +48,11 @@ def lapsed() -> User:
     user, created = User.objects.get_or_create(email=LAPSED, defaults={"password": "!"})
     if created:
         EmailAddress.objects.create(user=user, email=LAPSED, verified=True, primary=True)
-        user.trial_started_at = user.trial_ends_at = user.date_joined
-        user.save()
+        trial_set(
+            user_id=user.pk,
+            started_at=user.date_joined - timedelta(days=8),
+            ends_at=user.date_joined - timedelta(days=1),
+        )
     return user
 
 
