@@ -72,7 +72,7 @@ def record(kind: str, recipients: list[tuple[int, str]], *, context: dict | None
         # Two arrays instead of a model per row: about ten times faster than bulk_create
         # when a sweep records thousands of messages at once. A request's one message goes
         # through the ORM below.
-        user_ids, keys = zip(*recipients)
+        user_ids, keys = zip(*recipients, strict=True)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {SentMail._meta.db_table} (key, kind, user_id, context, created_at) "

@@ -26,7 +26,7 @@ TRANSPORT_ERRORS = (
 )
 MAIL_RETRY = {
     # and the database going away for a moment (or SQLite's lock, in the local run)
-    "autoretry_for": TRANSPORT_ERRORS + (smtplib.SMTPResponseException, OperationalError),
+    "autoretry_for": (*TRANSPORT_ERRORS, smtplib.SMTPResponseException, OperationalError),
     "retry_backoff": 10,  # 10 s, 20 s, 40 s ... with jitter
     "retry_backoff_max": 30 * 60,
     "max_retries": 10,  # about five hours; after that the periodic requeue tries again

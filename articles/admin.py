@@ -1,9 +1,8 @@
 from django.contrib import admin, messages
-from django.utils import timezone
-from django.utils.html import format_html
-
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from articles.models import Article, Person, SiteSettings, Status, Topic
 

@@ -6,7 +6,6 @@ Each article has a public ``intro`` and a gated ``body`` (Markdown).
 
 from textwrap import dedent
 
-
 TOPICS = [
     {
         "name": "Leadership",

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -52,10 +52,34 @@ TOPICS = [
     "Coaching",
     "Careers",
 ]
-WORDS = (
-    "team manager feedback meeting goal plan people trust clear week decision project review "
-    "habit focus priority coach listen question agenda outcome growth career skill hire role"
-).split()
+WORDS = [
+    "team",
+    "manager",
+    "feedback",
+    "meeting",
+    "goal",
+    "plan",
+    "people",
+    "trust",
+    "clear",
+    "week",
+    "decision",
+    "project",
+    "review",
+    "habit",
+    "focus",
+    "priority",
+    "coach",
+    "listen",
+    "question",
+    "agenda",
+    "outcome",
+    "growth",
+    "career",
+    "skill",
+    "hire",
+    "role",
+]
 
 
 def sentence(rng: random.Random) -> str:

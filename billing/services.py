@@ -96,8 +96,9 @@ def checkout_start(*, user: User, plan: Plan, success_url: str, cancel_url: str)
         if reusable:
             return reusable.url
         # Paid meanwhile (its webhook not yet here): its subscription is now copied, and committed below.
-        paid_meanwhile = not all([_checkout_session_close(other) for other in open_sessions])
-        if not paid_meanwhile:
+        # Every open one is closed, not only those up to the first that was paid.
+        closed = [_checkout_session_close(other) for other in open_sessions]
+        if all(closed):
             return _checkout_session_create(
                 user=user, plan=plan, success_url=success_url, cancel_url=cancel_url
             )
@@ -106,13 +107,13 @@ def checkout_start(*, user: User, plan: Plan, success_url: str, cancel_url: str)
 
 def _checkout_session_create(*, user: User, plan: Plan, success_url: str, cancel_url: str) -> str:
     customer = customer_get_or_create(user=user)
-    create = dict(
-        price_id=plan.stripe_price_id,
-        user_id=user.pk,
-        success_url=success_url,
-        cancel_url=cancel_url,
-        trial_days=_checkout_trial_days(user=user, plan=plan),
-    )
+    create = {
+        "price_id": plan.stripe_price_id,
+        "user_id": user.pk,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "trial_days": _checkout_trial_days(user=user, plan=plan),
+    }
     try:
         session = stripe_api.checkout_session_create(
             customer_id=customer.stripe_customer_id, **create
@@ -436,12 +437,16 @@ def _on_checkout_completed(event: dict) -> None:
         return
     user_id = session.get("client_reference_id")
     customer_id = session.get("customer")
-    if customer_id and user_id and str(user_id).isdigit():
-        # A customer Checkout made itself (not ours): remember it for this member.
-        if not Customer.objects.filter(stripe_customer_id=customer_id).exists():
-            Customer.objects.get_or_create(
-                user_id=int(user_id), defaults={"stripe_customer_id": customer_id}
-            )
+    # A customer Checkout made itself (not ours): remember it for this member.
+    if (
+        customer_id
+        and user_id
+        and str(user_id).isdigit()
+        and not Customer.objects.filter(stripe_customer_id=customer_id).exists()
+    ):
+        Customer.objects.get_or_create(
+            user_id=int(user_id), defaults={"stripe_customer_id": customer_id}
+        )
     subscription = session["subscription"]
     subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
     subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=customer_id)
