@@ -7,10 +7,11 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts import entitlements, services
-from accounts.models import ComplimentaryAccess, TrialClaim, User
+from accounts.models import ComplimentaryAccess, Newsletter, Suppression, TrialClaim, User
 
 EXTEND_DAYS = forms.IntegerField(min_value=1, max_value=365)
 
@@ -208,3 +209,30 @@ class TrialClaimAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Newsletter)
+class NewsletterAdmin(admin.ModelAdmin):
+    """The lists members choose on their account page; an article is sent to one from its own admin page."""
+
+    list_display = ["name", "slug", "cadence", "is_default", "subscriber_count"]
+    prepopulated_fields = {"slug": ["name"]}
+    fields = ["name", "slug", "description", "sender_name", "cadence", "is_default"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(subscriber_count=Count("subscriptions"))
+
+    @admin.display(description="Subscribers", ordering="subscriber_count")
+    def subscriber_count(self, newsletter):
+        return newsletter.subscriber_count
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Addresses that get no newsletter: bounces and complaints reported by the mail provider,
+    unsubscribes from everything, and any staff add by hand. Account mail still reaches them."""
+
+    list_display = ["email", "reason", "detail", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at"]

@@ -33,6 +33,9 @@ class State(StrEnum):
 
     ANONYMOUS = "anonymous"
     UNVERIFIED = "unverified"  # signed in, email not yet verified
+    NEWSLETTER_ONLY = (
+        "newsletter_only"  # confirmed a newsletter sign-up: no password, no account yet
+    )
     TRIAL = "trial"
     TRIAL_OVER = "trial_over"
     NO_SUBSCRIPTION = "no_subscription"  # verified, no trial left to give (one per person)
@@ -52,6 +55,7 @@ class State(StrEnum):
 REASONS = {
     State.ANONYMOUS: "Sign in or start your free trial to read this article.",
     State.UNVERIFIED: "Verify your email address to start reading.",
+    State.NEWSLETTER_ONLY: "Set a password to finish your account and start your free trial.",
     State.TRIAL_OVER: "Your free trial has ended. Subscribe to keep reading.",
     State.NO_SUBSCRIPTION: "Subscribe to read this article.",
     State.PAYMENT_FAILED: "Your last payment didn't go through. Update your card to keep reading.",
@@ -61,7 +65,11 @@ REASONS = {
 }
 
 # The same, where the site offers no free trial (TRIAL_DAYS = 0).
-NO_TRIAL_REASONS = {**REASONS, State.ANONYMOUS: "Sign in or subscribe to read this article."}
+NO_TRIAL_REASONS = {
+    **REASONS,
+    State.ANONYMOUS: "Sign in or subscribe to read this article.",
+    State.NEWSLETTER_ONLY: "Set a password to finish your account, then subscribe to read this article.",
+}
 
 PREMIUM_STATES = {State.TRIAL, State.STAFF, State.SUBSCRIBER, State.GRACE, State.COMPLIMENTARY}
 LAPSED_STATES = {State.PAYMENT_FAILED, State.PAYMENT_INCOMPLETE, State.CANCELLED, State.PAUSED}
@@ -159,6 +167,10 @@ def resolve(membership: Membership, now: datetime, *, staff: bool = False) -> Re
         return ReaderAccess(State.TRIAL, trial_ends_at=m.trial_ends_at, subscription_status=status)
     if state:
         return ReaderAccess(state, trial_ends_at=m.trial_ends_at, subscription_status=status)
+    if m.newsletter_only:
+        return ReaderAccess(
+            State.NEWSLETTER_ONLY
+        )  # a reader of the free newsletter, not yet a member
     if m.has_had_trial():
         return ReaderAccess(State.TRIAL_OVER, trial_ends_at=m.trial_ends_at)
     return ReaderAccess(State.NO_SUBSCRIPTION)

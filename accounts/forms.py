@@ -1,13 +1,21 @@
 from django import forms
 
-from accounts.models import User
+from accounts.models import Newsletter
 
 
-class EmailPreferencesForm(forms.ModelForm):
-    """The member's choice of optional mail; account mail is not a choice (see User)."""
+class NewsletterPreferencesForm(forms.Form):
+    """The newsletters a member chooses; account mail (verification, trial, billing) is not a choice."""
 
-    class Meta:
-        model = User
-        fields = ["wants_product_emails"]
-        labels = {"wants_product_emails": "Send me the weekly newsletter and news about the site"}
-        help_texts = {"wants_product_emails": ""}
+    newsletters = forms.ModelMultipleChoiceField(
+        queryset=Newsletter.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Send me",
+    )
+
+
+class NewsletterSignupForm(forms.Form):
+    """An email address, and the newsletter it is for (the site's default ones when none is named)."""
+
+    email = forms.EmailField(label="Your email address", max_length=254)
+    newsletter = forms.SlugField(required=False, widget=forms.HiddenInput)

@@ -32,6 +32,7 @@ TRIAL_ENDED = "trial_ended"
 PAYMENT_FAILED = "payment_failed"
 SUBSCRIPTION_STARTED = "subscription_started"
 SUBSCRIPTION_CANCELLED = "subscription_cancelled"
+NEWSLETTER_CONFIRM = "newsletter_confirm"
 
 BULK = 100  # record() writes more messages than this in one statement of two arrays
 MAIL_BATCH = 1000  # recorded messages per sending task: one publish per thousand, not per message
@@ -160,6 +161,10 @@ def send_subscription_cancelled(user: User, context: dict) -> None:
     _send(SUBSCRIPTION_CANCELLED, user, context)
 
 
+def send_newsletter_confirm(user: User, context: dict) -> None:
+    _send(NEWSLETTER_CONFIRM, user, context)
+
+
 SENDERS = {
     TRIAL_STARTED: send_trial_started,
     TRIAL_ENDING: send_trial_ending,
@@ -167,6 +172,7 @@ SENDERS = {
     PAYMENT_FAILED: send_payment_failed,
     SUBSCRIPTION_STARTED: send_subscription_started,
     SUBSCRIPTION_CANCELLED: send_subscription_cancelled,
+    NEWSLETTER_CONFIRM: send_newsletter_confirm,
 }
 
 

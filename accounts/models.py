@@ -36,14 +36,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    # The member's choice for newsletters and product news. Mail about their own account
-    # (verification, trial ending, receipts, payment problems) is sent regardless.
-    wants_product_emails = models.BooleanField(
-        "newsletter and product emails",
-        default=True,
-        help_text="The weekly newsletter and news about the site.",
-    )
-
     objects = UserManager()
 
     USERNAME_FIELD = "email"
@@ -144,6 +136,11 @@ class Membership(models.Model):
         blank=True,
         editable=False,
         help_text="When this run of failed payments began: grace counts from it.",
+    )
+    newsletter_only = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Signed up with only an email, for the newsletter: no password yet, so no account or trial.",
     )
 
     objects = MembershipQuerySet.as_manager()
@@ -281,3 +278,83 @@ class SentMail(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class Newsletter(models.Model):
+    """A list members choose to receive: articles mailed to them (articles.NewsletterSend)."""
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    sender_name = models.CharField(
+        max_length=100, blank=True, help_text="Shown as the sender; the site's name when blank."
+    )
+    cadence = models.CharField(
+        max_length=100, blank=True, help_text='As readers see it, e.g. "Every Tuesday".'
+    )
+    is_default = models.BooleanField(
+        "subscribe new members",
+        default=False,
+        help_text="New members (and newsletter sign-ups) get it.",
+    )
+    subscribers = models.ManyToManyField(
+        User, through="NewsletterSubscription", related_name="newsletters"
+    )
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class NewsletterSubscription(models.Model):
+    """A member on a newsletter's list. Unsubscribing deletes the row; the list is who is on it now."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="newsletter_subscriptions"
+    )
+    newsletter = models.ForeignKey(
+        Newsletter, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    subscribed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["newsletter", "user"], name="newsletter_subscription_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.newsletter}"
+
+
+class SuppressionReason(models.TextChoices):
+    BOUNCED = "bounced", "Hard bounce"
+    COMPLAINED = "complained", "Marked as spam"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed from all bulk mail"
+    REJECTED = "rejected", "Rejected by the mail provider"
+    MANUAL = "manual", "Suppressed by staff"
+
+
+class Suppression(models.Model):
+    """An address that gets no bulk mail (newsletters), and why. Account mail still goes to it.
+
+    Keyed by the address as mailed, lower-cased: a bounce or complaint names an address, not a member.
+    """
+
+    email = models.EmailField(unique=True)
+    reason = models.CharField(max_length=20, choices=SuppressionReason)
+    detail = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} ({self.get_reason_display()})"
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)

@@ -1,12 +1,17 @@
 """Keeping the member's Membership in step with what allauth and Django record about them."""
 
 from allauth.account.models import EmailAddress
-from allauth.account.signals import email_confirmed
+from allauth.account.signals import email_confirmed, password_reset, user_signed_up
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import Membership, User
-from accounts.services import membership_email_verified_refresh, trial_start
+from accounts.services import (
+    membership_email_verified_refresh,
+    newsletter_member_upgrade,
+    newsletter_subscribe_defaults,
+    trial_start,
+)
 
 
 @receiver(post_save, sender=User)
@@ -26,3 +31,15 @@ def record_email_verification(instance, raw=False, **kwargs):
 @receiver(email_confirmed)
 def start_trial_on_verification(request, email_address, **kwargs):
     trial_start(user=email_address.user, email=email_address.email)
+
+
+@receiver(user_signed_up)
+def subscribe_new_member_to_default_newsletters(request, user, **kwargs):
+    newsletter_subscribe_defaults(user=user)
+
+
+@receiver(password_reset)
+def finish_newsletter_only_account(request, user, **kwargs):
+    # A newsletter reader who set a password (through "forgot password", the only way without
+    # one) is now a member: their trial starts.
+    newsletter_member_upgrade(user=user)

@@ -9,12 +9,23 @@ from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import mail
 from accounts.emails import email_fingerprint
-from accounts.models import ComplimentaryAccess, Membership, TrialClaim, User
+from accounts.models import (
+    ComplimentaryAccess,
+    Membership,
+    Newsletter,
+    NewsletterSubscription,
+    Suppression,
+    SuppressionReason,
+    TrialClaim,
+    User,
+)
 
 
 def membership_for(*, user_id: int) -> Membership:
@@ -214,3 +225,136 @@ def membership_subscription_set(
         subscription_ends_at=ends_at,
         payment_failed_at=payment_failed_at,
     )
+
+
+# ---- newsletters ----------------------------------------------------------------------
+
+CONFIRM_SALT = "accounts.newsletter-confirm"
+UNSUBSCRIBE_SALT = "accounts.newsletter-unsubscribe"
+# How long a sign-up's confirmation link works: long enough for a weekend away from the inbox,
+# short enough that an old forwarded mail cannot subscribe someone months later.
+CONFIRM_MAX_AGE = timedelta(days=7)
+
+
+class BadNewsletterLink(Exception):
+    """A confirmation or unsubscribe link that is forged, mangled, expired or names nothing here."""
+
+
+def newsletter_signup(*, email: str, newsletters: list[Newsletter]) -> None:
+    """Mail `email` a link that confirms its subscription to `newsletters` (double opt-in).
+
+    An address no member has becomes a newsletter-only member: no password, no trial, nothing
+    mailed but this until they confirm. The same happens whoever owns the address, so the page
+    that called this can say the same to everyone and never tells whether an address is a
+    member's. One confirmation a day per address and list: a form posted again sends nothing new.
+    """
+    email = email.strip()
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = User.objects.create_user(email)  # an unusable password: set one later to sign in
+            Membership.objects.filter(pk=user.pk).update(newsletter_only=True)
+            EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
+        ids = sorted(newsletter.pk for newsletter in newsletters)
+        token = signing.dumps({"u": user.pk, "n": ids}, salt=CONFIRM_SALT, compress=True)
+        mail.queue(
+            mail.NEWSLETTER_CONFIRM,
+            user_id=user.pk,
+            key=f"newsletter_confirm:{user.pk}:{timezone.now():%Y-%m-%d}:{','.join(map(str, ids))}",
+            context={
+                "confirm_url": settings.SITE_URL
+                + reverse("accounts:newsletter_confirm", args=[token]),
+                "newsletters": [newsletter.name for newsletter in newsletters],
+            },
+        )
+
+
+def newsletter_confirm(*, token: str) -> User:
+    """Subscribe the link's address to its newsletters; raises BadNewsletterLink for a bad link.
+
+    For a newsletter-only member the link also proves the address is theirs (it is verified,
+    but no trial starts: that waits for a password). Confirming twice changes nothing.
+    """
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+        user = User.objects.select_related("membership").get(pk=data["u"])
+    except (signing.BadSignature, KeyError, TypeError, User.DoesNotExist):
+        raise BadNewsletterLink() from None
+    with transaction.atomic():
+        if membership_for(user_id=user.pk).newsletter_only:
+            for address in EmailAddress.objects.filter(
+                user=user, email__iexact=user.email, verified=False
+            ):
+                address.verified = True
+                address.save()  # through save(): the membership's verification follows (receivers)
+        for newsletter in Newsletter.objects.filter(pk__in=data["n"]):
+            NewsletterSubscription.objects.get_or_create(user=user, newsletter=newsletter)
+        # asking again, by a link only the inbox's owner has, lifts their own "unsubscribe from all"
+        Suppression.objects.filter(
+            email=user.email.lower(), reason=SuppressionReason.UNSUBSCRIBED
+        ).delete()
+    return user
+
+
+def newsletter_subscribe_defaults(*, user: User) -> None:
+    """A new member gets the newsletters staff mark as default."""
+    for newsletter in Newsletter.objects.filter(is_default=True):
+        NewsletterSubscription.objects.get_or_create(user=user, newsletter=newsletter)
+
+
+def newsletter_preferences_set(*, user: User, newsletters) -> None:
+    """The member's newsletters become exactly `newsletters`."""
+    chosen = {newsletter.pk for newsletter in newsletters}
+    with transaction.atomic():
+        NewsletterSubscription.objects.filter(user=user).exclude(newsletter__in=chosen).delete()
+        for newsletter_id in chosen:
+            NewsletterSubscription.objects.get_or_create(user=user, newsletter_id=newsletter_id)
+
+
+def unsubscribe_token(*, user_id: int, newsletter_id: int) -> str:
+    """The token in a newsletter message's unsubscribe link. It does not expire: RFC 8058 links
+    must keep working as long as the message sits in an inbox."""
+    return signing.dumps([user_id, newsletter_id], salt=UNSUBSCRIBE_SALT)
+
+
+def newsletter_unsubscribe(*, token: str) -> tuple[User, Newsletter]:
+    """Take the link's member off the link's newsletter (again: a second POST changes nothing)."""
+    try:
+        user_id, newsletter_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        user = User.objects.get(pk=user_id)
+        newsletter = Newsletter.objects.get(pk=newsletter_id)
+    except (
+        signing.BadSignature,
+        ValueError,
+        TypeError,
+        User.DoesNotExist,
+        Newsletter.DoesNotExist,
+    ):
+        raise BadNewsletterLink() from None
+    NewsletterSubscription.objects.filter(user=user, newsletter=newsletter).delete()
+    return user, newsletter
+
+
+def newsletter_member_upgrade(*, user: User) -> bool:
+    """A newsletter-only member who has set a password is a member: their trial starts now.
+
+    Returns whether they were newsletter-only. Their address was verified when they confirmed
+    the sign-up, or by the password reset link itself.
+    """
+    if not Membership.objects.filter(pk=user.pk, newsletter_only=True).update(
+        newsletter_only=False
+    ):
+        return False
+    for address in EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=False):
+        address.verified = True  # the password reset link went to this address
+        address.save()
+    trial_start(user=user)
+    return True
+
+
+def suppression_add(*, email: str, reason: str, detail: str = "") -> Suppression:
+    """No more bulk mail to `email` (a bounce, a complaint, an unsubscribe from all, staff)."""
+    suppression, _ = Suppression.objects.update_or_create(
+        email=email.strip().lower(), defaults={"reason": reason, "detail": detail[:300]}
+    )
+    return suppression

@@ -220,3 +220,103 @@ class SiteSettings(models.Model):
         from articles.markup import clean_ad_snippet
 
         return clean_ad_snippet(self.ad_snippet)
+
+
+class Audience(models.TextChoices):
+    ALL = "all", "Everyone on the newsletter"
+    PAID = "paid", "Only members who pay or were given access"
+    FREE = "free", "Only members who do not pay"
+
+
+class SendStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    PLANNING = "planning", "Listing recipients"
+    SENDING = "sending", "Sending"
+    PAUSED = "paused", "Paused"
+    CANCELLED = "cancelled", "Cancelled"
+    DONE = "done", "Sent"
+
+
+class NewsletterSend(models.Model):
+    """An article mailed to a newsletter's members: what, to whom, when, and how far it has got.
+
+    Each recipient is a NewsletterDelivery, recorded once before anything is mailed; the counts
+    here are kept by the workers as they go (articles/newsletter.py).
+    """
+
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="newsletter_sends")
+    newsletter = models.ForeignKey(
+        "accounts.Newsletter", on_delete=models.PROTECT, related_name="sends"
+    )
+    audience = models.CharField(max_length=10, choices=Audience, default=Audience.ALL)
+    status = models.CharField(max_length=10, choices=SendStatus, default=SendStatus.SCHEDULED)
+    send_at = models.DateTimeField(help_text="When sending starts.")
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    suppressed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["send_at"],
+                name="newsletter_send_due_idx",
+                condition=models.Q(status="scheduled"),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.article} to {self.newsletter}"
+
+    @property
+    def done_count(self) -> int:
+        return self.sent + self.failed + self.suppressed
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (SendStatus.PLANNING, SendStatus.SENDING)
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    SUPPRESSED = "suppressed", "Suppressed"
+    SKIPPED = "skipped", "Skipped (no longer on the list)"
+
+
+class NewsletterDelivery(models.Model):
+    """One recipient of one send, recorded before the message goes, so nobody is mailed twice.
+
+    The unique (send, user) pair makes a re-run of the planning record nobody twice; a worker
+    marks the row sent in the transaction that sends it.
+    """
+
+    send = models.ForeignKey(NewsletterSend, on_delete=models.CASCADE, related_name="deliveries")
+    # No foreign key in the database, as for SentMail: checking one per row would slow the
+    # planning of a million recipients. Django still deletes a member's rows with the member.
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    status = models.CharField(max_length=10, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    full_text = models.BooleanField(
+        null=True, help_text="Whether the recipient got the full article (decided as it went)."
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name_plural = "newsletter deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["send", "user"], name="newsletter_delivery_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.send_id}:{self.user_id} {self.status}"

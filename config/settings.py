@@ -172,6 +172,9 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
+# allauth's limits, plus one for the newsletter sign-up form (accounts.views.newsletter_signup):
+# each posts a confirmation mail, so an address or a script cannot flood an inbox.
+ACCOUNT_RATE_LIMITS = {"newsletter_signup": "20/h/ip"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 
@@ -289,11 +292,17 @@ CELERY_TASK_TIME_LIMIT = 300
 # way round). A worker started without -Q consumes both.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "masthead")
 CELERY_MAIL_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.mail"
+CELERY_NEWSLETTER_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}.newsletter"
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name), routing_key=name)
-    for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, CELERY_MAIL_QUEUE, CELERY_NEWSLETTER_QUEUE)
 ]
-CELERY_TASK_ROUTES = {"accounts.tasks.mail_send_task": {"queue": CELERY_MAIL_QUEUE}}
+CELERY_TASK_ROUTES = {
+    "accounts.tasks.mail_send_task": {"queue": CELERY_MAIL_QUEUE},
+    # a newsletter's batches on a queue of their own: account mail is never stuck behind them
+    "articles.tasks.newsletter_send_batch_task": {"queue": CELERY_NEWSLETTER_QUEUE},
+    "articles.tasks.newsletter_plan_task": {"queue": CELERY_NEWSLETTER_QUEUE},
+}
 CELERY_BEAT_SCHEDULE = {
     "trials-end-due": {"task": "accounts.tasks.trials_end_due_task", "schedule": 60.0},
     "trials-remind-ending": {
@@ -309,12 +318,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60.0,
     },
     "grace-end-due": {"task": "billing.tasks.grace_end_due_task", "schedule": 60 * 60.0},
+    "newsletter-sends-start-due": {
+        "task": "articles.tasks.newsletter_sends_start_due_task",
+        "schedule": 60.0,
+    },
     "stripe-reconcile": {"task": "billing.tasks.stripe_reconcile_task", "schedule": 24 * 60 * 60.0},
 }
 # Rows per transaction in the trial sweeps: large enough that a million due trials end
 # within a minute (bench/trial_sweep.py), small enough to hold each row lock for well
 # under a second.
 TRIAL_SWEEP_CHUNK = envint("TRIAL_SWEEP_CHUNK", "5000", minimum=1)
+# Recipients per newsletter sending task: a thousand tasks for a million members, and a
+# task short enough (well under its 240 s limit) to pause or cancel between batches.
+NEWSLETTER_BATCH = envint("NEWSLETTER_BATCH", "500", minimum=1)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

@@ -19,7 +19,7 @@ urlpatterns = [
     path("", article_views.home, name="home"),
     path("", include("articles.urls")),
     path("", include("billing.urls")),
-    path("account/", include("accounts.urls")),
+    path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("feed/", feeds.LatestArticlesFeed(), name="feed"),

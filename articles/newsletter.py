@@ -1,0 +1,539 @@
+"""Mailing an article to a newsletter's members: planning the send, sending it in batches, the messages.
+
+A send (NewsletterSend) goes in two steps, both on the workers:
+
+- **Planning** records every recipient once (a NewsletterDelivery row, unique per send and
+  member) by keyset pagination over the newsletter's list, a chunk of rows per statement, and
+  queues one sending task per batch of rows: never one query of a million rows, never a task per
+  recipient. Running it again records nobody twice.
+- **Sending** mails a batch's rows that are still waiting, each in its own short transaction that
+  locks the row, sends, and marks it sent; a concurrent duplicate of the task skips rows it sees
+  locked, a retried or redelivered task finds the sent ones done. The one gap no database closes
+  (as for account mail): a worker killed after the mail server accepted a message and before its
+  commit sends that message again; every message carries a Message-ID made from the send and the
+  member, so a provider or client can see it is the same message.
+
+What each recipient gets is decided when their message is made, by the one entitlement policy:
+the full article for readers who may read it then (trial, subscriber, grace, complimentary,
+staff), the public intro and the paywall's offer for everyone else. Each version is rendered
+once per send and process; only the per-recipient parts (the greeting, the unsubscribe
+link) are filled in per message, and the teaser version is rendered from the intro alone, so the
+premium body is never in it.
+"""
+
+import hashlib
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import formataddr, parseaddr
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+
+from accounts.entitlements import for_user
+from accounts.models import Membership, Newsletter, NewsletterSubscription, Suppression, User
+from accounts.services import unsubscribe_token
+from articles import markup
+from articles.models import (
+    Article,
+    Audience,
+    DeliveryStatus,
+    NewsletterDelivery,
+    NewsletterSend,
+    SendStatus,
+    Status,
+)
+from billing.models import Plan
+
+log = logging.getLogger(__name__)
+
+# Rows per planning statement: one round trip records this many recipients.
+PLAN_CHUNK = 5000
+# Per-recipient parts of a rendered message, filled in per message. Letters and dashes only,
+# so escaping leaves them as they are.
+GREETING = "MASTHEAD-GREETING-3f9c"
+UNSUBSCRIBE = "MASTHEAD-UNSUBSCRIBE-URL-3f9c"
+
+
+class CannotSend(Exception):
+    """The send cannot be made as asked; the message says why, in the words staff read."""
+
+
+class RepeatSend(CannotSend):
+    """This article already went (or is going) to this newsletter: sending again needs a yes."""
+
+
+# ---- making and starting a send ----------------------------------------------------------
+
+
+def send_create(
+    *,
+    article: Article,
+    newsletter: Newsletter,
+    audience: str = Audience.ALL,
+    at_publish_time: bool = False,
+    created_by: User | None = None,
+    repeat: bool = False,
+) -> NewsletterSend:
+    """Record a send of `article` to `newsletter`'s members, now or when the article goes live.
+
+    Raises CannotSend for a draft, or an article not live yet when sending now; RepeatSend when
+    this article already went to this newsletter and `repeat` is not set. The workers plan it
+    once the caller's transaction commits (or at its time, through `sends_start_due`).
+    """
+    from articles.tasks import newsletter_plan_task  # the tasks import this module
+
+    now = timezone.now()
+    if article.status == Status.DRAFT:
+        raise CannotSend("A draft cannot be sent: publish or schedule the article first.")
+    if at_publish_time:
+        send_at = max(article.publish_at, now)
+    elif not article.is_live(now):
+        raise CannotSend(
+            f"This article goes live on {timezone.localtime(article.publish_at):%-d %B %Y at %H:%M}: "
+            "send it at its publish time, or publish it first."
+        )
+    else:
+        send_at = now
+    earlier = NewsletterSend.objects.filter(article=article, newsletter=newsletter).exclude(
+        status=SendStatus.CANCELLED
+    )
+    if earlier.exists() and not repeat:
+        raise RepeatSend(
+            f"“{article.title}” was already sent to {newsletter.name}. Send it again only if you "
+            "mean every member to get it twice."
+        )
+    send = NewsletterSend.objects.create(
+        article=article,
+        newsletter=newsletter,
+        audience=audience,
+        send_at=send_at,
+        created_by=created_by,
+    )
+    if send_at <= now:
+        transaction.on_commit(lambda: newsletter_plan_task.delay(send.pk))
+    return send
+
+
+def sends_start_due(*, now: datetime | None = None) -> int:
+    """Start the scheduled sends whose time has come (every minute, from beat). Returns how many.
+
+    A send whose article is no longer live (unpublished meanwhile) is cancelled rather than sent.
+    """
+    from articles.tasks import newsletter_plan_task
+
+    now = now or timezone.now()
+    started = 0
+    for send in NewsletterSend.objects.filter(
+        status=SendStatus.SCHEDULED, send_at__lte=now
+    ).select_related("article"):
+        if not send.article.is_live(now):
+            NewsletterSend.objects.filter(pk=send.pk, status=SendStatus.SCHEDULED).update(
+                status=SendStatus.CANCELLED, finished_at=now
+            )
+            log.warning("Newsletter send %s cancelled: its article is not live", send.pk)
+            continue
+        newsletter_plan_task.delay(send.pk)
+        started += 1
+    return started
+
+
+# ---- planning ------------------------------------------------------------------------------
+
+
+def recipients(send: NewsletterSend, now: datetime):
+    """The send's list as (member id), ordered: members on the newsletter with a verified address,
+    active, and in the send's audience. Who may read the full text is decided later, per message."""
+    members = NewsletterSubscription.objects.filter(
+        newsletter_id=send.newsletter_id,
+        user__is_active=True,
+        user__membership__email_verified_at__isnull=False,
+    )
+    paying = Q(user__membership__in=Membership.objects.filter(Membership.paying_q(now)))
+    if send.audience == Audience.PAID:
+        members = members.filter(paying)
+    elif send.audience == Audience.FREE:
+        members = members.exclude(paying)
+    return members.order_by("user_id").values_list("user_id", flat=True)
+
+
+def send_plan(*, send_id: int) -> int:
+    """Record the send's recipients and queue their batches. Returns how many it recorded now.
+
+    Safe to run twice, or after a crash part-way: rows already recorded are left alone, and
+    every batch is queued for the rows still waiting.
+    """
+    from articles.tasks import newsletter_send_batch_task
+
+    with transaction.atomic():
+        send = NewsletterSend.objects.select_for_update().get(pk=send_id)
+        if send.status in (SendStatus.PAUSED, SendStatus.CANCELLED, SendStatus.DONE):
+            return 0
+        send.status, send.started_at = SendStatus.PLANNING, send.started_at or timezone.now()
+        send.save(update_fields=["status", "started_at"])
+    now = timezone.now()
+    recorded, after = 0, 0
+    while True:
+        with transaction.atomic():
+            chunk = recipients(send, now).filter(user_id__gt=after)[:PLAN_CHUNK]
+            ids, last = _record(send, chunk)
+            if last is None:
+                break
+            after = last
+            recorded += len(ids)
+            NewsletterSend.objects.filter(pk=send.pk).update(recipients=F("recipients") + len(ids))
+    with transaction.atomic():
+        # every waiting row, those recorded by an earlier run that stopped part-way included
+        for first, last in _batches(send.pk):
+            transaction.on_commit(
+                lambda first=first, last=last: newsletter_send_batch_task.delay(
+                    send.pk, first, last
+                )
+            )
+        NewsletterSend.objects.filter(pk=send.pk, status=SendStatus.PLANNING).update(
+            status=SendStatus.SENDING
+        )
+    send_finish_if_done(send_id=send.pk)
+    return recorded
+
+
+def _record(send: NewsletterSend, chunk) -> tuple[list[int], int | None]:
+    """Record one chunk of recipients; returns the new rows' ids and the chunk's last member id."""
+    if connection.vendor != "postgresql":
+        members = list(chunk)
+        if not members:
+            return [], None
+        before = set(
+            NewsletterDelivery.objects.filter(send=send, user_id__in=members).values_list(
+                "user_id", flat=True
+            )
+        )
+        rows = [
+            NewsletterDelivery(send=send, user_id=member)
+            for member in members
+            if member not in before
+        ]
+        NewsletterDelivery.objects.bulk_create(rows, ignore_conflicts=True)
+        new = NewsletterDelivery.objects.filter(
+            send=send, user_id__in=[row.user_id for row in rows]
+        )
+        return list(new.values_list("pk", flat=True)), members[-1]
+    # One statement around the chunk's own ORM-built SQL: a model per row would be most of the
+    # planning's time at a million recipients.
+    sql, params = chunk.query.sql_with_params()
+    table = connection.ops.quote_name(NewsletterDelivery._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH chunk AS ({sql}), recorded AS ("
+            f" INSERT INTO {table} (send_id, user_id, status, error)"
+            " SELECT %s, chunk.user_id, %s, '' FROM chunk"
+            " ON CONFLICT (send_id, user_id) DO NOTHING RETURNING id)"
+            " SELECT (SELECT max(user_id) FROM chunk), ARRAY(SELECT id FROM recorded ORDER BY id)",
+            [*params, send.pk, DeliveryStatus.PENDING],
+        )
+        last, ids = cursor.fetchone()
+    return ids, last
+
+
+def _batches(send_id: int):
+    """(first id, last id) of each batch of the send's waiting rows, NEWSLETTER_BATCH rows each."""
+    waiting = NewsletterDelivery.objects.filter(
+        send_id=send_id, status=DeliveryStatus.PENDING
+    ).order_by("pk")
+    after = 0
+    while True:
+        ids = list(
+            waiting.filter(pk__gt=after).values_list("pk", flat=True)[: settings.NEWSLETTER_BATCH]
+        )
+        if not ids:
+            return
+        yield ids[0], ids[-1]
+        after = ids[-1]
+
+
+# ---- sending ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def send_batch(*, send_id: int, first_id: int, last_id: int) -> int:
+    """Mail the send's waiting rows from first_id to last_id, each once. Returns how many went.
+
+    Stops at once when the send is paused or cancelled (its rows stay waiting, for a resume).
+    A transport error (the mail server, the network) leaves the rest waiting and is raised, so
+    the task retries; a refused recipient is recorded as failed and the batch goes on.
+    """
+    send = NewsletterSend.objects.select_related("article", "newsletter").get(pk=send_id)
+    if send.status not in (SendStatus.PLANNING, SendStatus.SENDING):
+        return 0
+    rows = NewsletterDelivery.objects.filter(
+        send_id=send_id, pk__gte=first_id, pk__lte=last_id, status=DeliveryStatus.PENDING
+    )
+    waiting = list(rows.order_by("pk").values_list("pk", "user_id"))
+    members = [member for _, member in waiting]
+    on_list = set(
+        NewsletterSubscription.objects.filter(
+            newsletter_id=send.newsletter_id, user_id__in=members
+        ).values_list("user_id", flat=True)
+    )
+    emails = dict(User.objects.filter(pk__in=members).values_list("pk", "email"))
+    suppressed = set(
+        Suppression.objects.filter(email__in=[e.lower() for e in emails.values()]).values_list(
+            "email", flat=True
+        )
+    )
+    versions = {full: _rendered(send, full=full) for full in (True, False)}
+    counts = {
+        DeliveryStatus.SENT: 0,
+        DeliveryStatus.FAILED: 0,
+        DeliveryStatus.SUPPRESSED: 0,
+        DeliveryStatus.SKIPPED: 0,
+    }
+    mailer = get_connection()
+    try:
+        for number, (row_id, member) in enumerate(waiting):
+            if number and number % 100 == 0 and _stopped(send_id):
+                break
+            status = _deliver(
+                send,
+                row_id,
+                member,
+                versions,
+                mailer,
+                on_list=on_list,
+                suppressed=suppressed,
+                emails=emails,
+            )
+            if status:
+                counts[status] += 1
+    finally:
+        mailer.close()
+        NewsletterSend.objects.filter(pk=send_id).update(
+            sent=F("sent") + counts[DeliveryStatus.SENT],
+            failed=F("failed") + counts[DeliveryStatus.FAILED],
+            suppressed=F("suppressed")
+            + counts[DeliveryStatus.SUPPRESSED]
+            + counts[DeliveryStatus.SKIPPED],
+        )
+    send_finish_if_done(send_id=send_id)
+    return counts[DeliveryStatus.SENT]
+
+
+def _deliver(send, row_id, member, versions, mailer, *, on_list, suppressed, emails) -> str | None:
+    """One recipient, in one transaction: lock the row, mail it (or not), record what happened."""
+    with transaction.atomic():
+        row = (
+            NewsletterDelivery.objects.select_for_update(skip_locked=True)
+            .filter(pk=row_id, status=DeliveryStatus.PENDING)
+            .first()
+        )
+        if row is None:
+            return None  # sent by a duplicate of this task, or being sent by it now
+        email = emails.get(member)
+        if email is None or member not in on_list:
+            row.status, row.error = DeliveryStatus.SKIPPED, "no longer on the newsletter"
+        elif email.lower() in suppressed:
+            row.status = DeliveryStatus.SUPPRESSED
+        else:
+            user = User.objects.select_related("membership").get(pk=member)
+            full = for_user(user).decide(send.article).full  # at send time, by the one policy
+            try:
+                mailer.send_messages([_message(send, versions[full], user)])
+            except smtplib.SMTPRecipientsRefused as error:
+                row.status, row.error = DeliveryStatus.FAILED, str(error)[:300]
+            else:
+                row.status, row.full_text, row.sent_at = DeliveryStatus.SENT, full, timezone.now()
+        row.save(update_fields=["status", "error", "full_text", "sent_at"])
+        return row.status
+
+
+def _stopped(send_id: int) -> bool:
+    status = NewsletterSend.objects.filter(pk=send_id).values_list("status", flat=True).first()
+    return status not in (SendStatus.PLANNING, SendStatus.SENDING)
+
+
+def send_finish_if_done(*, send_id: int) -> bool:
+    """Mark the send done once it has been planned and no row is waiting."""
+    waiting = NewsletterDelivery.objects.filter(send_id=send_id, status=DeliveryStatus.PENDING)
+    if waiting.exists():
+        return False
+    return bool(
+        NewsletterSend.objects.filter(pk=send_id, status=SendStatus.SENDING).update(
+            status=SendStatus.DONE, finished_at=timezone.now()
+        )
+    )
+
+
+# ---- pause, resume, cancel -------------------------------------------------------------------
+
+
+def send_pause(*, send: NewsletterSend) -> bool:
+    """Stop after the messages in hand; what is waiting stays waiting."""
+    return bool(
+        NewsletterSend.objects.filter(
+            pk=send.pk, status__in=[SendStatus.PLANNING, SendStatus.SENDING]
+        ).update(status=SendStatus.PAUSED)
+    )
+
+
+def send_resume(*, send: NewsletterSend) -> bool:
+    """Go on from where the send was paused: plan again (nobody is recorded twice), which queues
+    every batch still waiting."""
+    from articles.tasks import newsletter_plan_task
+
+    if not NewsletterSend.objects.filter(pk=send.pk, status=SendStatus.PAUSED).update(
+        status=SendStatus.SCHEDULED
+    ):
+        return False
+    transaction.on_commit(lambda: newsletter_plan_task.delay(send.pk))
+    return True
+
+
+def send_cancel(*, send: NewsletterSend) -> bool:
+    """Stop for good: nothing more is sent, and what was waiting is recorded as skipped."""
+    with transaction.atomic():
+        cancelled = NewsletterSend.objects.filter(
+            pk=send.pk,
+            status__in=[
+                SendStatus.SCHEDULED,
+                SendStatus.PLANNING,
+                SendStatus.SENDING,
+                SendStatus.PAUSED,
+            ],
+        ).update(status=SendStatus.CANCELLED, finished_at=timezone.now())
+        if cancelled:
+            NewsletterDelivery.objects.filter(send=send, status=DeliveryStatus.PENDING).update(
+                status=DeliveryStatus.SKIPPED, error="the send was cancelled"
+            )
+    return bool(cancelled)
+
+
+# ---- the messages ------------------------------------------------------------------------------
+
+_renders: dict[tuple, Rendered] = {}
+
+
+def _rendered(send: NewsletterSend, *, full: bool) -> Rendered:
+    """The send's message for readers who may read the article in full, or for everyone else,
+    rendered once per article version in this process, with the per-recipient parts left as marks."""
+    key = (send.pk, send.article.pk, send.article.updated_at, full)
+    if key not in _renders:
+        if len(_renders) > 50:
+            _renders.clear()
+        _renders[key] = render_version(send.article, send.newsletter, full=full)
+    return _renders[key]
+
+
+def render_version(article: Article, newsletter: Newsletter, *, full: bool) -> Rendered:
+    """The message as a reader with access (full) or without (the teaser) gets it.
+
+    The teaser is made from the public fields only: the body is not even read for it.
+    """
+    site = settings.SITE_URL
+    context = {
+        "article": article,
+        "newsletter": newsletter,
+        "full": full,
+        "intro_html": markup.render(article.intro),
+        "body_html": markup.render(_body(article)) if full else None,
+        "article_url": site + article.get_absolute_url(),
+        "signup_url": site + reverse("account_signup") + f"?next={article.get_absolute_url()}",
+        "pricing_url": site + reverse("billing:pricing"),
+        "account_url": site + reverse("accounts:account"),
+        "from_plan": None if full else Plan.objects.from_price(),
+        "trial_days": settings.TRIAL_DAYS,
+        "site_name": settings.SITE_NAME,
+        "site_url": site,
+        "greeting": GREETING,
+        "unsubscribe_url": UNSUBSCRIBE,
+    }
+    subject = " ".join(render_to_string("emails/newsletter-subject.txt", context).split())
+    return Rendered(
+        subject=subject,
+        text=render_to_string("emails/newsletter-body.txt", context),
+        html=render_to_string("emails/newsletter-body.html", context),
+    )
+
+
+def _body(article: Article) -> str:
+    return Article.objects.filter(pk=article.pk).values_list("body", flat=True).get()
+
+
+def unsubscribe_url(user_id: int, newsletter_id: int) -> str:
+    token = unsubscribe_token(user_id=user_id, newsletter_id=newsletter_id)
+    return settings.SITE_URL + reverse("accounts:newsletter_unsubscribe", args=[token])
+
+
+def _message(
+    send: NewsletterSend, version: Rendered, user: User, *, subject_prefix: str = ""
+) -> EmailMultiAlternatives:
+    """A recipient's message: the version for them, with their name and unsubscribe link."""
+    newsletter = send.newsletter
+    link = unsubscribe_url(user.pk, newsletter.pk)
+    greeting = f"Hello {user.name.split()[0]}," if user.name.strip() else "Hello,"
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    message = EmailMultiAlternatives(
+        subject=subject_prefix + version.subject,
+        body=version.text.replace(GREETING, greeting).replace(UNSUBSCRIBE, link),
+        from_email=formataddr((newsletter.sender_name or settings.SITE_NAME, address)),
+        to=[user.email],
+        headers={
+            # RFC 2369 and RFC 8058: one click in the mail client unsubscribes, without signing in
+            "List-Unsubscribe": f"<{link}>, <mailto:{address}?subject=unsubscribe%20{newsletter.slug}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"{newsletter.name} <{newsletter.slug}.{domain}>",
+            "Message-ID": _message_id(send, user, domain),
+        },
+    )
+    message.attach_alternative(
+        version.html.replace(GREETING, escape(greeting)).replace(UNSUBSCRIBE, escape(link)),
+        "text/html",
+    )
+    return message
+
+
+def _message_id(send: NewsletterSend, user: User, domain: str) -> str:
+    digest = hashlib.sha256(f"{settings.SECRET_KEY}:{send.pk}:{user.pk}".encode()).hexdigest()[:24]
+    return f"<newsletter.{send.pk}.{digest}@{domain}>"
+
+
+def send_test(*, article: Article, newsletter: Newsletter, email: str) -> int:
+    """Mail `email` the send as its owner would get it, marked as a test. Returns how many messages.
+
+    Staff get both versions (the full text and the teaser) to check them; anyone else gets what
+    the policy lets them read, and an address that is no member's gets the teaser: a test send is
+    no way round the paywall.
+    """
+    user = User.objects.select_related("membership").filter(email__iexact=email.strip()).first()
+    send = NewsletterSend(article=article, newsletter=newsletter, pk=0)
+    if user is None:
+        user = User(email=email.strip(), pk=0)
+        versions = [False]
+    elif user.is_staff:
+        versions = [True, False]
+    else:
+        versions = [for_user(user).decide(article).full]
+    messages = [
+        _message(
+            send,
+            render_version(article, newsletter, full=full),
+            user,
+            subject_prefix=f"[Test: {'full text' if full else 'teaser'}] ",
+        )
+        for full in versions
+    ]
+    return get_connection().send_messages(messages) or 0
