@@ -91,7 +91,7 @@ def newsletter_unsubscribe(request, token):
     if request.method == "GET":
         return render(request, "accounts/newsletter_unsubscribe.html", {"token": token})
     try:
-        user, newsletter = services.newsletter_unsubscribe(token=token)
+        _, newsletter = services.newsletter_unsubscribe(token=token)
     except services.BadNewsletterLink:
         return render(request, "accounts/newsletter_bad_link.html", status=400)
     if request.POST.get("List-Unsubscribe") == "One-Click":
