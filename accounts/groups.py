@@ -3,8 +3,14 @@
 from django.contrib.auth.models import Group, Permission
 
 CONTENT_EDITORS = "Content editors"
-# Content editors run the publication: articles, topics and people. Never members or billing.
-CONTENT_EDITOR_MODELS = [("articles", "article"), ("articles", "topic"), ("articles", "person")]
+# Content editors run the publication: articles, topics, people and the newsletter sends. Never
+# members (nor the lists' members) or billing.
+CONTENT_EDITOR_MODELS = [
+    ("articles", "article"),
+    ("articles", "topic"),
+    ("articles", "person"),
+    ("articles", "newslettersend"),  # they send articles as newsletters and follow the sends
+]
 
 
 def ensure_staff_groups(**kwargs):

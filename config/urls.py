@@ -27,5 +27,9 @@ urlpatterns = [
     path("robots.txt", seo.robots_txt, name="robots_txt"),
     path("healthz", healthz, name="healthz"),
 ]
+if settings.ANYMAIL.get("WEBHOOK_SECRET"):
+    # the mail provider's tracking webhooks (bounces, complaints: accounts.receivers), through
+    # django-anymail, which checks that secret (basic auth) and the provider's own signature
+    urlpatterns.append(path("anymail/", include("anymail.urls")))
 if settings.BENCH_CEILING:
     urlpatterns.append(path("_ceiling/", bench_views.hello))

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.entitlements import for_user
-from accounts.models import User
+from accounts.models import Newsletter, NewsletterSubscription, User
 from accounts.services import membership_for, trial_set, trial_start
 from articles import demo_data
 from articles.models import Article, Person, SiteSettings, Status, Topic
@@ -26,6 +26,22 @@ DEMO_LOGINS = [
     ),
 ]
 PLANS = [("Monthly", 1200, Interval.MONTH), ("Annual", 9900, Interval.YEAR)]
+NEWSLETTERS = [
+    {
+        "slug": "weekly",
+        "name": "The Weekly Guide",
+        "description": "One practical guide for people who lead people, and what to try on Monday.",
+        "cadence": "Every Tuesday morning",
+        "is_default": True,
+    },
+    {
+        "slug": "product-news",
+        "name": "Product news",
+        "description": "New features and changes to your membership, a few times a year.",
+        "cadence": "Now and then",
+        "is_default": False,
+    },
+]
 # The landing page's words, figures and ad. Every organisation named here is invented.
 SITE_SETTINGS = {
     "headline": "Lead with confidence. Learn from managers who have done it.",
@@ -94,7 +110,12 @@ class Command(BaseCommand):
                 },
             )
         SiteSettings.objects.update_or_create(pk=SiteSettings.SINGLETON_PK, defaults=SITE_SETTINGS)
-        self._demo_members(now)
+        for fields in NEWSLETTERS:
+            Newsletter.objects.update_or_create(slug=fields["slug"], defaults=fields)
+        members = self._demo_members(now)
+        weekly = Newsletter.objects.get(slug="weekly")
+        for member in members:  # every demo member reads the weekly guide
+            NewsletterSubscription.objects.get_or_create(user=member, newsletter=weekly)
         self.stdout.write(
             self.style.SUCCESS(f"Demo site ready: {Article.objects.count()} articles.")
         )
@@ -127,7 +148,7 @@ class Command(BaseCommand):
             started_at=now - timedelta(days=settings.TRIAL_DAYS) + timedelta(minutes=2),
             ends_at=now + timedelta(minutes=2),
         )
-        return admin, reader, lapsed
+        return admin, reader, lapsed, ending
 
     def _member(self, email, **flags):
         user, created = User.objects.get_or_create(email=email, defaults=flags)
