@@ -289,7 +289,7 @@ def test_a_paused_send_stops_and_resumes_where_it_was_and_a_cancelled_one_sends_
     with eager(execute=True):
         assert newsletter.send_resume(send=send)
     send.refresh_from_db()
-    assert len(outbox.outbox) == 6 and len(set(m.to[0] for m in outbox.outbox)) == 6
+    assert len(outbox.outbox) == 6 and len({m.to[0] for m in outbox.outbox}) == 6
     assert send.status == SendStatus.DONE
 
     outbox.outbox.clear()
