@@ -31,14 +31,6 @@ def unpublished(make_article):
     }
 
 
-@pytest.fixture
-def superuser(make_member):
-    boss = make_member("boss@example.com", staff=True)
-    boss.is_superuser = True
-    boss.save()
-    return boss
-
-
 @pytest.mark.parametrize("reader_name", ["anonymous", "unverified", "in_trial", "trial_over"])
 @pytest.mark.parametrize("slug", ["the-draft", "the-scheduled"])
 def test_readers_get_404_for_drafts_and_scheduled_articles(

@@ -152,18 +152,6 @@ def test_changing_email_adds_an_unverified_address_and_mails_it(client, make_mem
     assert tina.email == "tina@example.com"
 
 
-@pytest.fixture
-def fresh_rate_limits(settings):
-    """A cache of the test's own, so rate-limit counts start at zero and no other test shares them."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"},
-    }
-    from django.core.cache import cache
-
-    cache.clear()
-
-
 def test_allauth_rate_limits_are_on_for_every_form_that_mails_or_checks_a_password():
     from allauth.account import app_settings
 
@@ -179,7 +167,7 @@ def test_allauth_rate_limits_are_on_for_every_form_that_mails_or_checks_a_passwo
 
 
 def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(
-    client, make_member, fresh_rate_limits
+    client, make_member, fresh_cache
 ):
     make_member("tina@example.com", trial="active")
     with time_machine.travel(
@@ -197,7 +185,7 @@ def test_after_five_wrong_passwords_even_the_right_one_is_refused_for_a_while(
     assert "_auth_user_id" not in client.session
 
 
-def test_hammering_the_login_form_from_one_address_gets_429(client, db, fresh_rate_limits):
+def test_hammering_the_login_form_from_one_address_gets_429(client, db, fresh_cache):
     with time_machine.travel(timezone.now(), tick=False):  # all within the same minute
         statuses = [
             client.post(

@@ -167,19 +167,11 @@ def test_verifying_a_second_address_does_not_restart_the_trial(client, articles)
 # --- the admin's "Extend trial by N days" ---
 
 
-@pytest.fixture
-def admin(make_member):
-    boss = make_member("boss@example.com", staff=True)
-    boss.is_superuser = True
-    boss.save()
-    return boss
-
-
-def extend(admin, users, days, *, at=None):
+def extend(superuser, users, days, *, at=None):
     """Tick members in the admin's member list, choose "Extend trial by N days", type N, press Go."""
     client = Client()
     with time_machine.travel(at or timezone.now(), tick=False):
-        client.force_login(admin)
+        client.force_login(superuser)
         return client.post(
             "/admin/accounts/user/",
             {
@@ -192,12 +184,12 @@ def extend(admin, users, days, *, at=None):
         )
 
 
-def test_extending_an_ended_trial_reopens_access(admin, make_member, articles):
+def test_extending_an_ended_trial_reopens_access(superuser, make_member, articles):
     oscar = make_member("oscar@example.com", trial="over")
     extended_at = SIGNED_UP_AT + timedelta(days=60)
     assert PREMIUM not in premium_page_for(oscar, extended_at)
 
-    response = extend(admin, [oscar], 5, at=extended_at)
+    response = extend(superuser, [oscar], 5, at=extended_at)
 
     assert "Extended 1 trial(s) by 5 day(s)." in response.content.decode()
     oscar.refresh_from_db()
@@ -208,22 +200,22 @@ def test_extending_an_ended_trial_reopens_access(admin, make_member, articles):
     assert PREMIUM not in premium_page_for(oscar, extended_at + timedelta(days=5))
 
 
-def test_extending_a_running_trial_adds_to_its_end(admin, make_member):
+def test_extending_a_running_trial_adds_to_its_end(superuser, make_member):
     tina = make_member("tina@example.com", trial="active")
     ends_at = tina.membership.trial_ends_at
 
-    extend(admin, [tina], 3)
+    extend(superuser, [tina], 3)
 
     tina.refresh_from_db()
     assert tina.membership.trial_ends_at == ends_at + timedelta(days=3)
 
 
 @pytest.mark.parametrize("days", ["", "0", "-2", "seven", "366"])
-def test_extending_by_an_invalid_number_of_days_changes_nothing(admin, make_member, days):
+def test_extending_by_an_invalid_number_of_days_changes_nothing(superuser, make_member, days):
     oscar = make_member("oscar@example.com", trial="over")
     ends_at = oscar.membership.trial_ends_at
 
-    response = extend(admin, [oscar], days)
+    response = extend(superuser, [oscar], days)
 
     assert response.status_code == 200
     assert "Enter a number of days from 1 to 365" in response.content.decode()
@@ -275,9 +267,9 @@ def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unuse
     assert "trial has ended" not in article  # she never had one
 
 
-def change_member_in_admin(admin, member, **trial):
+def change_member_in_admin(superuser, member, **trial):
     client = Client()
-    client.force_login(admin)
+    client.force_login(superuser)
     form = {
         "email": member.email,
         "name": "",
@@ -294,11 +286,11 @@ def change_member_in_admin(admin, member, **trial):
     return client.post(f"/admin/accounts/user/{member.pk}/change/", form)
 
 
-def test_the_admin_refuses_a_trial_end_without_a_start(admin, make_member):
+def test_the_admin_refuses_a_trial_end_without_a_start(superuser, make_member):
     member = make_member("nora@example.com")
 
     response = change_member_in_admin(
-        admin, member, trial_ends_at=timezone.now() + timedelta(days=3)
+        superuser, member, trial_ends_at=timezone.now() + timedelta(days=3)
     )
 
     assert response.status_code == 200
@@ -307,12 +299,12 @@ def test_the_admin_refuses_a_trial_end_without_a_start(admin, make_member):
     assert member.membership.trial_ends_at is None
 
 
-def test_the_admin_saves_a_trial_set_by_hand(admin, make_member, articles):
+def test_the_admin_saves_a_trial_set_by_hand(superuser, make_member, articles):
     member = make_member("nora@example.com")
     start = timezone.now().replace(microsecond=0)
 
     response = change_member_in_admin(
-        admin, member, trial_started_at=start, trial_ends_at=start + timedelta(days=3)
+        superuser, member, trial_started_at=start, trial_ends_at=start + timedelta(days=3)
     )
 
     assert response.status_code == 302
@@ -336,12 +328,12 @@ def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(
 
 
 def test_extending_a_member_who_never_had_a_trial_gives_one_and_records_the_claim(
-    admin, make_member, articles
+    superuser, make_member, articles
 ):
     nora = make_member("nora@example.com")
     at = SIGNED_UP_AT
 
-    response = extend(admin, [nora], 10, at=at)
+    response = extend(superuser, [nora], 10, at=at)
 
     assert "Extended 1 trial(s) by 10 day(s)." in response.content.decode()
     nora.refresh_from_db()

@@ -36,12 +36,13 @@ def test_ended_complimentary_access_is_recorded_once(make_member):
 
 
 def test_staff_grant_complimentary_access_in_the_admin_and_are_recorded_as_granting_it(
-    admin_client, admin_user, make_member
+    client, superuser, make_member
 ):
+    client.force_login(superuser)
     member = make_member("guest@example.com", trial="over")
     until = timezone.now() + timedelta(days=30)
 
-    response = admin_client.post(
+    response = client.post(
         "/admin/accounts/complimentaryaccess/add/",
         {
             "user": member.pk,
@@ -55,16 +56,17 @@ def test_staff_grant_complimentary_access_in_the_admin_and_are_recorded_as_grant
 
     assert response.status_code == 302, response.content.decode()[:2000]
     grant = ComplimentaryAccess.objects.get(user=member)
-    assert grant.granted_by == admin_user and grant.reason == "Speaker at our conference"
+    assert grant.granted_by == superuser and grant.reason == "Speaker at our conference"
 
 
 def test_staff_grant_complimentary_access_to_members_from_the_member_list(
-    admin_client, admin_user, make_member, articles
+    client, superuser, make_member, articles
 ):
+    client.force_login(superuser)
     member = make_member("guest@example.com", trial="over")
     until = (timezone.now() + timedelta(days=30)).date()
 
-    response = admin_client.post(
+    response = client.post(
         "/admin/accounts/user/",
         {
             "action": "grant_complimentary_access",
@@ -80,13 +82,14 @@ def test_staff_grant_complimentary_access_to_members_from_the_member_list(
         in response.content.decode()
     )
     grant = ComplimentaryAccess.objects.get(user=member)
-    assert grant.granted_by == admin_user and grant.until.date() == until
+    assert grant.granted_by == superuser and grant.until.date() == until
 
 
-def test_granting_complimentary_access_needs_a_future_date(admin_client, make_member):
+def test_granting_complimentary_access_needs_a_future_date(client, superuser, make_member):
+    client.force_login(superuser)
     member = make_member("guest@example.com", trial="over")
 
-    response = admin_client.post(
+    response = client.post(
         "/admin/accounts/user/",
         {
             "action": "grant_complimentary_access",
@@ -102,11 +105,12 @@ def test_granting_complimentary_access_needs_a_future_date(admin_client, make_me
 
 
 def test_staff_grant_in_the_admin_reaches_the_members_access_and_ending_it_now_takes_it_away(
-    admin_client, make_member
+    client, superuser, make_member
 ):
+    client.force_login(superuser)
     member = make_member("guest@example.com", trial="over")
     until = timezone.now() + timedelta(days=30)
-    admin_client.post(
+    client.post(
         "/admin/accounts/complimentaryaccess/add/",
         {
             "user": member.pk,
@@ -123,7 +127,7 @@ def test_staff_grant_in_the_admin_reaches_the_members_access_and_ending_it_now_t
 
     assert state() == State.COMPLIMENTARY
     grant = ComplimentaryAccess.objects.get(user=member)
-    admin_client.post(
+    client.post(
         "/admin/accounts/complimentaryaccess/",
         {"action": "end_now", "_selected_action": [grant.pk]},
     )

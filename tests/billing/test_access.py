@@ -21,25 +21,14 @@ NOW = timezone.now().replace(microsecond=0)
 
 
 @pytest.fixture
-def subscribed(make_member, plans):
-    """make_subscribed(status, **fields): a member whose trial is long over, with one subscription."""
+def subscribed(make_member, make_subscription, plans):
+    """subscribed(status, **fields): a member whose trial is long over, with one subscription
+    to the monthly plan."""
 
-    def make(status, email="sub@example.com", **fields):
-        member = make_member(email, trial="over")
-        values = {
-            "started_at": NOW - timedelta(days=40),
-            "current_period_end": NOW + timedelta(days=20),
-            "synced_at": NOW,
-            "plan": plans[0],
-            "amount": 1200,
-            "currency": "gbp",
-        }
-        values.update(fields)
-        Subscription.objects.create(
-            stripe_subscription_id=f"sub_{email}", user=member, status=status, **values
-        )
-        membership_sync(user_id=member.pk)
-        return member
+    def make(status, **fields):
+        member = make_member("sub@example.com", trial="over")
+        values = {"plan": plans[0], "amount": 1200, "currency": "gbp", **fields}
+        return make_subscription(member, status, **values)
 
     return make
 

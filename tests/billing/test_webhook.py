@@ -207,8 +207,9 @@ def test_a_failing_handler_answers_500_keeps_the_event_and_a_retry_applies_it_on
 
 
 def test_staff_can_reprocess_an_event_from_the_admin(
-    admin_client, client, oscar, stripe_plans, standin, stripe_events
+    client_for, superuser, client, oscar, stripe_plans, standin, stripe_events
 ):
+    admin_client = client_for(superuser)
     subscribe(client, oscar, stripe_plans["month"], standin)
     stripe_events.deliver()
     event = WebhookEvent.objects.get(type="customer.subscription.created")

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 
 from articles.models import SiteSettings
 
@@ -92,13 +91,6 @@ def page(chromium, live_server):
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.design.conftest import AD_SENTENCE
+from tests.conftest import AD_SENTENCE
 
 PREMIUM_URL = "/articles/premium-article/"
 

@@ -20,12 +20,13 @@ def test_saving_a_second_instance_overwrites_the_one_row(db):
     assert SiteSettings.load().headline == "Another"
 
 
-def test_staff_edit_the_settings_in_the_admin_and_the_home_page_follows(admin_client, plans):
-    response = admin_client.get("/admin/articles/sitesettings/")
+def test_staff_edit_the_settings_in_the_admin_and_the_home_page_follows(client, superuser, plans):
+    client.force_login(superuser)
+    response = client.get("/admin/articles/sitesettings/")
     assert response.status_code == 302
 
     change_url = response["Location"]
-    response = admin_client.post(
+    response = client.post(
         change_url,
         {
             "headline": "Lead better from Monday",
@@ -38,6 +39,6 @@ def test_staff_edit_the_settings_in_the_admin_and_the_home_page_follows(admin_cl
     )
 
     assert response.status_code == 302
-    html = admin_client.get("/").content.decode()
+    html = client.get("/").content.decode()
     assert "Lead better from Monday" in html
     assert "Verdigris Labs" in html and "1,200" in html

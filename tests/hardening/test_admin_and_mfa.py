@@ -11,14 +11,6 @@ from django.test import override_settings
 from tests.conftest import PASSWORD
 
 
-@pytest.fixture
-def superuser(make_member):
-    user = make_member("sam@example.com", staff=True)
-    user.is_superuser = True
-    user.save()
-    return user
-
-
 def test_the_admin_login_sends_to_allauths_login(client):
     response = client.get("/admin/login/?next=/admin/")
 
@@ -37,11 +29,11 @@ def test_guessing_a_staff_password_is_stopped_by_allauths_rate_limit(
 ):
     for _ in range(5):
         wrong = client.post(
-            "/accounts/login/", {"login": "sam@example.com", "password": "not-the-password"}
+            "/accounts/login/", {"login": "boss@example.com", "password": "not-the-password"}
         )
         assert wrong.status_code == 200
 
-    right = client.post("/accounts/login/", {"login": "sam@example.com", "password": PASSWORD})
+    right = client.post("/accounts/login/", {"login": "boss@example.com", "password": PASSWORD})
 
     assert right.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
@@ -123,7 +115,7 @@ def test_staff_with_two_factor_reach_the_admin_only_after_the_code(client, super
     ]
 
     response = client.post(
-        "/accounts/login/?next=/admin/", {"login": "sam@example.com", "password": PASSWORD}
+        "/accounts/login/?next=/admin/", {"login": "boss@example.com", "password": PASSWORD}
     )
 
     assert response.status_code == 302

@@ -31,8 +31,8 @@ def test_the_feed_has_every_published_article_with_its_summary_and_intro(client,
     assert "The opening of premium-article" in premium.findtext("description")
 
 
-def test_no_feed_sitemap_or_robots_carries_any_body_whoever_asks(client_for, cast, articles):
-    for name, reader in cast.items():
+def test_no_feed_sitemap_or_robots_carries_any_body_whoever_asks(client_for, readers, articles):
+    for name, reader in readers.items():
         client = client_for(reader)
         for url in ["/feed/", "/topics/leadership/feed/", "/sitemap.xml", "/robots.txt"]:
             text = client.get(url).content.decode()

@@ -68,10 +68,10 @@ def test_drafts_and_future_articles_are_not_found(client, make_article):
 
 @pytest.mark.parametrize("visibility", list(SECRET_WORDS))
 def test_secret_words_find_the_article_but_the_snippet_is_public_unless_the_reader_may_read(
-    client_for, cast, articles, cast_is_sound, visibility
+    client_for, readers, articles, cast_is_sound, visibility
 ):
     article = articles[visibility]
-    for name, reader in cast.items():
+    for name, reader in readers.items():
         html = client_for(reader).get(f"/search/?q={SECRET_WORDS[visibility]}").content.decode()
 
         # Finding the article by what it says is fine: its title is public.

@@ -7,14 +7,10 @@ processes share that Redis database.
 
 import os
 import uuid
-from datetime import timedelta
 
 import pytest
 import redis
-from django.utils import timezone
 
-from billing.models import Subscription, SubscriptionStatus
-from billing.services import membership_sync
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
@@ -59,20 +55,3 @@ def production_caching(request, settings, empty_cache):
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(f"{prefix}:*"):
             client.delete(key)
-
-
-@pytest.fixture
-def subscriber(make_member):
-    """A member whose Stripe subscription is active for another 27 days."""
-    member = make_member("sam@example.com")
-    now = timezone.now()
-    Subscription.objects.create(
-        stripe_subscription_id="sub_sam",
-        user=member,
-        status=SubscriptionStatus.ACTIVE,
-        started_at=now - timedelta(days=3),
-        current_period_end=now + timedelta(days=27),
-        synced_at=now,
-    )
-    membership_sync(user_id=member.pk)
-    return type(member).objects.select_related("membership").get(pk=member.pk)

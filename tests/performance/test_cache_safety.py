@@ -47,9 +47,9 @@ def assert_full(response):
 
 @pytest.mark.parametrize("warmer", ["subscriber", "in_trial", "staff"])
 def test_caches_warmed_by_a_paying_reader_give_an_anonymous_reader_the_teaser(
-    readers, subscriber, articles, plans, warmer
+    readers, articles, plans, warmer
 ):
-    reader = signed_in(subscriber if warmer == "subscriber" else readers[warmer])
+    reader = signed_in(readers[warmer])
     for url in PAGES:
         assert reader.get(url).status_code == 200
     assert_full(reader.get(PREMIUM))
@@ -61,8 +61,9 @@ def test_caches_warmed_by_a_paying_reader_give_an_anonymous_reader_the_teaser(
 
 
 def test_caches_warmed_by_an_anonymous_reader_give_a_subscriber_the_full_article(
-    subscriber, readers, articles, plans
+    readers, articles, plans
 ):
+    subscriber = readers["subscriber"]
     anonymous = Client()
     for url in PAGES:
         assert anonymous.get(url).status_code == 200
@@ -74,8 +75,9 @@ def test_caches_warmed_by_an_anonymous_reader_give_a_subscriber_the_full_article
 
 
 def test_a_lapsed_member_warmed_after_a_subscriber_still_gets_the_teaser(
-    subscriber, readers, articles, plans
+    readers, articles, plans
 ):
+    subscriber = readers["subscriber"]
     assert_full(signed_in(subscriber).get(PREMIUM))
 
     response = signed_in(readers["trial_over"]).get(PREMIUM)
@@ -205,8 +207,9 @@ def test_the_trial_ending_takes_effect_on_the_very_next_request(readers, article
 
 
 def test_a_cancelled_subscription_ends_access_on_the_first_request_after_its_period(
-    subscriber, articles, plans
+    readers, articles, plans
 ):
+    subscriber = readers["subscriber"]
     subscription = subscriber.subscriptions.get()
     Subscription.objects.filter(pk=subscription.pk).update(cancel_at_period_end=True)
     membership_sync(user_id=subscriber.pk)  # as billing's sync does after Stripe's event
@@ -218,8 +221,9 @@ def test_a_cancelled_subscription_ends_access_on_the_first_request_after_its_per
 
 
 def test_a_failed_payment_ends_access_on_the_first_request_after_the_grace_period(
-    subscriber, articles, plans, settings
+    readers, articles, plans, settings
 ):
+    subscriber = readers["subscriber"]
     subscription = subscriber.subscriptions.get()
     failed_at = timezone.now()
     Subscription.objects.filter(pk=subscription.pk).update(
@@ -233,7 +237,8 @@ def test_a_failed_payment_ends_access_on_the_first_request_after_the_grace_perio
         assert_teaser(reader.get(PREMIUM))
 
 
-def test_an_edit_shows_on_the_next_request_for_every_reader(subscriber, articles, plans):
+def test_an_edit_shows_on_the_next_request_for_every_reader(readers, articles, plans):
+    subscriber = readers["subscriber"]
     article = articles[Visibility.PREMIUM]
     reader = signed_in(subscriber)
     assert_full(reader.get(PREMIUM))
@@ -287,8 +292,9 @@ def test_a_topic_renamed_in_bulk_shows_in_the_menu_on_the_next_request(readers, 
 
 
 def test_an_authors_new_name_shows_in_the_full_article_on_the_next_request(
-    subscriber, articles, plans
+    readers, articles, plans
 ):
+    subscriber = readers["subscriber"]
     reader = signed_in(subscriber)
     assert "Ada Byline" in reader.get(PREMIUM).content.decode()
 
@@ -302,13 +308,13 @@ def test_an_authors_new_name_shows_in_the_full_article_on_the_next_request(
 
 
 def test_the_ad_slot_shows_only_to_readers_without_premium_whoever_warmed_the_article(
-    readers, subscriber, articles, plans
+    readers, articles, plans
 ):
     settings_row = SiteSettings.load()
     settings_row.ad_snippet = "<p>Buy the Widget Quarterly</p>"
     settings_row.save()
     public = "/articles/public-article/"
-    member, payer = signed_in(readers["trial_over"]), signed_in(subscriber)
+    member, payer = signed_in(readers["trial_over"]), signed_in(readers["subscriber"])
 
     for first, second in [(member, payer), (payer, member)]:
         caching.clear_local()

@@ -17,24 +17,30 @@ from tests.conftest import SECRET_SENTENCES
 ARTICLE_PAGE_BUDGET = 4
 
 
-@pytest.fixture
-def every_reader(readers, subscriber):
-    return {**readers, "subscriber": subscriber}
-
-
 def warm_site_wide_lookups(client):
     assert client.get("/").status_code == 200
 
 
 @pytest.mark.parametrize(
-    "reader_name", ["anonymous", "unverified", "in_trial", "trial_over", "staff", "subscriber"]
+    "reader_name",
+    [
+        "anonymous",
+        "unverified",
+        "in_trial",
+        "trial_over",
+        "subscriber",
+        "grace",
+        "cancelled",
+        "complimentary",
+        "staff",
+    ],
 )
 @pytest.mark.parametrize("visibility", list(Visibility))
 def test_the_article_page_needs_at_most_four_queries_for_any_reader(
-    client, every_reader, articles, plans, reader_name, visibility, django_assert_max_num_queries
+    client, readers, articles, plans, reader_name, visibility, django_assert_max_num_queries
 ):
-    if every_reader[reader_name] is not None:
-        client.force_login(every_reader[reader_name])
+    if readers[reader_name] is not None:
+        client.force_login(readers[reader_name])
     warm_site_wide_lookups(client)
 
     with django_assert_max_num_queries(ARTICLE_PAGE_BUDGET):
@@ -45,9 +51,9 @@ def test_the_article_page_needs_at_most_four_queries_for_any_reader(
 
 
 def test_a_subscriber_reads_the_premium_body_within_the_budget(
-    client, subscriber, articles, plans, django_assert_max_num_queries
+    client, readers, articles, plans, django_assert_max_num_queries
 ):
-    client.force_login(subscriber)
+    client.force_login(readers["subscriber"])
     warm_site_wide_lookups(client)
 
     with django_assert_max_num_queries(ARTICLE_PAGE_BUDGET):
@@ -72,10 +78,10 @@ def publish_more(make_article, count, *, start):
 @pytest.mark.parametrize("reader_name", ["anonymous", "in_trial", "subscriber"])
 @pytest.mark.parametrize("url", ["/", "/topics/leadership/", "/people/ada-byline/"])
 def test_listing_pages_cost_the_same_with_3_or_30_articles(
-    client, every_reader, make_article, plans, reader_name, url
+    client, readers, make_article, plans, reader_name, url
 ):
-    if every_reader[reader_name] is not None:
-        client.force_login(every_reader[reader_name])
+    if readers[reader_name] is not None:
+        client.force_login(readers[reader_name])
     publish_more(make_article, 3, start=0)
     assert client.get("/articles/listed-0/").status_code == 200  # warms the site-wide lookups
     with_three = count_queries(client, url)
@@ -99,9 +105,9 @@ def test_an_anonymous_readers_repeat_visit_makes_no_query(client, articles, plan
 
 
 def test_a_subscribers_repeat_visit_costs_one_query_for_the_member_and_their_access(
-    client, subscriber, articles, plans, django_assert_num_queries
+    client, readers, articles, plans, django_assert_num_queries
 ):
-    client.force_login(subscriber)
+    client.force_login(readers["subscriber"])
     warm_site_wide_lookups(client)
     assert (
         client.get("/articles/premium-article/").status_code == 200

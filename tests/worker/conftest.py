@@ -156,11 +156,3 @@ def make_worker(transactional_db, tmp_path):
     yield make
     for worker in workers:
         worker.stop()
-
-
-@pytest.fixture
-def eager_tasks():
-    """Run queued tasks at once, in this process. For unit tests of single tasks only."""
-    current_app.conf.update(task_always_eager=True, task_eager_propagates=True)
-    yield
-    current_app.conf.update(task_always_eager=False, task_eager_propagates=False)

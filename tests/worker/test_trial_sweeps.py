@@ -18,8 +18,6 @@ from accounts.tasks import (
     trials_end_due_task,
     trials_remind_ending_task,
 )
-from billing.models import Subscription
-from billing.services import membership_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -123,26 +121,17 @@ def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
     }
 
 
-def subscribe(member, status):
-    Subscription.objects.create(
-        stripe_subscription_id=f"sub_{member.pk}",
-        user=member,
-        status=status,
-        started_at=NOW - timedelta(days=2),
-        current_period_end=NOW + timedelta(days=28),
-        synced_at=NOW,
-    )
-    membership_sync(user_id=member.pk)
-
-
 @pytest.mark.parametrize(
     "job, ends_in",
     [(trials_remind_ending_task, timedelta(days=1)), (trials_end_due_task, -timedelta(minutes=1))],
 )
 @time_machine.travel(NOW, tick=False)
 def test_members_who_subscribed_or_were_given_access_during_their_trial_get_no_trial_mail(
-    run_job, job, ends_in
+    run_job, make_subscription, job, ends_in
 ):
+    def subscribe(member, status):  # two days ago, at the frozen NOW
+        make_subscription(member, status, started_at=NOW - timedelta(days=2))
+
     subscribe(member_with_trial("payer@example.com", ends_in=ends_in), "active")
     subscribe(member_with_trial("grace@example.com", ends_in=ends_in), "past_due")
     given = member_with_trial("guest@example.com", ends_in=ends_in)
