@@ -2,9 +2,13 @@
 
 import pytest
 
+from articles.models import Visibility
 from tests.conftest import AD_SENTENCE
+from tests.test_access_matrix import READS, may_read
 
 PREMIUM_URL = "/articles/premium-article/"
+WITH_PREMIUM = [name for name in READS if may_read(name, Visibility.PREMIUM)]
+WITHOUT_PREMIUM = [name for name in READS if not may_read(name, Visibility.PREMIUM)]
 
 
 @pytest.fixture
@@ -29,7 +33,7 @@ def test_the_header_has_date_topic_title_byline_and_role(client, site_settings, 
     assert "The opening of premium-article" in html
 
 
-@pytest.mark.parametrize("reader_name", ["anonymous", "unverified", "trial_over"])
+@pytest.mark.parametrize("reader_name", WITHOUT_PREMIUM)
 def test_readers_without_premium_see_the_ad(
     client, site_settings, plans, premium, readers, reader_name
 ):
@@ -42,7 +46,7 @@ def test_readers_without_premium_see_the_ad(
     assert AD_SENTENCE in html
 
 
-@pytest.mark.parametrize("reader_name", ["in_trial", "staff"])
+@pytest.mark.parametrize("reader_name", WITH_PREMIUM)
 def test_readers_with_premium_never_see_the_ad(
     client, site_settings, plans, premium, readers, reader_name
 ):

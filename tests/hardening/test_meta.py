@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from articles.models import Visibility
 from tests.conftest import SECRET_SENTENCES
-from tests.hardening.conftest import may_read
+from tests.test_access_matrix import may_read
 
 
 def head_of(html):
@@ -128,22 +128,20 @@ def test_a_title_cannot_close_the_json_ld_script(client, make_article):
 
 
 def test_the_gated_part_wears_the_class_json_ld_names_only_for_readers_who_may_read_it(
-    client_for, readers, articles, cast_is_sound
+    client_for, readers, articles
 ):
-    article = articles[Visibility.PREMIUM]
     for name, reader in readers.items():
         html = client_for(reader).get("/articles/premium-article/").content.decode()
         assert ('class="article__body prose premium-content"' in html) == may_read(
-            reader, article
+            name, Visibility.PREMIUM
         ), name
 
 
 @pytest.mark.parametrize("visibility", list(Visibility))
 def test_no_reader_finds_a_body_in_the_head_and_only_entitled_readers_anywhere(
-    client_for, readers, articles, cast_is_sound, visibility
+    client_for, readers, articles, visibility
 ):
-    article = articles[visibility]
     for name, reader in readers.items():
         html = client_for(reader).get(f"/articles/{visibility}-article/").content.decode()
         assert SECRET_SENTENCES[visibility] not in head_of(html), name
-        assert (SECRET_SENTENCES[visibility] in html) == may_read(reader, article), name
+        assert (SECRET_SENTENCES[visibility] in html) == may_read(name, visibility), name

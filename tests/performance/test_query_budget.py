@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from articles.models import Visibility
 from tests.conftest import SECRET_SENTENCES
+from tests.test_access_matrix import READS
 
 ARTICLE_PAGE_BUDGET = 4
 
@@ -21,20 +22,7 @@ def warm_site_wide_lookups(client):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.parametrize(
-    "reader_name",
-    [
-        "anonymous",
-        "unverified",
-        "in_trial",
-        "trial_over",
-        "subscriber",
-        "grace",
-        "cancelled",
-        "complimentary",
-        "staff",
-    ],
-)
+@pytest.mark.parametrize("reader_name", READS)
 @pytest.mark.parametrize("visibility", list(Visibility))
 def test_the_article_page_needs_at_most_four_queries_for_any_reader(
     client, readers, articles, plans, reader_name, visibility, django_assert_max_num_queries
