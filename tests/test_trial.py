@@ -17,22 +17,29 @@ from tests.conftest import SECRET_SENTENCES
 from tests.test_pages import paywall
 from tests.test_signup_flow import NEW_PASSWORD, confirmation_path, sign_up
 
-# A month ahead of the real clock, so the fixtures' articles (live since an hour ago) are live then.
-SIGNED_UP_AT = (datetime.now(UTC) + timedelta(days=30)).replace(
-    hour=9, minute=30, second=0, microsecond=0
-)
-VERIFIED_AT = SIGNED_UP_AT + timedelta(
-    days=2, hours=8, minutes=45, seconds=30
-)  # the trial counts from here
+# Signing up, then clicking the mailed link this much later: the trial counts from the click.
+VERIFICATION_DELAY = timedelta(days=2, hours=8, minutes=45, seconds=30)
 PREMIUM = SECRET_SENTENCES[Visibility.PREMIUM]
 
 
-def join(client, email, *, verified_at=VERIFIED_AT) -> User:
+@pytest.fixture
+def signed_up_at():
+    """A month ahead of the clock as the test starts, so the fixtures' articles (live since an
+    hour before) are live then."""
+    return (timezone.now() + timedelta(days=30)).replace(hour=9, minute=30, second=0, microsecond=0)
+
+
+@pytest.fixture
+def verified_at(signed_up_at):
+    return signed_up_at + VERIFICATION_DELAY
+
+
+def join(client, email, *, verified_at) -> User:
     """Sign up at one moment, click the mailed link at another, then sign in, as a new member would.
 
     (allauth signs a member in by the link only within minutes of signing up.)
     """
-    with time_machine.travel(verified_at - (VERIFIED_AT - SIGNED_UP_AT), tick=False):
+    with time_machine.travel(verified_at - VERIFICATION_DELAY, tick=False):
         sign_up(client, email)
     link = confirmation_path(mail.outbox[-1])
     with time_machine.travel(verified_at, tick=False):
@@ -57,23 +64,23 @@ def premium_page_for(user, at) -> str:
         return client.get("/articles/premium-article/").content.decode()
 
 
-def test_the_trial_starts_at_verification_not_at_sign_up(client, db):
-    with time_machine.travel(SIGNED_UP_AT, tick=False):
+def test_the_trial_starts_at_verification_not_at_sign_up(client, db, verified_at, signed_up_at):
+    with time_machine.travel(signed_up_at, tick=False):
         sign_up(client, "tina@example.com")
     assert User.objects.get(email="tina@example.com").membership.trial_started_at is None
 
     link = confirmation_path(mail.outbox[-1])
-    with time_machine.travel(VERIFIED_AT, tick=False):
+    with time_machine.travel(verified_at, tick=False):
         client.post(link)
 
     user = User.objects.get(email="tina@example.com")
-    assert user.membership.trial_started_at == VERIFIED_AT
-    assert user.membership.trial_ends_at == VERIFIED_AT + timedelta(days=7)
+    assert user.membership.trial_started_at == verified_at
+    assert user.membership.trial_ends_at == verified_at + timedelta(days=7)
 
 
-def test_the_trial_ends_exactly_trial_days_after_verification(client, articles, plans):
-    user = join(client, "tina@example.com")
-    ends_at = VERIFIED_AT + timedelta(days=7)
+def test_the_trial_ends_exactly_trial_days_after_verification(client, articles, plans, verified_at):
+    user = join(client, "tina@example.com", verified_at=verified_at)
+    ends_at = verified_at + timedelta(days=7)
     assert user.membership.trial_ends_at == ends_at
 
     one_second_before = premium_page(client, ends_at - timedelta(seconds=1))
@@ -86,8 +93,8 @@ def test_the_trial_ends_exactly_trial_days_after_verification(client, articles, 
     assert "Start your free trial" not in paywall(at_the_end)
 
 
-def test_no_background_job_is_needed_for_the_trial_to_end(client, articles, plans):
-    user = join(client, "tina@example.com")
+def test_no_background_job_is_needed_for_the_trial_to_end(client, articles, plans, verified_at):
+    user = join(client, "tina@example.com", verified_at=verified_at)
 
     page = premium_page(client, user.membership.trial_ends_at + timedelta(minutes=5))
 
@@ -96,72 +103,72 @@ def test_no_background_job_is_needed_for_the_trial_to_end(client, articles, plan
     assert PREMIUM not in page  # ...and access ended all the same
 
 
-def test_trial_days_from_settings_sets_the_length(client, articles, plans, settings):
+def test_trial_days_from_settings_sets_the_length(client, articles, plans, settings, verified_at):
     settings.TRIAL_DAYS = 14
 
-    user = join(client, "tina@example.com")
+    user = join(client, "tina@example.com", verified_at=verified_at)
 
-    assert user.membership.trial_ends_at == VERIFIED_AT + timedelta(days=14)
-    assert PREMIUM in premium_page_for(user, VERIFIED_AT + timedelta(days=13, hours=23))
-    after = premium_page_for(user, VERIFIED_AT + timedelta(days=14))
+    assert user.membership.trial_ends_at == verified_at + timedelta(days=14)
+    assert PREMIUM in premium_page_for(user, verified_at + timedelta(days=13, hours=23))
+    after = premium_page_for(user, verified_at + timedelta(days=14))
     assert PREMIUM not in after
     assert "Subscribe" in paywall(after)
 
 
-def test_a_second_sign_up_by_the_same_gmail_user_gets_no_trial(articles, plans):
-    first = join(Client(), "someone@gmail.com")
+def test_a_second_sign_up_by_the_same_gmail_user_gets_no_trial(articles, plans, verified_at):
+    first = join(Client(), "someone@gmail.com", verified_at=verified_at)
     second_client = Client()
 
     second = join(
-        second_client, "Some.One+x@gmail.com", verified_at=VERIFIED_AT + timedelta(days=1)
+        second_client, "Some.One+x@gmail.com", verified_at=verified_at + timedelta(days=1)
     )
 
-    assert first.membership.trial_started_at == VERIFIED_AT
+    assert first.membership.trial_started_at == verified_at
     assert second.email == "some.one+x@gmail.com"  # the account keeps the address as given
     assert second.membership.trial_started_at is None
     assert TrialClaim.objects.count() == 1
-    article = premium_page(second_client, VERIFIED_AT + timedelta(days=1, hours=1))
+    article = premium_page(second_client, verified_at + timedelta(days=1, hours=1))
     assert PREMIUM not in article
     assert "Subscribe" in paywall(article)
     assert "free trial" not in paywall(article)
-    with time_machine.travel(VERIFIED_AT + timedelta(days=1, hours=1), tick=False):
+    with time_machine.travel(verified_at + timedelta(days=1, hours=1), tick=False):
         account = second_client.get("/account/").content.decode()
     assert "No subscription yet" in account
     assert "Subscribe" in account
 
 
-def test_the_claim_outlives_a_deleted_account(articles, plans):
-    first = join(Client(), "someone@gmail.com")
+def test_the_claim_outlives_a_deleted_account(articles, plans, verified_at):
+    first = join(Client(), "someone@gmail.com", verified_at=verified_at)
     first.delete()
     assert TrialClaim.objects.filter(user__isnull=True).count() == 1
 
     client = Client()
-    again = join(client, "someone@gmail.com", verified_at=VERIFIED_AT + timedelta(days=30))
+    again = join(client, "someone@gmail.com", verified_at=verified_at + timedelta(days=30))
 
     assert again.membership.trial_started_at is None
     assert TrialClaim.objects.count() == 1
-    assert PREMIUM not in premium_page(client, VERIFIED_AT + timedelta(days=30, hours=1))
+    assert PREMIUM not in premium_page(client, verified_at + timedelta(days=30, hours=1))
 
 
-def test_a_different_person_still_gets_a_trial(articles, plans):
-    join(Client(), "someone@gmail.com")
+def test_a_different_person_still_gets_a_trial(articles, plans, verified_at):
+    join(Client(), "someone@gmail.com", verified_at=verified_at)
 
-    other = join(Client(), "someone.else@gmail.com")
+    other = join(Client(), "someone.else@gmail.com", verified_at=verified_at)
 
-    assert other.membership.trial_started_at == VERIFIED_AT
+    assert other.membership.trial_started_at == verified_at
     assert TrialClaim.objects.count() == 2
 
 
-def test_verifying_a_second_address_does_not_restart_the_trial(client, articles):
-    user = join(client, "tina@example.com")
-    with time_machine.travel(VERIFIED_AT + timedelta(days=3), tick=False):
+def test_verifying_a_second_address_does_not_restart_the_trial(client, articles, verified_at):
+    user = join(client, "tina@example.com", verified_at=verified_at)
+    with time_machine.travel(verified_at + timedelta(days=3), tick=False):
         client.post("/accounts/email/", {"action_add": "", "email": "tina.work@example.com"})
         client.post(confirmation_path(mail.outbox[-1]))
 
     user.refresh_from_db()
     assert user.emailaddress_set.filter(email="tina.work@example.com", verified=True).exists()
-    assert user.membership.trial_started_at == VERIFIED_AT
-    assert user.membership.trial_ends_at == VERIFIED_AT + timedelta(days=7)
+    assert user.membership.trial_started_at == verified_at
+    assert user.membership.trial_ends_at == verified_at + timedelta(days=7)
 
 
 # --- the admin's "Extend trial by N days" ---
@@ -184,9 +191,9 @@ def extend(superuser, users, days, *, at=None):
         )
 
 
-def test_extending_an_ended_trial_reopens_access(superuser, make_member, articles):
+def test_extending_an_ended_trial_reopens_access(superuser, make_member, articles, signed_up_at):
     oscar = make_member("oscar@example.com", trial="over")
-    extended_at = SIGNED_UP_AT + timedelta(days=60)
+    extended_at = signed_up_at + timedelta(days=60)
     assert PREMIUM not in premium_page_for(oscar, extended_at)
 
     response = extend(superuser, [oscar], 5, at=extended_at)
@@ -253,15 +260,15 @@ def test_two_accounts_of_one_person_verifying_at_the_same_moment_get_one_trial()
 
 
 def test_with_trial_days_zero_verifying_gives_no_trial_and_keeps_the_claim_unused(
-    client, articles, plans, settings
+    client, articles, plans, settings, verified_at
 ):
     settings.TRIAL_DAYS = 0
 
-    user = join(client, "tina@example.com")
+    user = join(client, "tina@example.com", verified_at=verified_at)
 
     assert user.membership.trial_started_at is None
     assert TrialClaim.objects.count() == 0  # if trials are turned on later, Tina still gets hers
-    article = premium_page(client, VERIFIED_AT + timedelta(minutes=1))
+    article = premium_page(client, verified_at + timedelta(minutes=1))
     assert PREMIUM not in article
     assert "Subscribe" in paywall(article)
     assert "trial has ended" not in article  # she never had one
@@ -328,10 +335,10 @@ def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(
 
 
 def test_extending_a_member_who_never_had_a_trial_gives_one_and_records_the_claim(
-    superuser, make_member, articles
+    superuser, make_member, articles, signed_up_at
 ):
     nora = make_member("nora@example.com")
-    at = SIGNED_UP_AT
+    at = signed_up_at
 
     response = extend(superuser, [nora], 10, at=at)
 

@@ -17,7 +17,12 @@ from billing.services import membership_sync
 from tests.conftest import SECRET_SENTENCES
 
 PREMIUM = SECRET_SENTENCES["premium"]
-NOW = timezone.now().replace(microsecond=0)
+
+
+@pytest.fixture
+def now():
+    """The clock as the test starts, to the second."""
+    return timezone.now().replace(microsecond=0)
 
 
 @pytest.fixture
@@ -76,10 +81,10 @@ def test_a_subscription_in_these_states_gets_the_teaser_with_its_reason(
 
 
 def test_past_due_reads_on_through_the_grace_period_with_a_banner_then_gets_the_teaser(
-    client, articles, subscribed, settings
+    client, articles, subscribed, settings, now
 ):
     settings.PAYMENT_GRACE_DAYS = 7
-    failed_at = NOW - timedelta(days=2)
+    failed_at = now - timedelta(days=2)
     member = subscribed("past_due", first_failed_payment_at=failed_at)
 
     with time_machine.travel(failed_at + timedelta(days=7) - timedelta(minutes=1)):
@@ -95,10 +100,10 @@ def test_past_due_reads_on_through_the_grace_period_with_a_banner_then_gets_the_
 
 @pytest.mark.parametrize("status", ["past_due", "unpaid"])
 def test_a_member_whose_payment_failed_is_offered_the_card_update_on_the_paywall_not_a_new_subscription(
-    client, articles, plans, subscribed, settings, status
+    client, articles, plans, subscribed, settings, status, now
 ):
     settings.PAYMENT_GRACE_DAYS = 7
-    html = premium_page(client, subscribed(status, first_failed_payment_at=NOW - timedelta(days=8)))
+    html = premium_page(client, subscribed(status, first_failed_payment_at=now - timedelta(days=8)))
 
     paywall = html[html.index('class="paywall"') :]
     assert '<form method="post" action="/billing/portal/">' in paywall
@@ -107,11 +112,11 @@ def test_a_member_whose_payment_failed_is_offered_the_card_update_on_the_paywall
 
 
 def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teaser(
-    client, articles, subscribed
+    client, articles, subscribed, now
 ):
-    period_end = NOW + timedelta(days=3)
+    period_end = now + timedelta(days=3)
     member = subscribed(
-        "active", cancel_at_period_end=True, canceled_at=NOW, current_period_end=period_end
+        "active", cancel_at_period_end=True, canceled_at=now, current_period_end=period_end
     )
 
     with time_machine.travel(period_end - timedelta(minutes=1)):
@@ -124,9 +129,9 @@ def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teas
         assert "Your subscription has ended." in html
 
 
-def test_complimentary_access_reads_until_its_date(client, articles, make_member, readers):
+def test_complimentary_access_reads_until_its_date(client, articles, make_member, readers, now):
     member = make_member("guest@example.com", trial="over")
-    until = NOW + timedelta(days=10)
+    until = now + timedelta(days=10)
     complimentary_grant(user=member, until=until, reason="Press pass", granted_by=readers["staff"])
 
     with time_machine.travel(until - timedelta(minutes=1)):
@@ -142,10 +147,10 @@ def test_complimentary_access_reads_until_its_date(client, articles, make_member
         assert "Your free trial has ended" in html  # back to what they were before the grant
 
 
-def test_complimentary_access_outranks_a_lapsed_subscription(client, articles, subscribed):
+def test_complimentary_access_outranks_a_lapsed_subscription(client, articles, subscribed, now):
     member = subscribed("canceled")
     complimentary_grant(
-        user=member, until=NOW + timedelta(days=1), reason="Apology", granted_by=None
+        user=member, until=now + timedelta(days=1), reason="Apology", granted_by=None
     )
 
     assert reads_in_full(premium_page(client, member))
@@ -162,15 +167,15 @@ def test_an_unverified_member_with_a_subscription_still_verifies_first(
     assert not reads_in_full(premium_page(client, member))
 
 
-def test_a_new_subscription_outranks_an_old_cancelled_one(client, articles, subscribed):
-    member = subscribed("canceled", started_at=NOW - timedelta(days=400))
+def test_a_new_subscription_outranks_an_old_cancelled_one(client, articles, subscribed, now):
+    member = subscribed("canceled", started_at=now - timedelta(days=400))
     Subscription.objects.create(
         stripe_subscription_id="sub_new",
         user=member,
         status="active",
-        started_at=NOW - timedelta(days=1),
-        current_period_end=NOW + timedelta(days=29),
-        synced_at=NOW,
+        started_at=now - timedelta(days=1),
+        current_period_end=now + timedelta(days=29),
+        synced_at=now,
     )
     membership_sync(user_id=member.pk)
 
@@ -178,14 +183,14 @@ def test_a_new_subscription_outranks_an_old_cancelled_one(client, articles, subs
 
 
 def test_the_account_page_shows_plan_status_next_billing_date_amount_and_manage_billing(
-    client, subscribed
+    client, subscribed, now
 ):
-    member = subscribed("active", current_period_end=NOW + timedelta(days=20))
+    member = subscribed("active", current_period_end=now + timedelta(days=20))
     client.force_login(member)
 
     html = unescape(client.get("/account/").content.decode())
 
     assert "Subscribed: Monthly" in html
-    assert f"Next billing date: {NOW + timedelta(days=20):%-d %B %Y} · £12.00" in html
+    assert f"Next billing date: {now + timedelta(days=20):%-d %B %Y} · £12.00" in html
     assert "Status: Active" in html
     assert "Manage billing" not in html  # no Stripe customer recorded for this member yet
