@@ -17,7 +17,7 @@ import stripe
 from django.core.management import call_command
 
 from billing.models import Plan
-from tests.stripe_standin.process import running_standin
+from tests.integration.stripe_standin.process import running_standin
 
 WEBHOOK_SECRET = "whsec_billing_tests"
 API_KEY = "sk_test_billing_tests"

@@ -1,6 +1,6 @@
 """Stripe's webhook: only Stripe gets in, each event counts once, in any order, and failures are retried.
 
-Events are the stand-in's own (shaped like Stripe's, see tests/stripe_standin/test_shapes.py),
+Events are the stand-in's own (shaped like Stripe's, see tests/integration/stripe_standin/test_shapes.py),
 posted with a really computed signature.
 """
 

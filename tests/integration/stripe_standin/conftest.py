@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import stripe
 
-from tests.stripe_standin.process import running_standin
+from tests.integration.stripe_standin.process import running_standin
 
 WEBHOOK_SECRET = "whsec_standin_tests"
 API_KEY = "sk_test_standin"

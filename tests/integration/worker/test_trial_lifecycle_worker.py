@@ -16,7 +16,7 @@ from accounts import mail
 from accounts.models import Membership, SentMail, User
 from accounts.services import trial_set
 from accounts.tasks import mail_requeue_unsent_task, trials_end_due_task
-from tests.worker.conftest import needs_postgres, wait_until
+from tests.integration.worker.conftest import needs_postgres, wait_until
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.models import User
-from tests.browser.conftest import PASSWORD
-from tests.browser.helpers import sign_in
+from tests.integration.browser.conftest import PASSWORD
+from tests.integration.browser.helpers import sign_in
 from tests.conftest import SECRET_SENTENCES
 
 

@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
 ]
 NO_CHROMIUM = f"Chromium not found at {CHROMIUM}: browser tests skipped (apt-get install chromium)"
 AXE_JS = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "a-long-and-unusual-passphrase-42"
 
@@ -137,7 +137,7 @@ def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:
     """Runs axe-core on the page as it is now; returns the violations of the given impacts."""
     if not AXE_JS.exists():
         raise AssertionError(
-            f"axe-core is missing at {AXE_JS}: run `npm ci` in tests/browser (make test does)."
+            f"axe-core is missing at {AXE_JS}: run `npm ci` in tests/integration/browser (make test does)."
         )
     page.add_script_tag(path=str(AXE_JS))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")

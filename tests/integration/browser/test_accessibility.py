@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.browser.conftest import PASSWORD, axe_violations
-from tests.browser.helpers import sign_in
+from tests.integration.browser.conftest import PASSWORD, axe_violations
+from tests.integration.browser.helpers import sign_in
 
 PAGES = {
     "home": ("anonymous", "/"),

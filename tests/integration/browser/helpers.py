@@ -1,6 +1,6 @@
 """Steps a reader takes, in the browser."""
 
-from tests.browser.conftest import PASSWORD
+from tests.integration.browser.conftest import PASSWORD
 
 
 def sign_in(page, email, password=PASSWORD):
