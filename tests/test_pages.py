@@ -1,11 +1,8 @@
 """The pages a reader sees: home, topic, author, article (with its paywall) and their account."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from django.utils import timezone
-
-from accounts.services import trial_set
 from articles.models import Topic, Visibility
 from billing.models import Plan
 from tests.conftest import SECRET_SENTENCES
@@ -230,55 +227,6 @@ def test_a_site_without_a_free_trial_never_offers_one(
 
 
 # --- the account page ---
-
-
-def test_account_page_needs_a_login(client):
-    response = client.get("/account/")
-
-    assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=/account/"
-
-
-def test_account_page_shows_the_days_left_in_the_trial(client, make_member):
-    tina = make_member("tina@example.com", trial="active")  # ends six days from now
-    client.force_login(tina)
-
-    membership = element_text(client.get("/account/").content.decode(), css_class="panel")
-
-    assert "Free trial: 6 days left" in membership
-    assert f"Your trial ends on {tina.membership.trial_ends_at:%-d %B %Y}" in membership
-
-
-def test_account_page_counts_a_part_day_as_a_day_left(client, make_member):
-    tina = make_member("tina@example.com", trial="active")
-    trial_set(
-        user_id=tina.pk,
-        started_at=tina.membership.trial_started_at,
-        ends_at=timezone.now() + timedelta(hours=3),
-    )
-    client.force_login(tina)
-
-    assert "Free trial: 1 day left" in element_text(
-        client.get("/account/").content.decode(), css_class="panel"
-    )
-
-
-def test_account_page_tells_a_lapsed_member_their_trial_ended(client, readers):
-    client.force_login(readers["trial_over"])
-
-    html = client.get("/account/").content.decode()
-
-    assert "Your free trial ended on" in html
-    assert "Subscribe" in html
-
-
-def test_account_page_asks_an_unverified_member_to_verify(client, readers):
-    client.force_login(readers["unverified"])
-
-    assert (
-        "Verify your email address to start your free trial"
-        in client.get("/account/").content.decode()
-    )
 
 
 def test_home_offers_the_free_trial_to_a_visitor(client, articles, plans):

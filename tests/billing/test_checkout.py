@@ -11,7 +11,6 @@ from django.db import connection
 from django.test import Client
 
 from accounts.models import TrialClaim
-from accounts.services import trial_start
 from billing.models import CheckoutSession, Customer, Subscription
 from tests.billing.conftest import control, pay
 
@@ -240,14 +239,6 @@ def card_trials(settings, stripe_plans):
         plan.trial_days = 14
         plan.save()
     return stripe_plans
-
-
-def test_in_card_mode_signing_up_starts_no_trial(settings, make_member):
-    settings.TRIAL_MODE = "card"
-    member = make_member("new@example.com")
-
-    assert trial_start(user=member) is False
-    assert not member.membership.has_had_trial() and not TrialClaim.objects.exists()
 
 
 def test_in_card_mode_checkout_starts_the_plans_trial_once_per_person(

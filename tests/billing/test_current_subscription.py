@@ -9,7 +9,7 @@ over any mix of subscriptions, statuses, start dates (ties included), cancellati
 import copy
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.utils import timezone
@@ -17,9 +17,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from accounts.entitlements import State, for_user, resolve
+from accounts.entitlements import resolve
 from accounts.models import Membership, SubscriptionStatus
-from accounts.services import complimentary_grant
 from billing.models import Customer, Subscription
 from billing.services import subscription_sync
 
@@ -113,30 +112,3 @@ def test_the_membership_follows_the_current_subscription_after_any_sequence_of_s
         access = resolve(membership, moment)
         assert access.has_premium == reads_in_full(current, moment, 7), (current.status, moment)
         assert access.subscription_status == current.status
-
-
-def test_the_latest_ending_grant_in_force_sets_the_end_of_complimentary_access(make_member):
-    member = make_member("guest@example.com", trial="over")
-    now = timezone.now().replace(microsecond=0)
-    grant = dict(user=member, granted_by=None, starts_at=now - timedelta(days=1))
-    sooner = complimentary_grant(until=now + timedelta(days=3), reason="Panel", **grant)
-    later = complimentary_grant(until=now + timedelta(days=30), reason="Press", **grant)
-    complimentary_grant(
-        user=member,
-        granted_by=None,
-        starts_at=now + timedelta(days=60),
-        until=now + timedelta(days=90),
-        reason="Later",
-    )
-    member = type(member).objects.select_related("membership").get(pk=member.pk)
-
-    access = for_user(member, now=now)
-
-    assert access.state == State.COMPLIMENTARY
-    assert access.access_until == later.until  # an aware datetime on every database
-    assert (
-        access.access_until.tzinfo is not None
-        and access.access_until.utcoffset() == UTC.utcoffset(None)
-    )
-    assert for_user(member, now=later.until).state == State.TRIAL_OVER
-    assert for_user(member, now=sooner.until).access_until == later.until

@@ -69,25 +69,6 @@ def test_every_page_uses_the_site_look_and_no_framework_default(
         assert "<strong>Menu:</strong>" not in html, url  # allauth's bare layout
 
 
-def test_sign_up_page_sells_the_trial(client, site_settings, plans):
-    html = client.get("/accounts/signup/").content.decode()
-
-    assert "<h1>Start your free trial</h1>" in html
-    assert "7 days free, then from £12.00 per month" in html
-    assert '<label for="id_email">' in html and '<label for="id_password1">' in html
-
-
-def test_sign_up_errors_are_shown_next_to_the_fields(client, site_settings, plans):
-    response = client.post(
-        "/accounts/signup/", {"email": "not-an-email", "password1": "x", "password2": "y"}
-    )
-
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert 'class="errorlist' in html
-    assert "Enter a valid email address." in html
-
-
 def test_an_unknown_address_gets_the_sites_404_page(client, db):
     response = client.get("/no-such-page/")
 
@@ -116,15 +97,3 @@ def test_stylesheets_and_images_come_from_our_own_static_files(
         for asset in assets:
             assert asset.startswith("/static/"), (url, asset)
             assert finders.find(asset.removeprefix("/static/")), (url, asset)
-
-
-def test_sign_up_promises_no_card_only_when_the_trial_needs_none(
-    client, site_settings, plans, settings
-):
-    assert "No card needed to start." in client.get("/accounts/signup/").content.decode()
-
-    settings.TRIAL_MODE = "card"
-
-    html = client.get("/accounts/signup/").content.decode()
-    assert "No card needed" not in html
-    assert "You choose a plan next; nothing is charged until the trial ends." in html

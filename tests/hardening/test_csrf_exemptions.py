@@ -1,7 +1,7 @@
 """Only the Stripe webhook is exempt from CSRF protection: a walk of the whole URLconf."""
 
-from django.views.decorators.csrf import csrf_exempt
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.views.decorators.csrf import csrf_exempt
 
 # Stripe signs its webhook calls; it cannot send our CSRF token.
 ALLOWED_EXEMPT = {"/billing/stripe/webhook/"}

@@ -11,7 +11,6 @@ import uuid
 import pytest
 import redis
 
-
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 
 

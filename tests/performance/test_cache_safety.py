@@ -74,9 +74,7 @@ def test_caches_warmed_by_an_anonymous_reader_give_a_subscriber_the_full_article
     assert_teaser(signed_in(readers["trial_over"]).get(PREMIUM))
 
 
-def test_a_lapsed_member_warmed_after_a_subscriber_still_gets_the_teaser(
-    readers, articles, plans
-):
+def test_a_lapsed_member_warmed_after_a_subscriber_still_gets_the_teaser(readers, articles, plans):
     subscriber = readers["subscriber"]
     assert_full(signed_in(subscriber).get(PREMIUM))
 

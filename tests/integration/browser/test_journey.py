@@ -21,9 +21,9 @@ from accounts.models import User
 from accounts.tasks import trials_end_due_task
 from billing.models import Subscription
 from tests.billing.conftest import DECLINED_CARD, GOOD_CARD, advance
+from tests.conftest import SECRET_SENTENCES
 from tests.integration.browser.conftest import PASSWORD
 from tests.integration.browser.helpers import sign_in
-from tests.conftest import SECRET_SENTENCES
 
 PREMIUM_URL = "/articles/premium-article/"
 SECRET = SECRET_SENTENCES["premium"]

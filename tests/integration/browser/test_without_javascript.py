@@ -3,9 +3,9 @@
 import pytest
 
 from accounts.models import User
+from tests.conftest import SECRET_SENTENCES
 from tests.integration.browser.conftest import PASSWORD
 from tests.integration.browser.helpers import sign_in
-from tests.conftest import SECRET_SENTENCES
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""One free trial per person: the normal form that recognises a person across addresses."""
+"""One free trial per person: the normal form that recognises a person across addresses
+(accounts/emails.py)."""
 
 import pytest
 

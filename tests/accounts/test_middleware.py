@@ -1,4 +1,5 @@
-"""request.access: the reader's access, resolved at most once per request, and only if something asks."""
+"""request.access (accounts/middleware.py): the reader's access, resolved at most once per
+request, and only if something asks."""
 
 from django.db import connection
 from django.http import HttpResponse

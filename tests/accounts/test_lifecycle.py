@@ -1,11 +1,11 @@
-"""The periodic jobs one at a time, run eagerly in this process (the real worker is in
-test_trial_lifecycle_worker.py). Time is moved with time_machine."""
+"""The trial's periodic jobs one at a time, run eagerly in this process (accounts/lifecycle.py,
+through the tasks beat queues). Time is moved with time_machine; the real worker process is in
+tests/integration/worker/."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from celery.exceptions import Retry
 from django.core import mail as outbox
 from django.db import connection
 
@@ -14,25 +14,14 @@ from accounts.models import Membership, SentMail, User
 from accounts.services import complimentary_grant, trial_set
 from accounts.tasks import (
     mail_requeue_unsent_task,
-    mail_send_task,
     trials_end_due_task,
     trials_remind_ending_task,
 )
 
 pytestmark = pytest.mark.django_db
 
+
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def run_job(django_capture_on_commit_callbacks, eager_tasks):
-    """run_job(task): what beat does, with the mail tasks it queues run here after commit."""
-
-    def run(task, *args):
-        with django_capture_on_commit_callbacks(execute=True):
-            return task.delay(*args).get()
-
-    return run
 
 
 def member_with_trial(email, *, ends_in):
@@ -152,37 +141,6 @@ def test_a_sweep_that_has_not_run_does_not_keep_access_open(make_member):
     reader = make_member("late@example.com", trial="over")  # trial over, sweep never ran
     assert reader.membership.trial_ended_at is None
     assert entitlements.for_user(reader).has_premium is False
-
-
-def test_a_mail_server_that_is_down_leaves_the_message_for_later_and_it_goes_once(
-    run_job, make_member, settings, django_capture_on_commit_callbacks
-):
-    reader = make_member("pat@example.com")
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
-        "127.0.0.1",
-        9,
-        1,
-    )  # nothing listens there
-    with pytest.raises(Retry) as retry, django_capture_on_commit_callbacks(execute=True):
-        mail.queue(
-            mail.PAYMENT_FAILED,
-            user_id=reader.pk,
-            key="payment_failed:in_1",
-            context={"amount": "£12.00"},
-        )
-    assert isinstance(
-        retry.value.exc, ConnectionRefusedError
-    )  # the task is retried later, with backoff
-    assert SentMail.objects.get(key="payment_failed:in_1").sent_at is None
-
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
-    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11)):
-        assert run_job(mail_requeue_unsent_task) == 1
-        assert run_job(mail_requeue_unsent_task) == 0
-    assert mail_send_task.delay(["payment_failed:in_1"]).get() == 0  # sent already: not again
-    [message] = outbox.outbox
-    assert message.to == ["pat@example.com"] and "£12.00" in message.body
 
 
 @pytest.mark.skipif(

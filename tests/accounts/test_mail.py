@@ -1,27 +1,35 @@
 """Every member message, as the member receives it: subject, text and HTML, absolute links,
-the address as typed, and never a word of an article's premium body."""
+the address as typed, and never a word of an article's premium body; each sent once, after
+the commit that recorded it, and again later if the mail server was down (accounts/mail.py)."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from celery.exceptions import Retry
 from django.core import mail as outbox
 from django.utils import timezone
 
 from accounts import mail
 from accounts.models import SentMail
 from accounts.services import trial_start
+from accounts.tasks import mail_requeue_unsent_task, mail_send_task
 from tests.conftest import SECRET_SENTENCES
 
 pytestmark = pytest.mark.django_db
 
+
 SITE = "https://news.example.org"
+
+
 BILLING_CONTEXT = {
     "plan_name": "Monthly",
     "amount": "£12.00",
     "period_end": "28 December 2026",
     "cancel_at": "28 December 2026",
 }
+
 
 # What each message must say, and the link it must carry, given BILLING_CONTEXT and a £12 plan.
 EXPECTED = {
@@ -194,3 +202,34 @@ def test_a_message_goes_through_a_provider_backend_unchanged(member, settings):
     assert message.anymail_test_params["to"][0].addr_spec == "Ada.Lovelace+News@example.org"
     assert message.anymail_status.status == {"sent"}
     assert "http://127.0.0.1:8000/account/" in html_of(message)
+
+
+def test_a_mail_server_that_is_down_leaves_the_message_for_later_and_it_goes_once(
+    run_job, make_member, settings, django_capture_on_commit_callbacks
+):
+    reader = make_member("pat@example.com")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = (
+        "127.0.0.1",
+        9,
+        1,
+    )  # nothing listens there
+    with pytest.raises(Retry) as retry, django_capture_on_commit_callbacks(execute=True):
+        mail.queue(
+            mail.PAYMENT_FAILED,
+            user_id=reader.pk,
+            key="payment_failed:in_1",
+            context={"amount": "£12.00"},
+        )
+    assert isinstance(
+        retry.value.exc, ConnectionRefusedError
+    )  # the task is retried later, with backoff
+    assert SentMail.objects.get(key="payment_failed:in_1").sent_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11)):
+        assert run_job(mail_requeue_unsent_task) == 1
+        assert run_job(mail_requeue_unsent_task) == 0
+    assert mail_send_task.delay(["payment_failed:in_1"]).get() == 0  # sent already: not again
+    [message] = outbox.outbox
+    assert message.to == ["pat@example.com"] and "£12.00" in message.body
