@@ -1,6 +1,15 @@
-"""Reading a page's raw HTML as a reader sees it: the text inside one element."""
+"""Reading a page's raw HTML as a reader sees it: the page, and the text inside one element."""
 
+from html import unescape
 from html.parser import HTMLParser
+
+
+def page(client, url) -> str:
+    """The page at url as this client gets it (it must answer 200), with entities unescaped."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return unescape(response.content.decode())
+
 
 VOID_TAGS = {
     "area",

@@ -180,17 +180,3 @@ def test_a_new_subscription_outranks_an_old_cancelled_one(client, articles, subs
     membership_sync(user_id=member.pk)
 
     assert reads_in_full(premium_page(client, member))
-
-
-def test_the_account_page_shows_plan_status_next_billing_date_amount_and_manage_billing(
-    client, subscribed, now
-):
-    member = subscribed("active", current_period_end=now + timedelta(days=20))
-    client.force_login(member)
-
-    html = unescape(client.get("/account/").content.decode())
-
-    assert "Subscribed: Monthly" in html
-    assert f"Next billing date: {now + timedelta(days=20):%-d %B %Y} · £12.00" in html
-    assert "Status: Active" in html
-    assert "Manage billing" not in html  # no Stripe customer recorded for this member yet

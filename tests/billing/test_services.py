@@ -1,4 +1,5 @@
-"""The Membership row says what billing's subscription records say, after any sequence of syncs.
+"""Billing's sync (billing/services.py): the Membership row says what billing's subscription
+records say, after any sequence of syncs.
 
 Access reads one row the members app owns (accounts.Membership); billing writes the member's
 current subscription to it on every sync (`membership_sync`). These hold that row, and what the
@@ -23,6 +24,8 @@ from billing.models import Customer, Subscription
 from billing.services import subscription_sync
 
 FIXTURES = Path(__file__).resolve().parents[2] / "stripe_standin" / "fixtures.json"
+
+
 STRIPE_SUBSCRIPTION = json.loads(FIXTURES.read_text())["resources"]["subscription"]
 
 
