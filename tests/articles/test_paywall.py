@@ -1,22 +1,129 @@
-"""Who reads premium articles once money is involved, judged on the raw HTML, with time moved by time_machine.
-
-The foundation's matrix (tests/test_access_matrix.py) covers readers without a subscription;
-these are the members Stripe knows about, and the ones staff let in for free.
-"""
+"""The paywall on the article page (templates/articles/_paywall.html): what it offers (the free
+trial, the entry price, a card update) and the reason it gives each reader, and the moments
+when a subscription, a grace period or complimentary access stops giving the full text, judged
+on the raw HTML with time moved by time_machine."""
 
 from datetime import timedelta
 from html import unescape
 
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
+from accounts.models import Membership
 from accounts.services import complimentary_grant
-from billing.models import Subscription
+from articles.models import Visibility
+from billing.models import Plan, Subscription
 from billing.services import membership_sync
 from tests.conftest import SECRET_SENTENCES
+from tests.pages import page, paywall
 
-PREMIUM = SECRET_SENTENCES["premium"]
+PREMIUM = SECRET_SENTENCES[Visibility.PREMIUM]
+PREMIUM_URL = "/articles/premium-article/"
+
+
+# ---- the offer -----------------------------------------------------------------------
+
+
+def test_anonymous_reader_is_offered_the_free_trial_with_the_from_price(client, articles, plans):
+    html = client.get("/articles/premium-article/").content.decode()
+
+    box = paywall(html)
+    assert "Start your free trial" in box
+    assert "From £12.00 per month · 7-day free trial" in box
+    assert "Cancel online anytime" in box
+    assert "Subscribe" not in box
+
+
+def test_member_whose_trial_is_over_is_asked_to_subscribe_without_a_trial_offer(
+    client, readers, articles, plans
+):
+    client.force_login(readers["trial_over"])
+
+    box = paywall(client.get("/articles/premium-article/").content.decode())
+
+    assert "Subscribe" in box
+    assert "From £12.00 per month" in box
+    assert "free trial" not in box.replace("Your free trial has ended", "")
+    assert "Start your free trial" not in box
+    assert "Cancel online anytime" in box
+
+
+def test_the_from_price_is_the_cheapest_active_monthly_plan(client, articles, plans):
+    Plan.objects.create(
+        name="Cheap but retired", amount=500, currency="gbp", interval="month", active=False
+    )
+    Plan.objects.create(name="Team", amount=3000, currency="gbp", interval="month")
+
+    box = paywall(client.get("/articles/premium-article/").content.decode())
+
+    assert "From £12.00 per month" in box
+
+
+def test_the_paywall_still_renders_without_any_active_plan(client, articles):
+    html = client.get("/articles/premium-article/").content.decode()
+
+    box = paywall(html)
+    assert "Start your free trial" in box
+    assert "£" not in box
+    assert "From " not in box
+    assert SECRET_SENTENCES[Visibility.PREMIUM] not in html
+
+
+def test_the_trial_length_in_the_offer_follows_the_setting(client, articles, plans, settings):
+    settings.TRIAL_DAYS = 14
+
+    box = paywall(client.get("/articles/premium-article/").content.decode())
+
+    assert "From £12.00 per month · 14-day free trial" in box
+
+
+def test_a_site_without_a_free_trial_never_offers_one(
+    client, articles, plans, settings, make_member
+):
+    settings.TRIAL_DAYS = 0
+    pages = [
+        "/",
+        "/articles/premium-article/",
+        "/pricing/",
+        "/accounts/signup/",
+        "/accounts/login/",
+    ]
+
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert "free trial" not in html.lower(), url
+        assert "day free" not in html.lower(), url
+    box = paywall(client.get("/articles/premium-article/").content.decode())
+    assert "Sign in or subscribe to read this article." in box
+    assert "Create your account" in box
+    client.force_login(make_member("una@example.com", verified=False))
+    assert "free trial" not in client.get("/account/").content.decode().lower()
+
+
+def test_the_paywall_carries_the_offer_and_the_proof(client, site_settings, plans, premium):
+    html = client.get(PREMIUM_URL).content.decode()
+    paywall = html.split('<aside class="paywall"', 1)[1].split("</aside>", 1)[0]
+
+    assert "From £12.00 per month · 7-day free trial" in paywall
+    assert "Start your free trial" in paywall
+    assert "48,200" in paywall and "Trusted by" in paywall and "Ollander Bank" in paywall
+    assert "Cancel online anytime" in paywall
+    assert "Secure payments by Stripe" in paywall
+
+
+def test_the_paywall_subscribe_button_posts_the_entry_plan_to_checkout(
+    client, articles, plans, make_member
+):
+    client.force_login(make_member("oscar@example.com", trial="over"))
+
+    html = page(client, "/articles/premium-article/")
+
+    assert 'action="/billing/checkout/"' in html and f'name="plan" value="{plans[0].pk}"' in html
+
+
+# ---- members Stripe knows about, and those staff let in for free ------------------------
 
 
 @pytest.fixture
@@ -180,3 +287,17 @@ def test_a_new_subscription_outranks_an_old_cancelled_one(client, articles, subs
     membership_sync(user_id=member.pk)
 
     assert reads_in_full(premium_page(client, member))
+
+
+def test_a_trial_end_without_a_start_in_the_database_is_no_trial_and_no_error(
+    make_member, articles
+):
+    member = make_member("nora@example.com")
+    Membership.objects.filter(pk=member.pk).update(trial_ends_at=timezone.now() + timedelta(days=3))
+    client = Client()
+    client.force_login(member)
+
+    response = client.get("/articles/premium-article/")
+
+    assert response.status_code == 200
+    assert PREMIUM not in response.content.decode()

@@ -1,5 +1,6 @@
-"""An article page's head: canonical URL, description, Open Graph and Twitter tags, and
-JSON-LD that marks paywalled articles as such, all from the public part only."""
+"""What search engines read (articles/seo.py): an article page's head (canonical URL,
+description, Open Graph and Twitter tags) and JSON-LD that marks paywalled articles as such, all
+from the public part only; and robots.txt."""
 
 import json
 import re
@@ -145,3 +146,17 @@ def test_no_reader_finds_a_body_in_the_head_and_only_entitled_readers_anywhere(
         html = client_for(reader).get(f"/articles/{visibility}-article/").content.decode()
         assert SECRET_SENTENCES[visibility] not in head_of(html), name
         assert (SECRET_SENTENCES[visibility] in html) == may_read(name, visibility), name
+
+
+@override_settings(SITE_URL="https://masthead.example")
+def test_robots_allows_reading_and_keeps_crawlers_out_of_accounts_admin_and_billing(client):
+    response = client.get("/robots.txt")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    lines = response.content.decode().splitlines()
+    assert "User-agent: *" in lines
+    assert "Allow: /" in lines
+    for path in ["/account/", "/admin/", "/billing/"]:
+        assert f"Disallow: {path}" in lines
+    assert "Sitemap: https://masthead.example/sitemap.xml" in lines

@@ -1,10 +1,12 @@
-"""Search at /search/: finds by any text, ranks by where the words are, and snippets never
-give a premium body to a reader who may not read it."""
+"""Search at /search/ (articles/search.py): finds by any text, ranks by where the words are, and
+snippets never give a premium body to a reader who may not read it."""
 
 import pytest
+from hypothesis import given
 
 from articles.models import Status, Visibility
 from tests.conftest import SECRET_SENTENCES
+from tests.hostile import EXAMPLES, hostile_text
 from tests.test_access_matrix import may_read
 
 # Words found only in each article's secret sentence (tests/conftest.py), never in public text.
@@ -12,6 +14,8 @@ SECRET_WORDS = {
     Visibility.MEMBERS: "orchard ledger",
     Visibility.PREMIUM: "copper kettle",
 }
+
+
 # The rest of each secret sentence: absent means no snippet was cut from it.
 SECRET_TAILS = {
     Visibility.MEMBERS: "balances on Tuesdays",
@@ -152,3 +156,10 @@ def test_results_are_paginated(client, make_article):
     assert not set(result_titles(first)) & set(result_titles(second))
     assert "Page 1 of 2" in first
     assert beyond.status_code == nonsense.status_code == 200
+
+
+@EXAMPLES
+@given(q=hostile_text, page=hostile_text)
+def test_any_query_or_page_number_is_answered(client, articles, q, page):
+    response = client.get("/search/", {"q": q, "page": page})
+    assert response.status_code == 200
