@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.test_settings import PROJECT_VARIABLES
+from tests.config.test_settings import PROJECT_VARIABLES
 
 from .conftest import WEBHOOK_SECRET, WebhookReceiver, control
 from .process import REPO_ROOT

@@ -1,5 +1,6 @@
-"""The admin behind allauth's login (rate limits, two-factor), staff required to set up
-two-factor authentication, and the admin still working under the Content Security Policy."""
+"""Security middleware and policy (config/security.py, the CSP settings): staff must set up
+two-factor authentication before any admin page, every member may, and the admin works under
+the Content Security Policy."""
 
 import re
 
@@ -8,35 +9,6 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import override_settings
 
 from tests.conftest import PASSWORD
-
-
-def test_the_admin_login_sends_to_allauths_login(client):
-    response = client.get("/admin/login/?next=/admin/")
-
-    assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=%2Fadmin%2F"
-
-
-def test_a_member_who_is_not_staff_is_refused_the_admin(client, readers):
-    client.force_login(readers["in_trial"])
-
-    assert client.get("/admin/login/").status_code == 403
-
-
-def test_guessing_a_staff_password_is_stopped_by_allauths_rate_limit(
-    client, superuser, fresh_cache
-):
-    for _ in range(5):
-        wrong = client.post(
-            "/accounts/login/", {"login": "boss@example.com", "password": "not-the-password"}
-        )
-        assert wrong.status_code == 200
-
-    right = client.post("/accounts/login/", {"login": "boss@example.com", "password": PASSWORD})
-
-    assert right.status_code in (200, 429)
-    assert "_auth_user_id" not in client.session
-    assert client.get("/admin/").status_code == 302
 
 
 @override_settings(MFA_REQUIRED_FOR_STAFF=True)
@@ -63,38 +35,6 @@ def test_with_the_requirement_off_staff_use_the_admin_without_two_factor(client,
     client.force_login(superuser)
 
     assert client.get("/admin/").status_code == 200
-
-
-def test_two_factor_is_offered_to_every_member(client, readers):
-    client.force_login(readers["in_trial"])
-
-    response = client.get("/accounts/2fa/")
-
-    assert response.status_code == 200
-    assert "/accounts/2fa/totp/activate/" in response.content.decode()
-
-
-@override_settings(MFA_REQUIRED_FOR_STAFF=True)
-def test_the_admin_works_under_the_content_security_policy(client, superuser, articles):
-    TOTP.activate(superuser, generate_totp_secret())
-    client.force_login(superuser)
-    article = next(iter(articles.values()))
-
-    for url in [
-        "/admin/articles/article/",
-        f"/admin/articles/article/{article.pk}/change/",
-        "/admin/articles/article/add/",
-        f"/admin/accounts/user/{superuser.pk}/change/",
-    ]:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        policy = response["Content-Security-Policy"]
-        assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
-        # No inline script the policy would block: each is a data block or carries the nonce.
-        for tag in re.findall(r"<script\b(?![^>]*\bsrc=)[^>]*>", response.content.decode()):
-            assert 'type="application/json"' in tag or "nonce=" in tag, (url, tag)
-
-    assert article.title in client.get("/admin/articles/article/").content.decode()
 
 
 @override_settings(MFA_REQUIRED_FOR_STAFF=True)
@@ -135,3 +75,35 @@ def test_staff_with_two_factor_reach_the_admin_only_after_the_code(client, super
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(superuser.pk)
     assert client.get("/admin/").status_code == 200
+
+
+def test_two_factor_is_offered_to_every_member(client, readers):
+    client.force_login(readers["in_trial"])
+
+    response = client.get("/accounts/2fa/")
+
+    assert response.status_code == 200
+    assert "/accounts/2fa/totp/activate/" in response.content.decode()
+
+
+@override_settings(MFA_REQUIRED_FOR_STAFF=True)
+def test_the_admin_works_under_the_content_security_policy(client, superuser, articles):
+    TOTP.activate(superuser, generate_totp_secret())
+    client.force_login(superuser)
+    article = next(iter(articles.values()))
+
+    for url in [
+        "/admin/articles/article/",
+        f"/admin/articles/article/{article.pk}/change/",
+        "/admin/articles/article/add/",
+        f"/admin/accounts/user/{superuser.pk}/change/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+        # No inline script the policy would block: each is a data block or carries the nonce.
+        for tag in re.findall(r"<script\b(?![^>]*\bsrc=)[^>]*>", response.content.decode()):
+            assert 'type="application/json"' in tag or "nonce=" in tag, (url, tag)
+
+    assert article.title in client.get("/admin/articles/article/").content.decode()

@@ -1,11 +1,14 @@
-"""Every page in the site's own look: light, without inline script or style, allauth's pages included."""
+"""Every page in the site's own look (templates/, as config/settings.py sets them up): light,
+without inline script or style, allauth's pages included; and the site's 404 and 500 pages."""
 
 import re
 
+import pytest
 from django.contrib.staticfiles import finders
 from django.template.loader import get_template
 
 PAGE_BUDGET = 100 * 1024  # bytes of HTML and CSS before images
+
 
 ANONYMOUS_PAGES = [
     "/",
@@ -18,6 +21,8 @@ ANONYMOUS_PAGES = [
     "/accounts/login/",
     "/accounts/password/reset/",
 ]
+
+
 MEMBER_PAGES = [
     "/",
     "/articles/premium-article/",
@@ -69,6 +74,38 @@ def test_every_page_uses_the_site_look_and_no_framework_default(
         assert "<strong>Menu:</strong>" not in html, url  # allauth's bare layout
 
 
+def test_stylesheets_and_images_come_from_our_own_static_files(
+    client, site_settings, plans, articles, readers
+):
+    for url, response in _pages(client, readers):
+        html = response.content.decode()
+        assets = re.findall(r'<link rel="(?:stylesheet|icon)" href="([^"]+)"', html)
+        assets += re.findall(r'<img [^>]*src="([^"]+)"', html)
+        assert assets, url
+        for asset in assets:
+            assert asset.startswith("/static/"), (url, asset)
+            assert finders.find(asset.removeprefix("/static/")), (url, asset)
+
+
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        ("/accounts/signup/", ['name="email"', 'name="password1"', 'name="password2"']),
+        ("/accounts/login/", ['name="login"', 'name="password"']),
+        ("/accounts/password/reset/", ['name="email"']),
+    ],
+)
+def test_the_account_forms_render_for_a_visitor(client, db, url, fields):
+    response = client.get(url)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="csrfmiddlewaretoken"' in html
+    for field in fields:
+        assert field in html
+    assert 'name="username"' not in html  # email is the login
+
+
 def test_an_unknown_address_gets_the_sites_404_page(client, db):
     response = client.get("/no-such-page/")
 
@@ -84,16 +121,3 @@ def test_the_500_page_renders_with_no_request_and_no_context():
 
     assert "Something went wrong on our side" in html
     assert "/static/css/site.css" in html
-
-
-def test_stylesheets_and_images_come_from_our_own_static_files(
-    client, site_settings, plans, articles, readers
-):
-    for url, response in _pages(client, readers):
-        html = response.content.decode()
-        assets = re.findall(r'<link rel="(?:stylesheet|icon)" href="([^"]+)"', html)
-        assets += re.findall(r'<img [^>]*src="([^"]+)"', html)
-        assert assets, url
-        for asset in assets:
-            assert asset.startswith("/static/"), (url, asset)
-            assert finders.find(asset.removeprefix("/static/")), (url, asset)
