@@ -35,7 +35,7 @@ hostile_text = st.one_of(
 
 def form_data(fields):
     """The form's own field names with hostile values, sometimes missing, plus strays."""
-    known = st.fixed_dictionaries({}, optional={field: hostile_text for field in fields})
+    known = st.fixed_dictionaries({}, optional=dict.fromkeys(fields, hostile_text))
     stray = st.dictionaries(st.text(min_size=1, max_size=20), hostile_text, max_size=3)
     return st.builds(lambda a, b: {**b, **a}, known, stray)
 

@@ -86,7 +86,7 @@ def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
     due_to_the_microsecond = member_with_trial(
         "micro@example.com", ends_in=-timedelta(seconds=1, microseconds=5)
     )
-    running = member_with_trial("running@example.com", ends_in=timedelta(hours=1))
+    member_with_trial("running@example.com", ends_in=timedelta(hours=1))
     User.objects.create_user("never@example.com")
     with time_machine.travel(NOW, tick=False):
         assert run_job(trials_end_due_task) == 2
@@ -111,7 +111,7 @@ def test_the_sweep_ends_due_trials_only_and_mails_each_once(run_job):
 
 
 @pytest.mark.parametrize(
-    "job, ends_in",
+    ("job", "ends_in"),
     [(trials_remind_ending_task, timedelta(days=1)), (trials_end_due_task, -timedelta(minutes=1))],
 )
 @time_machine.travel(NOW, tick=False)

@@ -99,7 +99,7 @@ def test_a_later_grant_takes_over_when_the_job_records_the_earlier_ones_end(make
 def test_the_latest_ending_grant_in_force_sets_the_end_of_complimentary_access(make_member):
     member = make_member("guest@example.com", trial="over")
     now = timezone.now().replace(microsecond=0)
-    grant = dict(user=member, granted_by=None, starts_at=now - timedelta(days=1))
+    grant = {"user": member, "granted_by": None, "starts_at": now - timedelta(days=1)}
     sooner = complimentary_grant(until=now + timedelta(days=3), reason="Panel", **grant)
     later = complimentary_grant(until=now + timedelta(days=30), reason="Press", **grant)
     complimentary_grant(

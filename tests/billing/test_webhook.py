@@ -299,6 +299,7 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
         else:
             advance(standin, subscription_id, step)
     status, state = control(standin, "/_standin/state", method="GET")
+    assert status == 200
     events = list(state["events"].values())
     order = data.draw(st.permutations(events), label="delivery order")
     repeats = data.draw(st.lists(st.sampled_from(events), max_size=3), label="delivered again")
@@ -377,6 +378,7 @@ def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     subscription_id = subscribe(client, member, Plan.objects.get(interval="month"), standin)
     stripe_events.deliver()
     status, state = control(standin, "/_standin/state", method="GET")
+    assert status == 200
     at_stripe = state["subscriptions"][subscription_id]
     event = {  # Stripe sends this three days before a trial ends; the stand-in's clock never gets there
         "id": "evt_trial_will_end",
@@ -429,7 +431,7 @@ def test_stripes_own_webhooks_give_access_and_take_it_away(client, make_member, 
     client.force_login(member)
     checkout_url = client.post("/billing/checkout/", {"plan": plans[0].pk})["Location"]
 
-    status, paid = pay(live_stripe, checkout_url)
+    status, _ = pay(live_stripe, checkout_url)
     assert status == 200
     counts = wait_for_deliveries(live_stripe)
 

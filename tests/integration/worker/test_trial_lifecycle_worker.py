@@ -106,14 +106,18 @@ def test_mail_queued_in_a_transaction_that_rolls_back_never_reaches_the_worker(m
     worker = make_worker()
     worker.start()
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        mail.queue(
-            mail.PAYMENT_FAILED,
-            user_id=member.pk,
-            key="payment_failed:in_rolled_back",
-            context={"amount": "£1.00"},
-        )
-        raise RuntimeError("the webhook's transaction fails")
+    def queue_then_fail():
+        with transaction.atomic():
+            mail.queue(
+                mail.PAYMENT_FAILED,
+                user_id=member.pk,
+                key="payment_failed:in_rolled_back",
+                context={"amount": "£1.00"},
+            )
+            raise RuntimeError("the webhook's transaction fails")
+
+    with pytest.raises(RuntimeError, match="the webhook's transaction fails"):
+        queue_then_fail()
     mail.queue(
         mail.PAYMENT_FAILED,
         user_id=member.pk,
