@@ -104,13 +104,13 @@ def test_a_site_without_a_free_trial_never_offers_one(
 
 def test_the_paywall_carries_the_offer_and_the_proof(client, site_settings, plans, premium):
     html = client.get(PREMIUM_URL).content.decode()
-    paywall = html.split('<aside class="paywall"', 1)[1].split("</aside>", 1)[0]
+    box = html.split('<aside class="paywall"', 1)[1].split("</aside>", 1)[0]
 
-    assert "From £12.00 per month · 7-day free trial" in paywall
-    assert "Start your free trial" in paywall
-    assert "48,200" in paywall and "Trusted by" in paywall and "Ollander Bank" in paywall
-    assert "Cancel online anytime" in paywall
-    assert "Secure payments by Stripe" in paywall
+    assert "From £12.00 per month · 7-day free trial" in box
+    assert "Start your free trial" in box
+    assert "48,200" in box and "Trusted by" in box and "Ollander Bank" in box
+    assert "Cancel online anytime" in box
+    assert "Secure payments by Stripe" in box
 
 
 def test_the_paywall_subscribe_button_posts_the_entry_plan_to_checkout(
@@ -212,10 +212,10 @@ def test_a_member_whose_payment_failed_is_offered_the_card_update_on_the_paywall
     settings.PAYMENT_GRACE_DAYS = 7
     html = premium_page(client, subscribed(status, first_failed_payment_at=now - timedelta(days=8)))
 
-    paywall = html[html.index('class="paywall"') :]
-    assert '<form method="post" action="/billing/portal/">' in paywall
-    assert "Update your card</button>" in paywall
-    assert "/billing/checkout/" not in paywall and "Subscribe</button>" not in paywall
+    box = html[html.index('class="paywall"') :]
+    assert '<form method="post" action="/billing/portal/">' in box
+    assert "Update your card</button>" in box
+    assert "/billing/checkout/" not in box and "Subscribe</button>" not in box
 
 
 def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teaser(
