@@ -26,12 +26,12 @@ run: $(STAMP)
 	$(VENV)/bin/honcho --procfile Procfile.dev start
 
 # The browser tests drive Debian's Chromium (never a downloaded build) and inject axe-core,
-# which npm installs at the version tests/browser/package-lock.json pins.
+# which npm installs at the version tests/integration/browser/package-lock.json pins.
 CHROMIUM := /usr/bin/chromium
-AXE := tests/browser/node_modules/axe-core/axe.min.js
+AXE := tests/integration/browser/node_modules/axe-core/axe.min.js
 
-$(AXE): tests/browser/package-lock.json
-	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+$(AXE): tests/integration/browser/package-lock.json
+	cd tests/integration/browser && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 ## make test: set up and run the whole suite (in parallel), on the local PostgreSQL and Redis when

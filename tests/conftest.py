@@ -1,19 +1,30 @@
-"""The shared cast: one reader of each kind, and one article of each visibility.
+"""The shared cast: one reader of each kind, staff to run the site, and one article of each visibility.
 
 Each premium and members-only body carries a sentence found nowhere else, so a test can
-say from the raw HTML alone whether the paywalled part reached the reader.
+say from the raw HTML alone whether the paywalled part reached the reader. Which reader
+reads which visibility is written down once, by hand, in tests/test_access_matrix.py.
+
+Every member is made through the services that own each change (`trial_set`,
+`complimentary_grant`, a `Subscription` reported by billing's `membership_sync`) and handed
+back re-read with their Membership, as the authentication backends load a signed-in member.
+Timestamps count from the clock when the fixture runs, so a test that freezes time first
+gets a cast made at its frozen moment.
 """
 
 from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from accounts.groups import CONTENT_EDITORS
 from accounts.models import User
-from accounts.services import trial_set
-from articles.models import Article, Person, Status, Topic, Visibility
-from billing.models import Interval, Plan
+from accounts.services import complimentary_grant, trial_set
+from articles.models import Article, Person, SiteSettings, Status, Topic, Visibility
+from billing.models import Interval, Plan, Subscription, SubscriptionStatus
+from billing.services import membership_sync
+from config.celery import app as celery_app
 
 PASSWORD = "correct-horse-battery-staple"
 SECRET_SENTENCES = {
@@ -21,6 +32,7 @@ SECRET_SENTENCES = {
     Visibility.MEMBERS: "Only members learn that the orchard ledger balances on Tuesdays.",
     Visibility.PREMIUM: "Premium readers discover the copper kettle hidden behind the atlas.",
 }
+AD_SENTENCE = "Workshops from the fictional Larkspur Learning."
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +50,34 @@ def empty_cache():
 
     cache.clear()
     caching.clear_local()  # renders kept in this process (ids and frozen clocks repeat)
+
+
+@pytest.fixture
+def fresh_cache(settings):
+    """A cache of the test's own, so allauth's rate-limit counts start at zero and no other
+    test (or test process) shares them."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "rate-limits",
+        },
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run queued tasks at once, in this process. For unit tests of single tasks only (the
+    real worker is in tests/integration/worker/)."""
+    celery_app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    celery_app.conf.update(task_always_eager=False, task_eager_propagates=False)
+
+
+# ---- members -------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -62,15 +102,84 @@ def make_member(db):
 
 
 @pytest.fixture
-def readers(make_member):
-    """Every kind of reader, by name; None is the anonymous reader."""
+def make_subscription(db):
+    """make_subscription(member, status, **fields): billing's copy of one Stripe subscription,
+    reported to the member's Membership as billing's sync reports it; returns the member re-read.
+
+    By default it started 40 days ago and its period ends in 20 days; `fields` are the
+    Subscription's own (plan, cancel_at_period_end, first_failed_payment_at, ...).
+    """
+
+    def make(member, status, **fields):
+        now = timezone.now()
+        values = {
+            "stripe_subscription_id": f"sub_{member.pk}",
+            "started_at": now - timedelta(days=40),
+            "current_period_end": now + timedelta(days=20),
+            "synced_at": now,
+        }
+        values.update(fields)
+        Subscription.objects.create(user=member, status=status, **values)
+        membership_sync(user_id=member.pk)
+        return User.objects.select_related("membership").get(pk=member.pk)
+
+    return make
+
+
+@pytest.fixture
+def readers(make_member, make_subscription):
+    """Every kind of reader, by name; None is the anonymous reader.
+
+    The paying ones had their trial first, as members do: a subscriber, one whose payment
+    failed yesterday (in the grace period), one whose subscription ended yesterday, and one
+    given complimentary access for a month.
+    """
+    now = timezone.now()
+    complimentary = make_member("cora@example.com", trial="over")
+    complimentary_grant(
+        user=complimentary, until=now + timedelta(days=30), reason="Press pass", granted_by=None
+    )
     return {
         "anonymous": None,
         "unverified": make_member("una@example.com", verified=False),
         "in_trial": make_member("tina@example.com", trial="active"),
         "trial_over": make_member("oscar@example.com", trial="over"),
+        "subscriber": make_subscription(
+            make_member("sue@example.com", trial="over"), SubscriptionStatus.ACTIVE
+        ),
+        "grace": make_subscription(
+            make_member("gail@example.com", trial="over"),
+            SubscriptionStatus.PAST_DUE,
+            first_failed_payment_at=now - timedelta(days=1),
+        ),
+        "cancelled": make_subscription(
+            make_member("carl@example.com", trial="over"),
+            SubscriptionStatus.CANCELED,
+            ended_at=now - timedelta(days=1),
+        ),
+        "complimentary": User.objects.select_related("membership").get(pk=complimentary.pk),
         "staff": make_member("stella@example.com", staff=True),
     }
+
+
+@pytest.fixture
+def superuser(make_member):
+    """The site's owner: staff with every permission."""
+    boss = make_member("boss@example.com", staff=True)
+    boss.is_superuser = True
+    boss.save()
+    return boss
+
+
+@pytest.fixture
+def editor(make_member):
+    """Eddie: staff, in the Content editors group, nothing else."""
+    eddie = make_member("eddie@example.com", staff=True)
+    eddie.groups.add(Group.objects.get(name=CONTENT_EDITORS))
+    return eddie
+
+
+# ---- the publication -----------------------------------------------------------------
 
 
 @pytest.fixture
@@ -127,3 +236,30 @@ def plans(db):
         Plan.objects.create(name="Monthly", amount=1200, currency="gbp", interval=Interval.MONTH),
         Plan.objects.create(name="Annual", amount=9900, currency="gbp", interval=Interval.YEAR),
     ]
+
+
+@pytest.fixture
+def site_settings(db):
+    """The landing page's offer and proof, with invented organisations, and an ad."""
+    return SiteSettings.objects.create(
+        headline="Become the manager your team deserves",
+        subheadline="Short, practical guides, reviewed by people who have run teams.",
+        trusted_by="Kestrel Freightworks\nOllander Bank\n\nQuillon Press\n",
+        members_count=48200,
+        countries_count=63,
+        ad_snippet=f'<p><strong>{AD_SENTENCE}</strong> <a href="https://example.com/w">Book</a></p>',
+    )
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for(reader): a fresh client, signed in as reader (None: anonymous)."""
+    from django.test import Client
+
+    def make(reader):
+        client = Client()
+        if reader is not None:
+            client.force_login(reader)
+        return client
+
+    return make

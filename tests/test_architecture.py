@@ -17,6 +17,8 @@ ALLOWED = {
     "articles": {"accounts", "billing", "articles"},
     "config": {"accounts", "billing", "articles", "config"},
 }
+# The stand-in, the benchmarks and the tests are tools that know the site; being in no app's
+# ALLOWED set, none of them may be imported by an app.
 PROJECT = {*APPS, "stripe_standin", "bench", "tests"}
 
 

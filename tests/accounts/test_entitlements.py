@@ -27,7 +27,7 @@ def state(**values) -> State:
 
 
 @pytest.mark.parametrize(
-    "values, expected",
+    ("values", "expected"),
     [
         ({}, State.UNVERIFIED),
         ({"trial_started_at": NOW - DAY, "trial_ends_at": NOW + DAY}, State.UNVERIFIED),
@@ -112,7 +112,7 @@ def test_zero_grace_days_means_a_failed_payment_ends_access_at_once(settings):
 
 
 @pytest.mark.parametrize(
-    "reader, public, members, premium",
+    ("reader", "public", "members", "premium"),
     [
         (State.ANONYMOUS, True, False, False),
         (State.UNVERIFIED, True, False, False),

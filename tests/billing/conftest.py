@@ -1,4 +1,5 @@
-"""Billing's cast: the local Stripe stand-in (a real process), plans with Stripe prices, and Stripe's postman.
+"""Billing's cast: the local Stripe stand-in (a real process), plans with Stripe prices, Stripe's
+postman, and Oscar, the reader who subscribes.
 
 The stand-in runs without a webhook URL: it records the events it would send, and
 `stripe_events.deliver()` posts them to our webhook, signed with the real secret, through
@@ -11,13 +12,14 @@ import socket
 import urllib.error
 import urllib.request
 from io import StringIO
+from urllib.parse import urlsplit
 
 import pytest
 import stripe
 from django.core.management import call_command
 
 from billing.models import Plan
-from tests.stripe_standin.process import running_standin
+from tests.integration.stripe_standin.process import running_standin
 
 WEBHOOK_SECRET = "whsec_billing_tests"
 API_KEY = "sk_test_billing_tests"
@@ -132,6 +134,24 @@ class StripeEvents:
 
 
 @pytest.fixture
+def oscar(make_member, client):
+    """Oscar, whose trial is over, signed in on `client`: the reader who subscribes here. (Not the
+    cast's readers: they come with subscriptions of their own, which Stripe has never heard of.)"""
+    member = make_member("oscar@example.com", trial="over")
+    client.force_login(member)
+    return member
+
+
+@pytest.fixture
+def annual_subscriber(client, oscar, stripe_plans, standin):
+    """Oscar, subscribed to the annual plan through Checkout at the stand-in, so that Stripe knows
+    his customer (the portal needs it), back from the success page; signed in on `client`."""
+    _, paid = pay(standin, checkout_url(client, stripe_plans["year"]))
+    client.get(paid["redirect"].replace("http://testserver", ""))
+    return oscar
+
+
+@pytest.fixture
 def stripe_events(client, standin):
     return StripeEvents(client, standin)
 
@@ -140,6 +160,18 @@ def pay(standin_url: str, session_url: str, card: str = GOOD_CARD):
     """Pay a Checkout Session as the reader would on the hosted page (the stand-in's control form)."""
     session_id = session_url.rstrip("/").rsplit("/", 1)[1]
     return control(standin_url, f"/_standin/checkout/{session_id}/pay", {"card": card})
+
+
+def checkout_url(client, plan) -> str:
+    """Press Subscribe for `plan`: the address of the Checkout Session the site sends the reader to."""
+    response = client.post("/billing/checkout/", {"plan": plan.pk})
+    assert response.status_code == 302
+    return response["Location"]
+
+
+def start_checkout(client, plan) -> str:
+    """Press Subscribe for `plan`: the id of the Checkout Session the site sends the reader to."""
+    return urlsplit(checkout_url(client, plan)).path.rsplit("/", 1)[1]
 
 
 def advance(standin_url: str, subscription_id: str, action: str):

@@ -20,19 +20,16 @@ def test_every_billing_job_is_scheduled_and_registered():
         assert f"billing.tasks.{name}" in app.tasks
 
 
-def test_a_grace_period_that_ran_out_is_recorded_once(make_member, settings):
+def test_a_grace_period_that_ran_out_is_recorded_once(make_member, make_subscription, settings):
     settings.PAYMENT_GRACE_DAYS = 7
-    member = make_member("late@example.com", trial="over")
     now = timezone.now()
-    subscription = Subscription.objects.create(
-        stripe_subscription_id="sub_late",
-        user=member,
-        status="past_due",
-        started_at=now - timedelta(days=40),
+    member = make_subscription(
+        make_member("late@example.com", trial="over"),
+        "past_due",
         current_period_end=now + timedelta(days=28),
         first_failed_payment_at=now,
-        synced_at=now,
     )
+    subscription = member.subscriptions.get()
 
     with time_machine.travel(now + timedelta(days=6)):
         assert tasks.grace_end_due_task() == 0

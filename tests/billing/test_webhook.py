@@ -1,16 +1,18 @@
 """Stripe's webhook: only Stripe gets in, each event counts once, in any order, and failures are retried.
 
-Events are the stand-in's own (shaped like Stripe's, see tests/stripe_standin/test_shapes.py),
-posted with a really computed signature.
+Events are the stand-in's own (shaped like Stripe's, see tests/integration/stripe_standin/test_shapes.py),
+posted with a really computed signature; at the end, the stand-in posts them itself to a running site.
 """
 
 import json
 import threading
 import time
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 import stripe
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -21,24 +23,30 @@ from hypothesis import strategies as st
 from accounts import mail
 from accounts.models import Membership, SentMail
 from billing.models import Plan, Subscription, WebhookEvent
-from tests.billing.conftest import WEBHOOK_SECRET, advance, control, pay, post_event
+from tests.billing.conftest import (
+    WEBHOOK_SECRET,
+    advance,
+    checkout_url,
+    control,
+    pay,
+    post_event,
+)
+from tests.conftest import SECRET_SENTENCES
+from tests.hostile import EXAMPLES, hostile_text, row_counts
+
+PREMIUM = SECRET_SENTENCES["premium"]
 
 
 def subscribe(client, member, plan, standin):
     client.force_login(member)
-    checkout_url = client.post("/billing/checkout/", {"plan": plan.pk})["Location"]
-    status, paid = pay(standin, checkout_url)
+    session_url = client.post("/billing/checkout/", {"plan": plan.pk})["Location"]
+    status, paid = pay(standin, session_url)
     assert status == 200, paid
     return paid["subscription"]
 
 
 def subscription_created_event(stripe_events):
     return next(e for e in stripe_events.pending() if e["type"] == "customer.subscription.created")
-
-
-@pytest.fixture
-def oscar(make_member):
-    return make_member("oscar@example.com", trial="over")
 
 
 # ---- signatures ----------------------------------------------------------------
@@ -88,6 +96,29 @@ def test_an_event_that_is_not_provably_from_stripe_gets_400_and_changes_nothing(
     assert not WebhookEvent.objects.exists()
     assert not Subscription.objects.exists()
     assert not SentMail.objects.filter(kind="subscription_started").exists()
+
+
+@EXAMPLES
+@given(
+    body=st.binary(max_size=2000),
+    signature=st.one_of(st.none(), hostile_text, st.just("t=1,v1=deadbeef")),
+)
+def test_the_stripe_webhook_refuses_garbage(client, db, body, signature):
+    headers = (
+        {}
+        if signature is None
+        else {
+            "HTTP_STRIPE_SIGNATURE": signature.replace("\x00", "")
+            .encode("utf-8", "ignore")
+            .decode("latin-1")
+        }
+    )
+    before = row_counts(client, "/pricing/")
+    response = client.post(
+        "/billing/stripe/webhook/", body, content_type="application/json", **headers
+    )
+    assert response.status_code == 400
+    assert row_counts(client, "/") == before
 
 
 def test_a_genuine_event_is_recorded_and_applied(client, signed_event):
@@ -207,8 +238,9 @@ def test_a_failing_handler_answers_500_keeps_the_event_and_a_retry_applies_it_on
 
 
 def test_staff_can_reprocess_an_event_from_the_admin(
-    admin_client, client, oscar, stripe_plans, standin, stripe_events
+    client_for, superuser, client, oscar, stripe_plans, standin, stripe_events
 ):
+    admin_client = client_for(superuser)
     subscribe(client, oscar, stripe_plans["month"], standin)
     stripe_events.deliver()
     event = WebhookEvent.objects.get(type="customer.subscription.created")
@@ -230,6 +262,7 @@ def test_staff_can_reprocess_an_event_from_the_admin(
 
 
 # ---- any order -----------------------------------------------------------------------
+
 
 # How far one subscription's life goes at Stripe before its events are delivered.
 LIFECYCLES = {
@@ -266,6 +299,7 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
         else:
             advance(standin, subscription_id, step)
     status, state = control(standin, "/_standin/state", method="GET")
+    assert status == 200
     events = list(state["events"].values())
     order = data.draw(st.permutations(events), label="delivery order")
     repeats = data.draw(st.lists(st.sampled_from(events), max_size=3), label="delivered again")
@@ -301,6 +335,40 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
         assert mails.filter(kind="payment_failed").count() == 1
 
 
+# ---- what each event does ------------------------------------------------------------
+
+
+def test_a_failed_renewal_keeps_access_through_the_grace_period_with_a_banner(
+    client, make_member, stripe_plans, articles, standin, stripe_events, mailoutbox
+):
+    oscar = make_member("oscar@example.com", trial="over")
+    client.force_login(oscar)
+    pay(standin, checkout_url(client, stripe_plans["month"]))
+    stripe_events.deliver()
+    subscription = Subscription.objects.get(user=oscar)
+
+    advance(standin, subscription.stripe_subscription_id, "fail_renewal")
+    stripe_events.deliver()
+
+    subscription.refresh_from_db()
+    assert subscription.status == "past_due" and subscription.first_failed_payment_at is not None
+    html = client.get("/articles/premium-article/").content.decode()
+    assert PREMIUM in html and "Update your card" in html
+    failed = SentMail.objects.get(user=oscar, kind="payment_failed")
+    assert mail.deliver_recorded(failed.key)
+    assert "We could not take your payment of £12.00" in mailoutbox[-1].body
+    with time_machine.travel(subscription.first_failed_payment_at + timedelta(days=7, minutes=1)):
+        client.force_login(oscar)
+        html = client.get("/articles/premium-article/").content.decode()
+        assert PREMIUM not in html and "Your last payment didn't go through" in html
+
+    advance(standin, subscription.stripe_subscription_id, "pay_failed_invoice")
+    stripe_events.deliver()
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.first_failed_payment_at) == ("active", None)
+    assert "Update your card" not in client.get("/articles/premium-article/").content.decode()
+
+
 def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     client, make_member, stripe_plans, standin, stripe_events, settings, mailoutbox
 ):
@@ -310,6 +378,7 @@ def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     subscription_id = subscribe(client, member, Plan.objects.get(interval="month"), standin)
     stripe_events.deliver()
     status, state = control(standin, "/_standin/state", method="GET")
+    assert status == 200
     at_stripe = state["subscriptions"][subscription_id]
     event = {  # Stripe sends this three days before a trial ends; the stand-in's clock never gets there
         "id": "evt_trial_will_end",
@@ -332,3 +401,48 @@ def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     )
     assert mail.deliver_recorded(reminder.key)
     assert mailoutbox[-1].to == ["newcomer@example.com"]
+
+
+# ---- posted by the stand-in itself, to a running site ---------------------------------
+
+
+@pytest.fixture
+def live_stripe(transactional_db, stripe_settings, request):
+    if connection.vendor == "sqlite":
+        pytest.skip(
+            "the live server shares the test's one in-memory SQLite connection: webhooks arriving while "
+            "the test writes collide there (CI runs this on PostgreSQL)"
+        )
+    posting_standin = request.getfixturevalue("posting_standin")
+    control(posting_standin, "/_standin/reset")
+    stripe_settings.STRIPE_API_BASE = posting_standin
+    call_command("stripe_sync_plans", stdout=StringIO())
+    return posting_standin
+
+
+def wait_for_deliveries(standin):
+    status, counts = control(standin, "/_standin/deliveries/wait", {"timeout": 10})
+    assert status == 200 and counts["pending"] == 0, counts
+    return counts
+
+
+def test_stripes_own_webhooks_give_access_and_take_it_away(client, make_member, plans, live_stripe):
+    member = make_member("oscar@example.com", trial="over")
+    client.force_login(member)
+    checkout_url = client.post("/billing/checkout/", {"plan": plans[0].pk})["Location"]
+
+    status, _ = pay(live_stripe, checkout_url)
+    assert status == 200
+    counts = wait_for_deliveries(live_stripe)
+
+    assert counts["failed"] == 0, counts
+    subscription = Subscription.objects.get(user=member)
+    assert subscription.status == "active"
+    assert WebhookEvent.objects.filter(
+        type="checkout.session.completed", processed_at__isnull=False
+    ).exists()
+
+    advance(live_stripe, subscription.stripe_subscription_id, "fail_renewal")
+    wait_for_deliveries(live_stripe)
+    subscription.refresh_from_db()
+    assert subscription.status == "past_due"

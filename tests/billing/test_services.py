@@ -1,0 +1,117 @@
+"""Billing's sync (billing/services.py): the Membership row says what billing's subscription
+records say, after any sequence of syncs.
+
+Access reads one row the members app owns (accounts.Membership); billing writes the member's
+current subscription to it on every sync (`membership_sync`). These hold that row, and what the
+policy makes of it, to billing's own definition of the current subscription (`current_first()`),
+over any mix of subscriptions, statuses, start dates (ties included), cancellations and orders.
+"""
+
+import copy
+import json
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from accounts.entitlements import resolve
+from accounts.models import Membership, SubscriptionStatus
+from billing.models import Customer, Subscription
+from billing.services import subscription_sync
+
+FIXTURES = Path(__file__).resolve().parents[2] / "stripe_standin" / "fixtures.json"
+
+
+STRIPE_SUBSCRIPTION = json.loads(FIXTURES.read_text())["resources"]["subscription"]
+
+
+def stripe_subscription(*, id, customer, status, price_id, start, period_end, cancel_at_period_end):
+    """Stripe's published example Subscription, with the fields a sync reads set."""
+    data = copy.deepcopy(STRIPE_SUBSCRIPTION)
+    item = data["items"]["data"][0]
+    item["price"].update(id=price_id, unit_amount=1200, currency="gbp", lookup_key=None)
+    item["current_period_end"] = int(period_end.timestamp())
+    item["current_period_start"] = int(start.timestamp())
+    ended = status in ("canceled", "incomplete_expired")
+    data.update(
+        id=id,
+        customer=customer,
+        status=status,
+        created=int(start.timestamp()),
+        start_date=int(start.timestamp()),
+        cancel_at_period_end=cancel_at_period_end,
+        canceled_at=int(start.timestamp()) if ended or cancel_at_period_end else None,
+        ended_at=int(period_end.timestamp()) if ended else None,
+        trial_end=int(period_end.timestamp()) if status == "trialing" else None,
+        metadata={},
+    )
+    return data
+
+
+def reads_in_full(current: Subscription | None, now: datetime, grace_days: int) -> bool:
+    """What a paying reader expects, written from Stripe's statuses, not from the policy's code."""
+    if current is None:
+        return False
+    if current.status in ("active", "trialing"):
+        return not current.cancel_at_period_end or now < current.current_period_end
+    if current.status == "past_due":
+        return now < current.first_failed_payment_at + timedelta(days=grace_days)
+    return False
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    syncs=st.lists(
+        st.tuples(
+            st.integers(0, 2),  # which of the member's subscriptions this event is about
+            st.sampled_from(sorted(SubscriptionStatus)),
+            st.booleans(),  # cancel at period end
+            st.integers(0, 2),  # started this many days ago: equal start dates happen
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_membership_follows_the_current_subscription_after_any_sequence_of_syncs(
+    make_member, plans, settings, syncs
+):
+    settings.PAYMENT_GRACE_DAYS = 7
+    member = make_member(f"reader-{time.monotonic_ns()}@example.com", trial="over")
+    customer = Customer.objects.create(user=member, stripe_customer_id=f"cus_{member.pk}")
+    now = timezone.now().replace(microsecond=0)
+    for number, status, cancelling, days_ago in syncs:
+        start = now - timedelta(days=40 + days_ago)
+        payload = stripe_subscription(
+            id=f"sub_{member.pk}_{number}",
+            customer=customer.stripe_customer_id,
+            status=status,
+            price_id=f"price_{plans[0].pk}",
+            start=start,
+            period_end=now + timedelta(days=3 + number),
+            cancel_at_period_end=cancelling,
+        )
+        subscription_sync(stripe_subscription=payload)
+
+    current = Subscription.objects.filter(user=member).current_first().first()
+    membership = Membership.objects.get(pk=member.pk)
+    assert membership.subscription_status == current.status
+    assert membership.subscription_ends_at == (
+        current.current_period_end if current.cancel_at_period_end else None
+    )
+    assert membership.payment_failed_at == current.first_failed_payment_at
+    moments = [timezone.now(), current.current_period_end + timedelta(minutes=1)]
+    if current.first_failed_payment_at:
+        moments.append(current.first_failed_payment_at + timedelta(days=7, minutes=1))
+    for moment in moments:
+        access = resolve(membership, moment)
+        assert access.has_premium == reads_in_full(current, moment, 7), (current.status, moment)
+        assert access.subscription_status == current.status
