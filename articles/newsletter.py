@@ -29,6 +29,7 @@ from datetime import datetime
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
 
+from celery import signature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
@@ -63,6 +64,16 @@ GREETING = "MASTHEAD-GREETING-3f9c"
 UNSUBSCRIBE = "MASTHEAD-UNSUBSCRIBE-URL-3f9c"
 
 
+# The workers' tasks (articles/tasks.py), queued by name: the tasks import this module, as every
+# task imports the service it runs.
+PLAN_TASK = "articles.tasks.newsletter_plan_task"
+BATCH_TASK = "articles.tasks.newsletter_send_batch_task"
+
+
+def _queue(task: str, *args) -> None:
+    signature(task, args=args).delay()
+
+
 class CannotSend(Exception):
     """The send cannot be made as asked; the message says why, in the words staff read."""
 
@@ -89,8 +100,6 @@ def send_create(
     this article already went to this newsletter and `repeat` is not set. The workers plan it
     once the caller's transaction commits (or at its time, through `sends_start_due`).
     """
-    from articles.tasks import newsletter_plan_task  # the tasks import this module
-
     now = timezone.now()
     if article.status == Status.DRAFT:
         raise CannotSend("A draft cannot be sent: publish or schedule the article first.")
@@ -119,7 +128,7 @@ def send_create(
         created_by=created_by,
     )
     if send_at <= now:
-        transaction.on_commit(lambda: newsletter_plan_task.delay(send.pk))
+        transaction.on_commit(lambda: _queue(PLAN_TASK, send.pk))
     return send
 
 
@@ -128,8 +137,6 @@ def sends_start_due(*, now: datetime | None = None) -> int:
 
     A send whose article is no longer live (unpublished meanwhile) is cancelled rather than sent.
     """
-    from articles.tasks import newsletter_plan_task
-
     now = now or timezone.now()
     started = 0
     for send in NewsletterSend.objects.filter(
@@ -141,7 +148,7 @@ def sends_start_due(*, now: datetime | None = None) -> int:
             )
             log.warning("Newsletter send %s cancelled: its article is not live", send.pk)
             continue
-        newsletter_plan_task.delay(send.pk)
+        _queue(PLAN_TASK, send.pk)
         started += 1
     return started
 
@@ -171,8 +178,6 @@ def send_plan(*, send_id: int) -> int:
     Safe to run twice, or after a crash part-way: rows already recorded are left alone, and
     every batch is queued for the rows still waiting.
     """
-    from articles.tasks import newsletter_send_batch_task
-
     with transaction.atomic():
         send = NewsletterSend.objects.select_for_update().get(pk=send_id)
         if send.status in (SendStatus.PAUSED, SendStatus.CANCELLED, SendStatus.DONE):
@@ -194,9 +199,7 @@ def send_plan(*, send_id: int) -> int:
         # every waiting row, those recorded by an earlier run that stopped part-way included
         for first, last in _batches(send.pk):
             transaction.on_commit(
-                lambda first=first, last=last: newsletter_send_batch_task.delay(
-                    send.pk, first, last
-                )
+                lambda first=first, last=last: _queue(BATCH_TASK, send.pk, first, last)
             )
         NewsletterSend.objects.filter(pk=send.pk, status=SendStatus.PLANNING).update(
             status=SendStatus.SENDING
@@ -392,13 +395,11 @@ def send_pause(*, send: NewsletterSend) -> bool:
 def send_resume(*, send: NewsletterSend) -> bool:
     """Go on from where the send was paused: plan again (nobody is recorded twice), which queues
     every batch still waiting."""
-    from articles.tasks import newsletter_plan_task
-
     if not NewsletterSend.objects.filter(pk=send.pk, status=SendStatus.PAUSED).update(
         status=SendStatus.SCHEDULED
     ):
         return False
-    transaction.on_commit(lambda: newsletter_plan_task.delay(send.pk))
+    transaction.on_commit(lambda: _queue(PLAN_TASK, send.pk))
     return True
 
 

@@ -3,9 +3,10 @@ preferences. Its billing section is billing's (tests/billing/test_account_billin
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Newsletter, NewsletterSubscription
 from accounts.services import trial_set
 from tests.pages import element_text
 
@@ -62,38 +63,46 @@ def test_account_page_asks_an_unverified_member_to_verify(client, readers):
 # ---- email preferences ----------------------------------------------------------------
 
 
-def test_a_member_in_trial_sees_the_days_left_and_the_preferences(client, readers):
+@pytest.fixture
+def weekly(readers):
+    """The weekly newsletter, with the member in trial on it."""
+    newsletter = Newsletter.objects.create(name="The Weekly Guide", slug="weekly", is_default=True)
+    NewsletterSubscription.objects.create(user=readers["in_trial"], newsletter=newsletter)
+    return newsletter
+
+
+def test_a_member_in_trial_sees_the_days_left_and_the_preferences(client, readers, weekly):
     client.force_login(readers["in_trial"])
 
     html = client.get("/account/").content.decode()
 
     assert "Free trial: 6 days left" in html
     assert "Email preferences" in html
-    assert 'name="wants_product_emails"' in html and "checked" in html
+    assert f'name="newsletters" value="{weekly.pk}"' in html and "checked" in html
 
 
-def test_unticking_the_box_stops_product_emails(client, readers):
+def test_unticking_the_box_stops_the_newsletter(client, readers, weekly):
     client.force_login(readers["in_trial"])
 
     response = client.post("/account/email-preferences/", {})
 
     assert response.status_code == 302 and response["Location"] == "/account/"
-    assert User.objects.get(pk=readers["in_trial"].pk).wants_product_emails is False
+    assert not readers["in_trial"].newsletters.exists()
     html = client.get("/account/").content.decode()
     assert "Your email preferences are saved." in html
 
 
-def test_ticking_it_again_restores_them(client, readers):
-    User.objects.filter(pk=readers["in_trial"].pk).update(wants_product_emails=False)
+def test_ticking_it_again_restores_it(client, readers, weekly):
+    NewsletterSubscription.objects.filter(user=readers["in_trial"]).delete()
     client.force_login(readers["in_trial"])
 
-    client.post("/account/email-preferences/", {"wants_product_emails": "on"})
+    client.post("/account/email-preferences/", {"newsletters": [weekly.pk]})
 
-    assert User.objects.get(pk=readers["in_trial"].pk).wants_product_emails is True
+    assert list(readers["in_trial"].newsletters.all()) == [weekly]
 
 
-def test_preferences_change_only_by_post_and_only_for_a_signed_in_member(client, readers):
+def test_preferences_change_only_by_post_and_only_for_a_signed_in_member(client, readers, weekly):
     assert client.post("/account/email-preferences/", {})["Location"].startswith("/accounts/login/")
     client.force_login(readers["in_trial"])
     assert client.get("/account/email-preferences/").status_code == 405
-    assert User.objects.get(pk=readers["in_trial"].pk).wants_product_emails is True
+    assert list(readers["in_trial"].newsletters.all()) == [weekly]

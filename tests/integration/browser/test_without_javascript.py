@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.models import User
+from accounts.models import Newsletter, NewsletterSubscription, User
 from tests.conftest import SECRET_SENTENCES
 from tests.integration.browser.conftest import PASSWORD
 from tests.integration.browser.helpers import sign_in
@@ -30,11 +30,13 @@ def test_a_member_does_everything_without_javascript(
     assert SECRET_SENTENCES["premium"] in page.content()
     screenshot(page, "article-no-js")
 
+    weekly = Newsletter.objects.create(name="The Weekly Guide", slug="weekly")
+    NewsletterSubscription.objects.create(user=member, newsletter=weekly)
     page.goto("/account/")
-    page.get_by_label("Send me the weekly newsletter and news about the site").uncheck()
+    page.get_by_label("The Weekly Guide").uncheck()
     page.get_by_role("button", name="Save preferences").click()
     assert page.get_by_text("Your email preferences are saved.").is_visible()
-    assert User.objects.get(pk=member.pk).wants_product_emails is False
+    assert not User.objects.get(pk=member.pk).newsletters.exists()
 
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("link", name="Sign in").first.is_visible()
