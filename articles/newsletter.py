@@ -24,6 +24,7 @@ premium body is never in it.
 import hashlib
 import logging
 import smtplib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import formataddr, parseaddr
@@ -33,7 +34,7 @@ from celery import signature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 # Rows per planning statement: one round trip records this many recipients.
 PLAN_CHUNK = 5000
+# Messages between two updates of a send's progress (and two looks at whether it was paused).
+PROGRESS_EVERY = 100
 # Per-recipient parts of a rendered message, filled in per message. Letters and dashes only,
 # so escaping leaves them as they are.
 GREETING = "MASTHEAD-GREETING-3f9c"
@@ -299,17 +302,14 @@ def send_batch(*, send_id: int, first_id: int, last_id: int) -> int:
         )
     )
     versions = {full: _rendered(send, full=full) for full in (True, False)}
-    counts = {
-        DeliveryStatus.SENT: 0,
-        DeliveryStatus.FAILED: 0,
-        DeliveryStatus.SUPPRESSED: 0,
-        DeliveryStatus.SKIPPED: 0,
-    }
+    counts, went = Counter(), 0
     mailer = get_connection()
     try:
         for number, (row_id, member) in enumerate(waiting):
-            if number and number % 100 == 0 and _stopped(send_id):
-                break
+            if number and number % PROGRESS_EVERY == 0:
+                went += _count(send_id, counts)  # the admin's progress bar moves as it goes
+                if _stopped(send_id):
+                    break
             status = _deliver(
                 send,
                 row_id,
@@ -324,15 +324,28 @@ def send_batch(*, send_id: int, first_id: int, last_id: int) -> int:
                 counts[status] += 1
     finally:
         mailer.close()
+        went += _count(send_id, counts)
+    send_finish_if_done(send_id=send_id)
+    return went
+
+
+def _count(send_id: int, counts: Counter) -> int:
+    """Add a batch's counts so far to the send's, and start counting afresh; returns how many went.
+
+    Only for the progress shown while the send runs: a worker killed between two of these loses
+    its last few, so the send's figures are counted again from its rows when it is done.
+    """
+    sent = counts[DeliveryStatus.SENT]
+    if counts:
         NewsletterSend.objects.filter(pk=send_id).update(
-            sent=F("sent") + counts[DeliveryStatus.SENT],
+            sent=F("sent") + sent,
             failed=F("failed") + counts[DeliveryStatus.FAILED],
             suppressed=F("suppressed")
             + counts[DeliveryStatus.SUPPRESSED]
             + counts[DeliveryStatus.SKIPPED],
         )
-    send_finish_if_done(send_id=send_id)
-    return counts[DeliveryStatus.SENT]
+    counts.clear()
+    return sent
 
 
 def _deliver(send, row_id, member, versions, mailer, *, on_list, suppressed, emails) -> str | None:
@@ -369,13 +382,21 @@ def _stopped(send_id: int) -> bool:
 
 
 def send_finish_if_done(*, send_id: int) -> bool:
-    """Mark the send done once it has been planned and no row is waiting."""
-    waiting = NewsletterDelivery.objects.filter(send_id=send_id, status=DeliveryStatus.PENDING)
-    if waiting.exists():
+    """Mark the send done once it has been planned and no row is waiting, with its figures
+    counted from its rows (exact, whatever happened to the workers on the way)."""
+    rows = NewsletterDelivery.objects.filter(send_id=send_id)
+    if rows.filter(status=DeliveryStatus.PENDING).exists():
         return False
+    figures = rows.aggregate(
+        sent=Count("pk", filter=Q(status=DeliveryStatus.SENT)),
+        failed=Count("pk", filter=Q(status=DeliveryStatus.FAILED)),
+        suppressed=Count(
+            "pk", filter=Q(status__in=[DeliveryStatus.SUPPRESSED, DeliveryStatus.SKIPPED])
+        ),
+    )
     return bool(
         NewsletterSend.objects.filter(pk=send_id, status=SendStatus.SENDING).update(
-            status=SendStatus.DONE, finished_at=timezone.now()
+            status=SendStatus.DONE, finished_at=timezone.now(), **figures
         )
     )
 

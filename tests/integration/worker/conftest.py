@@ -74,6 +74,7 @@ class Worker:
         }
         self.default_queue = current_app.conf.task_default_queue
         self.mail_queue = f"{self.default_queue}.mail"
+        self.newsletter_queue = f"{self.default_queue}.newsletter"
 
     def start(self, *, queues: list[str] | None = None):
         """Start the worker and wait until it is ready. queues: consume only these."""
@@ -124,9 +125,11 @@ class Worker:
         self.process = None
 
     def drain(self):
-        """Wait until both queues are empty, then stop, so every task handed out has finished."""
+        """Wait until every queue is empty, then stop, so every task handed out has finished."""
         wait_until(
-            lambda: queued(self.default_queue) == 0 and queued(self.mail_queue) == 0,
+            lambda: all(
+                queued(q) == 0 for q in (self.default_queue, self.mail_queue, self.newsletter_queue)
+            ),
             what="the queues to empty",
         )
         self.stop()
