@@ -149,20 +149,29 @@ def sends_start_due(*, now: datetime | None = None) -> int:
 # ---- planning ------------------------------------------------------------------------------
 
 
-def recipients(send: NewsletterSend, now: datetime):
-    """The send's list as (member id), ordered: members on the newsletter with a verified address,
-    active, and in the send's audience. Who may read the full text is decided later, per message."""
-    members = NewsletterSubscription.objects.filter(
-        newsletter_id=send.newsletter_id,
-        user__is_active=True,
-        user__membership__email_verified_at__isnull=False,
+def recipients(send: NewsletterSend, now: datetime, *, after: int = 0):
+    """The send's list as member ids, ordered, from the member after `after` on: members on the
+    newsletter with a verified address, active, and in the send's audience. Who may read the full
+    text is decided later, per message.
+
+    Read from the members' side, with the bound on each of the three tables: PostgreSQL carries
+    no range across a join, and with the bound on the list alone every chunk merge-joined the
+    members from the first one on, so planning took time in the square of the list's length.
+    """
+    members = User.objects.filter(
+        pk__gt=after,
+        is_active=True,
+        membership__user_id__gt=after,
+        membership__email_verified_at__isnull=False,
+        newsletter_subscriptions__newsletter_id=send.newsletter_id,
+        newsletter_subscriptions__user_id__gt=after,
     )
-    paying = Q(user__membership__in=Membership.objects.filter(Membership.paying_q(now)))
+    paying = Q(membership__in=Membership.objects.filter(Membership.paying_q(now)))
     if send.audience == Audience.PAID:
         members = members.filter(paying)
     elif send.audience == Audience.FREE:
         members = members.exclude(paying)
-    return members.order_by("user_id").values_list("user_id", flat=True)
+    return members.order_by("pk").values_list("pk", flat=True)
 
 
 def send_plan(*, send_id: int) -> int:
@@ -183,7 +192,7 @@ def send_plan(*, send_id: int) -> int:
     recorded, after = 0, 0
     while True:
         with transaction.atomic():
-            chunk = recipients(send, now).filter(user_id__gt=after)[:PLAN_CHUNK]
+            chunk = recipients(send, now, after=after)[:PLAN_CHUNK]
             ids, last = _record(send, chunk)
             if last is None:
                 break
@@ -232,7 +241,7 @@ def _record(send: NewsletterSend, chunk) -> tuple[list[int], int | None]:
     table = connection.ops.quote_name(NewsletterDelivery._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH chunk AS ({sql}), recorded AS ("
+            f"WITH chunk (user_id) AS ({sql}), recorded AS ("
             f" INSERT INTO {table} (send_id, user_id, status, error)"
             " SELECT %s, chunk.user_id, %s, '' FROM chunk"
             " ON CONFLICT (send_id, user_id) DO NOTHING RETURNING id)"
