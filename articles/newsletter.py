@@ -352,8 +352,11 @@ def send_batch(*, send_id: int, first_id: int, last_id: int) -> int:
 def _deliver(send, row_id, member, versions, mailer, *, on_list, suppressed, emails) -> str | None:
     """One recipient, in one transaction: lock the row, mail it (or not), record what happened."""
     with transaction.atomic():
+        # The member and their Membership come with the locked row (only the row is locked),
+        # read at send time: one query fewer per message than reading them after it.
         row = (
-            NewsletterDelivery.objects.select_for_update(skip_locked=True)
+            NewsletterDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user__membership")
             .filter(pk=row_id, status=DeliveryStatus.PENDING)
             .first()
         )
@@ -365,7 +368,7 @@ def _deliver(send, row_id, member, versions, mailer, *, on_list, suppressed, ema
         elif email.lower() in suppressed:
             row.status = DeliveryStatus.SUPPRESSED
         else:
-            user = User.objects.select_related("membership").get(pk=member)
+            user = row.user
             full = for_user(user).decide(send.article).full  # at send time, by the one policy
             try:
                 mailer.send_messages([_message(send, versions[full], user)])
