@@ -35,6 +35,7 @@ process it started is stopped before it exits.
 import argparse
 import multiprocessing
 import os
+import shutil
 import signal
 import smtplib
 import socket
@@ -700,6 +701,7 @@ def main() -> int:
             app.control.purge()
         finally:
             sink.close()
+            shutil.rmtree(folder, ignore_errors=True)  # the worker's log, shown above if it failed
 
 
 def postgres_version() -> str:
