@@ -314,6 +314,15 @@ class NewsletterDelivery(models.Model):
 
     class Meta:
         verbose_name_plural = "newsletter deliveries"
+        indexes = [
+            # "is anything of this send still waiting?" after every batch, and each batch's own
+            # waiting rows: read from the rows still waiting only, not the send's million
+            models.Index(
+                fields=["send", "id"],
+                name="delivery_waiting_idx",
+                condition=models.Q(status="pending"),
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["send", "user"], name="newsletter_delivery_unique")
         ]
