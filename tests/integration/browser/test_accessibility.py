@@ -12,6 +12,7 @@ PAGES = {
     "pricing": ("anonymous", "/pricing/"),
     "sign-up": ("anonymous", "/accounts/signup/"),
     "account": ("in_trial", "/account/"),
+    "newsletter-sign-up": ("anonymous", "/newsletter/subscribe/"),
 }
 
 
