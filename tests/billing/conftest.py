@@ -9,8 +9,6 @@ often, while everything else (the SDK, HTTP, the stand-in's state) is real.
 
 import json
 import socket
-import urllib.error
-import urllib.request
 from io import StringIO
 from urllib.parse import urlsplit
 
@@ -19,13 +17,12 @@ import stripe
 from django.core.management import call_command
 
 from billing.models import Plan
-from tests.integration.stripe_standin.process import running_standin
+from tests.integration.stripe_standin.process import control, running_standin
 
 WEBHOOK_SECRET = "whsec_billing_tests"
 API_KEY = "sk_test_billing_tests"
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @pytest.fixture(scope="session")
@@ -33,19 +30,6 @@ def standin_process(tmp_path_factory):
     """``python -m stripe_standin`` on a free port, events stored only; yields its base URL."""
     with running_standin(tmp_path_factory.mktemp("billing-standin") / "standin.log") as base_url:
         yield base_url
-
-
-def control(base_url, path, data=None, method="POST"):
-    """Call the stand-in's control API; returns (status, decoded JSON)."""
-    body = json.dumps(data or {}).encode() if method == "POST" else None
-    request = urllib.request.Request(
-        base_url + path, data=body, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with _opener.open(request, timeout=15) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 @pytest.fixture

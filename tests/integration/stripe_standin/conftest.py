@@ -4,7 +4,6 @@ No Django and no database here. One stand-in process serves the whole test
 session; each test starts from a reset state and an empty receiver.
 """
 
-import json
 import threading
 import urllib.error
 import urllib.parse
@@ -14,12 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import stripe
 
-from tests.integration.stripe_standin.process import running_standin
+from tests.integration.stripe_standin.process import control, running_standin
 
 WEBHOOK_SECRET = "whsec_standin_tests"
 API_KEY = "sk_test_standin"
 # No proxy for anything local, whatever the environment says.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def pytest_configure(config):
@@ -116,19 +114,6 @@ def standin(standin_process, webhook_receiver):
 def stripe_client(standin):
     """The real SDK pointed at the stand-in, exactly as Masthead's settings point it."""
     return stripe.StripeClient(API_KEY, base_addresses={"api": standin}, max_network_retries=0)
-
-
-def control(base_url, path, data=None, method="POST"):
-    """Call the control API; returns (status, decoded JSON)."""
-    body = json.dumps(data or {}).encode() if method == "POST" else None
-    request = urllib.request.Request(
-        base_url + path, data=body, method=method, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with _opener.open(request, timeout=15) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def http(url, form=None):

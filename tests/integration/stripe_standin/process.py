@@ -1,10 +1,14 @@
-"""Starting the Stripe stand-in as a real process, shared by the stand-in's and billing's tests."""
+"""Starting the Stripe stand-in as a real process, and calling its control API: shared by the
+stand-in's and billing's tests (standard library only, so the stand-in's suite runs without Django)."""
 
+import json
 import os
 import select
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,3 +56,19 @@ def _wait_until_ready(process, log_path, timeout):
             break
     process.kill()
     raise RuntimeError("The stand-in did not start:\n" + Path(log_path).read_text())
+
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+
+
+def control(base_url, path, data=None, method="POST"):
+    """Call the stand-in's control API; returns (status, decoded JSON)."""
+    body = json.dumps(data or {}).encode() if method == "POST" else None
+    request = urllib.request.Request(
+        base_url + path, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with _opener.open(request, timeout=15) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
