@@ -48,6 +48,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from seeding import insert_series  # noqa: E402  (bench/, beside this script)
+
 DATABASE_URL = os.environ.get(
     "BENCH_NEWSLETTER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_newsletter"
 )
@@ -250,22 +252,8 @@ def seed(subscribers: int) -> None:
             "articles_newsletterdelivery RESTART IDENTITY CASCADE"
         )
         for model, special in ((User, member), (Membership, membership)):
-            columns, values = [], []
-            for field in model._meta.concrete_fields:
-                if field.primary_key and field.name not in special:
-                    continue
-                columns.append(connection.ops.quote_name(field.column))
-                if field.name in special:
-                    values.append(special[field.name])
-                else:  # every other column gets the model's default, so new fields need no change here
-                    params[field.column] = field.get_db_prep_save(field.get_default(), connection)
-                    values.append(f"%({field.column})s")
             # the ids restart at 1, so member g's id is g
-            cursor.execute(
-                f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
-                f"SELECT {', '.join(values)} FROM generate_series(1, %(n)s) AS g",
-                params,
-            )
+            insert_series(cursor, model, special, params, count="n")
         newsletter = Newsletter.objects.create(
             name="The Weekly Guide", slug="weekly", sender_name="The Weekly Guide"
         )
