@@ -2,7 +2,9 @@
 
 What each member got is read from the raw messages the worker wrote (Django's file backend): the
 premium body only in the messages of members who may read it, every message with one-click
-unsubscribe, and every member mailed exactly once however the worker was interrupted.
+unsubscribe, every member mailed, and nobody mailed twice but for the one gap no database closes
+(articles/newsletter.py): a message the transport had taken just before the kill, whose row had not
+yet committed, goes again; that is at most one message for each pool process killed.
 """
 
 from collections import Counter
@@ -24,6 +26,9 @@ pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
 PREMIUM = SECRET_SENTENCES[Visibility.PREMIUM]
 MEMBERS = 150
+KILLED_PROCESSES = (
+    2  # the first worker's pool (--concurrency 2), each with at most one message in hand
+)
 
 
 def on_the_list(count: int) -> tuple[Newsletter, set[str]]:
@@ -84,11 +89,18 @@ def test_a_killed_worker_started_again_mails_every_member_once_with_what_they_ma
     messages = first.mails() + second.mails()
     recipients = Counter(message["To"] for message in messages)
     assert len(recipients) == MEMBERS, "every member got the newsletter"
-    assert set(recipients.values()) == {1}, "nobody got it twice"
+    twice = [address for address, times in recipients.items() if times > 1]
+    assert max(recipients.values()) <= 2 and len(twice) <= KILLED_PROCESSES, (
+        f"mailed twice: {twice}"
+    )
     for message in messages:
         text = body_of(message)
         assert (PREMIUM in text) == (message["To"] in entitled), message["To"]
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert "/newsletter/unsubscribe/" in message["List-Unsubscribe"]
     done = progress.get()
-    assert (done.recipients, done.sent, done.failed) == (MEMBERS, MEMBERS, 0)
+    assert (done.recipients, done.sent, done.failed) == (
+        MEMBERS,
+        MEMBERS,
+        0,
+    )  # counted from the rows
