@@ -250,11 +250,7 @@ def newsletter_signup(*, email: str, newsletters: list[Newsletter]) -> None:
     """
     email = email.strip()
     with transaction.atomic():
-        user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            user = User.objects.create_user(email)  # an unusable password: set one later to sign in
-            Membership.objects.filter(pk=user.pk).update(newsletter_only=True)
-            EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
+        user = User.objects.filter(email__iexact=email).first() or _newsletter_reader(email)
         ids = sorted(newsletter.pk for newsletter in newsletters)
         token = signing.dumps({"u": user.pk, "n": ids}, salt=CONFIRM_SALT, compress=True)
         mail.queue(
@@ -267,6 +263,18 @@ def newsletter_signup(*, email: str, newsletters: list[Newsletter]) -> None:
                 "newsletters": [newsletter.name for newsletter in newsletters],
             },
         )
+
+
+def _newsletter_reader(email: str) -> User:
+    """A new newsletter-only member for `email`, or the one a concurrent sign-up just made."""
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email)  # an unusable password: set one later to sign in
+            Membership.objects.filter(pk=user.pk).update(newsletter_only=True)
+            EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
+            return user
+    except IntegrityError:  # the same address posted twice at once: the other request made it
+        return User.objects.get(email__iexact=email)
 
 
 def newsletter_confirm(*, token: str) -> User:

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts import tasks
 from accounts.entitlements import State, for_user
-from accounts.models import TrialClaim, User
-from accounts.services import complimentary_grant, trial_start
+from accounts.models import Newsletter, SentMail, TrialClaim, User
+from accounts.services import complimentary_grant, newsletter_signup, trial_start
 
 # ---- the free trial ------------------------------------------------------------------
 
@@ -121,3 +121,32 @@ def test_the_latest_ending_grant_in_force_sets_the_end_of_complimentary_access(m
     )
     assert for_user(member, now=later.until).state == State.TRIAL_OVER
     assert for_user(member, now=sooner.until).access_until == later.until
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"
+)
+@pytest.mark.django_db(transaction=True)
+def test_one_address_signed_up_for_the_newsletter_twice_at_once_makes_one_reader_and_one_mail():
+    weekly = Newsletter.objects.create(name="The Weekly Guide", slug="weekly")
+    both_ready = threading.Barrier(2)
+    errors = []
+
+    def sign_up():
+        try:
+            both_ready.wait()
+            newsletter_signup(email="nell@example.com", newsletters=[weekly])
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sign_up) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert errors == []
+    assert User.objects.filter(email__iexact="nell@example.com").count() == 1
+    assert SentMail.objects.filter(kind="newsletter_confirm").count() == 1
