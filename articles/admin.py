@@ -171,7 +171,7 @@ class ArticleAdmin(admin.ModelAdmin):
         rendered = newsletter.render_version(
             article, get_object_or_404(Newsletter, pk=newsletter_id), full=version == "full"
         )
-        html = rendered.html.replace(newsletter.GREETING, "Hello Ada,").replace(
+        html = rendered.html.replace(newsletter.GREETING_HTML, "Hello Ada,").replace(
             newsletter.UNSUBSCRIBE, "#"
         )
         return HttpResponse(html)

@@ -450,7 +450,7 @@ def samples_messages(send) -> list[tuple[str, str, bytes]]:
         version = newsletter.render_version(
             send.article, send.newsletter, full=for_user(user).decide(send.article).full
         )
-        message = newsletter._message(send, version, user).message()
+        message = newsletter._message(send, version, newsletter._recipient(send, user)).message()
         messages.append((sender, user.email, message.as_bytes(linesep="\r\n")))
     return messages
 

@@ -419,3 +419,41 @@ def test_a_reader_without_access_to_the_admin_cannot_preview_the_full_text(
     )
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def parts(data: bytes) -> tuple[dict, list[str]]:
+    parsed = message_from_bytes(data)
+    headers = {
+        k: " ".join(v.split()) for k, v in parsed.items() if k not in ("Date", "Content-Type")
+    }
+    return headers, [
+        p.get_payload(decode=True).decode() for p in parsed.walk() if not p.is_multipart()
+    ]
+
+
+@pytest.mark.parametrize("long_line", [False, True])
+def test_a_message_filled_in_from_its_versions_template_is_the_message_django_would_make(
+    articles, weekly, on_the_list, long_line
+):
+    article = articles[Visibility.PREMIUM]
+    if (
+        long_line
+    ):  # a body line over 998 characters is quoted-printable: no template, made per message
+        article.intro = "word " * 400
+        article.save()
+    member = on_the_list["in_trial"]
+    member.name = "<Zoë> O'Brien"  # any language's letters, and markup that must stay text
+    send = NewsletterSend.objects.create(article=article, newsletter=weekly, send_at=timezone.now())
+    version = newsletter.render_version(article, weekly, full=True)
+    template = newsletter._template(send, version)
+    to = newsletter._recipient(send, member)
+
+    filled = newsletter._filled(send, version, template, to).message().as_bytes()
+    ordinary = newsletter._message(send, version, to).message().as_bytes()
+
+    assert (template is None) == long_line
+    assert parts(filled) == parts(ordinary)
+    headers, (text, html) = parts(filled)
+    assert headers["To"] == "tina@example.com" and "Hello <Zoë>," in text
+    assert "Hello &lt;Zoë&gt;," in html and "<Zoë>" not in html
+    assert PREMIUM in text and PREMIUM in html
