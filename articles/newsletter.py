@@ -118,23 +118,29 @@ def send_create(
         )
     else:
         send_at = now
-    earlier = NewsletterSend.objects.filter(article=article, newsletter=newsletter).exclude(
-        status=SendStatus.CANCELLED
-    )
-    if earlier.exists() and not repeat:
-        raise RepeatSend(
-            f"“{article.title}” was already sent to {newsletter.name}. Send it again only if you "
-            "mean every member to get it twice."
+    with transaction.atomic():
+        # The article's row is held while we look for an earlier send, so a double click (two
+        # requests at once) makes one send: the second waits, then finds the first's.
+        Article.objects.select_for_update().filter(pk=article.pk).values_list(
+            "pk", flat=True
+        ).first()
+        earlier = NewsletterSend.objects.filter(article=article, newsletter=newsletter).exclude(
+            status=SendStatus.CANCELLED
         )
-    send = NewsletterSend.objects.create(
-        article=article,
-        newsletter=newsletter,
-        audience=audience,
-        send_at=send_at,
-        created_by=created_by,
-    )
-    if send_at <= now:
-        transaction.on_commit(lambda: _queue(PLAN_TASK, send.pk))
+        if earlier.exists() and not repeat:
+            raise RepeatSend(
+                f"“{article.title}” was already sent to {newsletter.name}. Send it again only if you "
+                "mean every member to get it twice."
+            )
+        send = NewsletterSend.objects.create(
+            article=article,
+            newsletter=newsletter,
+            audience=audience,
+            send_at=send_at,
+            created_by=created_by,
+        )
+        if send_at <= now:
+            transaction.on_commit(lambda: _queue(PLAN_TASK, send.pk))
     return send
 
 

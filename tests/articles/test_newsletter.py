@@ -5,6 +5,7 @@ real worker process, killed mid-send, is in tests/integration/worker/. Every ass
 a recipient got reads the raw MIME message, as their mail client would.
 """
 
+import threading
 from datetime import timedelta
 from email import message_from_bytes
 
@@ -12,6 +13,7 @@ import pytest
 import time_machine
 from django.core import mail as outbox
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Newsletter, NewsletterSubscription, Suppression, SuppressionReason, User
@@ -457,3 +459,33 @@ def test_a_message_filled_in_from_its_versions_template_is_the_message_django_wo
     assert headers["To"] == "tina@example.com" and "Hello <Zoë>," in text
     assert "Hello &lt;Zoë&gt;," in html and "<Zoë>" not in html
     assert PREMIUM in text and PREMIUM in html
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_send_makes_one_send(articles, weekly):
+    both_ready = threading.Barrier(2)
+    outcomes = []
+
+    def click():
+        try:
+            both_ready.wait()
+            newsletter.send_create(
+                article=articles[Visibility.PUBLIC], newsletter=weekly, at_publish_time=True
+            )
+            outcomes.append("sent")
+        except newsletter.RepeatSend:
+            outcomes.append("asked to confirm")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["asked to confirm", "sent"]
+    assert NewsletterSend.objects.count() == 1
