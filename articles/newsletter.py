@@ -7,18 +7,19 @@ A send (NewsletterSend) goes in two steps, both on the workers:
   queues one sending task per batch of rows: never one query of a million rows, never a task per
   recipient. Running it again records nobody twice.
 - **Sending** mails a batch's rows that are still waiting, each in its own short transaction that
-  locks the row, sends, and marks it sent; a concurrent duplicate of the task skips rows it sees
-  locked, a retried or redelivered task finds the sent ones done. The one gap no database closes
+  marks the row sent (the UPDATE locks it), sends, and commits; a concurrent duplicate of the task
+  waits on the row and then finds it done, a retried or redelivered task finds the sent ones done,
+  and a transport error rolls the mark back. The one gap no database closes
   (as for account mail): a worker killed after the mail server accepted a message and before its
   commit sends that message again; every message carries a Message-ID made from the send and the
   member, so a provider or client can see it is the same message.
 
 What each recipient gets is decided when their message is made, by the one entitlement policy:
 the full article for readers who may read it then (trial, subscriber, grace, complimentary,
-staff), the public intro and the paywall's offer for everyone else. Each version is rendered
-once per send and process; only the per-recipient parts (the greeting, the unsubscribe
-link) are filled in per message, and the teaser version is rendered from the intro alone, so the
-premium body is never in it.
+staff), the public intro and the paywall's offer for everyone else. Each version is rendered,
+and flattened to MIME, once per send and process; only the per-recipient parts (address, greeting,
+unsubscribe link, Message-ID, date) are filled in per message, and the teaser version is rendered
+from the intro alone, so the premium body is never in it.
 """
 
 import functools
