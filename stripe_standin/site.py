@@ -52,6 +52,8 @@ def main():
             flush=True,
         )
         call_command("stripe_sync_plans")
+        with server.app.store.lock:  # as if the portal settings were saved in the Dashboard
+            server.app.store.default_portal_configuration()
         print(
             "Pay in its checkout with 4242 4242 4242 4242 (declined: 4000 0000 0000 0002). "
             f"State: {server.base_url}/_standin/state",

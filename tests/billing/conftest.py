@@ -47,6 +47,9 @@ def standin(standin_process, stripe_settings):
     """The stand-in's base URL, reset to empty, with our settings pointing at it."""
     status, _ = control(standin_process, "/_standin/reset")
     assert status == 200
+    # A new account has no portal settings; ours were saved in the Dashboard.
+    status, _ = control(standin_process, "/_standin/billing_portal/default_configuration")
+    assert status == 200
     stripe_settings.STRIPE_API_BASE = standin_process
     return standin_process
 
