@@ -366,6 +366,8 @@ class Store:
     def dump(self):
         state = {name: copy.deepcopy(c) for name, c in self._collections().items()}
         state["clock"] = self.clock_state()
+        # Never in an API response after the create: here so a test can check a secret it was shown.
+        state["webhook_endpoint_secrets"] = dict(self.webhook_secrets)
         return state
 
     def get(self, collection, label, object_id, param="id"):
