@@ -234,7 +234,14 @@ def product_update(*, product_id: str, name: str) -> StripeDict:
 
 
 def price_create(
-    *, product_id: str, amount: int, currency: str, interval: str, lookup_key: str, nickname: str
+    *,
+    product_id: str,
+    amount: int,
+    currency: str,
+    interval: str,
+    lookup_key: str,
+    nickname: str,
+    active: bool = True,
 ) -> StripeDict:
     """A new recurring Price that takes over `lookup_key` from any older one."""
     return _plain(
@@ -247,6 +254,7 @@ def price_create(
                 "lookup_key": lookup_key,
                 "transfer_lookup_key": True,
                 "nickname": nickname,
+                "active": active,
             }
         )
     )

@@ -130,6 +130,7 @@ def _price_create(plan: Plan, product_id: str) -> str:
         interval=plan.interval,
         lookup_key=plan.lookup_key,
         nickname=plan.name,
+        active=plan.active,  # an inactive plan's Price is made archived, not archived next run
     )["id"]
 
 

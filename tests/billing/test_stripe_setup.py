@@ -69,6 +69,8 @@ def test_run_twice_it_leaves_one_endpoint_for_the_handled_events_and_one_portal_
 
 
 def test_check_fails_before_changing_nothing_and_passes_after(plans, standin):
+    Plan.objects.create(name="Retired", amount=500, interval=Interval.MONTH, active=False)
+
     code, out, _ = check()
 
     assert code == 1
