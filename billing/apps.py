@@ -5,4 +5,7 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self):
-        from billing import receivers  # noqa: F401  (connects the trial mails' entry price)
+        from billing import (  # noqa: F401
+            checks,  # registers the Stripe settings check
+            receivers,  # connects the trial mails' entry price
+        )

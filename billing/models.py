@@ -50,8 +50,8 @@ class Plan(models.Model):
     """A price a reader can subscribe at, mirroring one Stripe Price.
 
     Amounts are in the currency's minor unit (pence). Staff define plans here;
-    `manage.py stripe_sync_plans` creates the matching Prices in Stripe, found
-    again by `lookup_key`, and records their ids.
+    `manage.py stripe_setup` (or `stripe_sync_plans`, the Prices alone) creates the
+    matching Prices in Stripe, found again by `lookup_key`, and records their ids.
     """
 
     name = models.CharField(max_length=80)

@@ -43,7 +43,7 @@ class AlreadySubscribed(Exception):
 
 
 class PlanNotInStripe(Exception):
-    """The plan has no Stripe Price yet (run `manage.py stripe_sync_plans`)."""
+    """The plan has no Stripe Price yet (run `manage.py stripe_setup`)."""
 
 
 def _from_unix(value: int | None) -> datetime | None:
@@ -197,12 +197,27 @@ def checkout_confirm(*, user: User, session_id: str) -> dict | None:
 
 
 def portal_start(*, user: User, return_url: str) -> str | None:
-    """The URL of a Customer Portal session, or None for a member with no Stripe Customer."""
+    """The URL of a Customer Portal session, or None for a member with no Stripe Customer.
+
+    The session uses the configuration `manage.py stripe_setup` made for this site, named
+    explicitly; without one, the account's default (if its portal settings were saved in the
+    Dashboard), and a warning in the log. Finding it costs a call per portal opening: rare
+    enough not to cache, and never stale.
+    """
     customer = Customer.objects.filter(user=user).first()
     if customer is None:
         return None
+    configuration = stripe_api.portal_configuration_find(site_url=settings.SITE_URL)
+    if configuration is None or not configuration["active"]:
+        log.warning(
+            "No active Customer Portal configuration from stripe_setup for %s: the portal opens "
+            "with the Stripe account's default. Run manage.py stripe_setup.",
+            settings.SITE_URL,
+        )
     return stripe_api.portal_session_create(
-        customer_id=customer.stripe_customer_id, return_url=return_url
+        customer_id=customer.stripe_customer_id,
+        return_url=return_url,
+        configuration_id=configuration["id"] if configuration and configuration["active"] else None,
     )["url"]
 
 

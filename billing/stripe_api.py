@@ -19,6 +19,14 @@ SignatureVerificationError = stripe.SignatureVerificationError
 
 StripeDict = dict[str, Any]
 
+# Stripe answers a prices.list with more lookup keys than this with a 400.
+LOOKUP_KEYS_PER_CALL = 10
+# The metadata key that marks what `manage.py stripe_setup` made, and for which site (SITE_URL):
+# two sites sharing a Stripe account (a staging copy in test mode) each find their own.
+SITE_METADATA_KEY = "masthead_site"
+# A portal configuration's products are an includable field: Stripe returns them only when asked.
+PORTAL_PRODUCTS = "features.subscription_update.products"
+
 
 def _client() -> stripe.StripeClient:
     # Built per call: cheap, and settings changed by tests take effect at once.
@@ -86,10 +94,95 @@ def checkout_session_expire(*, session_id: str) -> StripeDict:
     return _plain(_client().v1.checkout.sessions.expire(session_id))
 
 
-def portal_session_create(*, customer_id: str, return_url: str) -> StripeDict:
+def portal_session_create(
+    *, customer_id: str, return_url: str, configuration_id: str | None
+) -> StripeDict:
+    """A portal session; without a configuration Stripe uses the account's default, if it has one."""
+    params = {"customer": customer_id, "return_url": return_url}
+    if configuration_id:
+        params["configuration"] = configuration_id
+    return _plain(_client().v1.billing_portal.sessions.create(params=params))
+
+
+def portal_configurations_list() -> list[StripeDict]:
+    """Every portal configuration of the account, newest first, with its products."""
+    page = _client().v1.billing_portal.configurations.list(
+        params={"limit": 100, "expand": [f"data.{PORTAL_PRODUCTS}"]}
+    )
+    return [_plain(c) for c in page.auto_paging_iter()]
+
+
+def portal_configuration_find(*, site_url: str) -> StripeDict | None:
+    """The configuration `stripe_setup` made for this site (its metadata names it), if any."""
+    for configuration in portal_configurations_list():
+        if (configuration.get("metadata") or {}).get(SITE_METADATA_KEY) == site_url:
+            return configuration
+    return None
+
+
+def portal_configuration_create(*, features: dict, metadata: dict) -> StripeDict:
     return _plain(
-        _client().v1.billing_portal.sessions.create(
-            params={"customer": customer_id, "return_url": return_url}
+        _client().v1.billing_portal.configurations.create(
+            params={"features": features, "metadata": metadata, "expand": [PORTAL_PRODUCTS]}
+        )
+    )
+
+
+def portal_configuration_update(
+    *, configuration_id: str, features: dict, metadata: dict
+) -> StripeDict:
+    """Set these features (and make it active again); features not named are left as they are."""
+    return _plain(
+        _client().v1.billing_portal.configurations.update(
+            configuration_id,
+            params={
+                "active": True,
+                "features": features,
+                "metadata": metadata,
+                "expand": [PORTAL_PRODUCTS],
+            },
+        )
+    )
+
+
+def webhook_endpoints_list() -> list[StripeDict]:
+    page = _client().v1.webhook_endpoints.list(params={"limit": 100})
+    return [_plain(e) for e in page.auto_paging_iter()]
+
+
+def webhook_endpoint_create(
+    *, url: str, enabled_events: list[str], metadata: dict, description: str
+) -> StripeDict:
+    """A new endpoint, its events rendered as the pinned API version; the result holds its
+    signing `secret`, which Stripe shows this once only."""
+    return _plain(
+        _client().v1.webhook_endpoints.create(
+            params={
+                "url": url,
+                "enabled_events": enabled_events,
+                "api_version": stripe.api_version,
+                "metadata": metadata,
+                "description": description,
+            }
+        )
+    )
+
+
+def webhook_endpoint_update(
+    *, endpoint_id: str, url: str, enabled_events: list[str], metadata: dict, description: str
+) -> StripeDict:
+    """Point an endpoint here, subscribe it to these events and enable it (its API version and
+    secret stay: Stripe sets them at creation only)."""
+    return _plain(
+        _client().v1.webhook_endpoints.update(
+            endpoint_id,
+            params={
+                "url": url,
+                "enabled_events": enabled_events,
+                "disabled": False,
+                "metadata": metadata,
+                "description": description,
+            },
         )
     )
 
@@ -107,10 +200,18 @@ def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:
 
 
 def prices_by_lookup_keys(*, lookup_keys: list[str]) -> list[StripeDict]:
-    page = _client().v1.prices.list(
-        params={"lookup_keys": lookup_keys, "limit": 100, "expand": ["data.product"]}
-    )
-    return [_plain(p) for p in page.auto_paging_iter()]
+    """The Prices holding any of these lookup keys (active or not), asked ten keys at a time."""
+    found = []
+    for start in range(0, len(lookup_keys), LOOKUP_KEYS_PER_CALL):
+        page = _client().v1.prices.list(
+            params={
+                "lookup_keys": lookup_keys[start : start + LOOKUP_KEYS_PER_CALL],
+                "limit": 100,
+                "expand": ["data.product"],
+            }
+        )
+        found += [_plain(p) for p in page.auto_paging_iter()]
+    return found
 
 
 def prices_list_active() -> list[StripeDict]:
@@ -133,7 +234,14 @@ def product_update(*, product_id: str, name: str) -> StripeDict:
 
 
 def price_create(
-    *, product_id: str, amount: int, currency: str, interval: str, lookup_key: str, nickname: str
+    *,
+    product_id: str,
+    amount: int,
+    currency: str,
+    interval: str,
+    lookup_key: str,
+    nickname: str,
+    active: bool = True,
 ) -> StripeDict:
     """A new recurring Price that takes over `lookup_key` from any older one."""
     return _plain(
@@ -146,6 +254,7 @@ def price_create(
                 "lookup_key": lookup_key,
                 "transfer_lookup_key": True,
                 "nickname": nickname,
+                "active": active,
             }
         )
     )

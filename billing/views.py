@@ -63,7 +63,7 @@ def checkout(request):
         messages.info(request, "You already have a subscription. You can change or cancel it here.")
         return redirect("accounts:account")
     except services.PlanNotInStripe:
-        log.error("Plan %s has no Stripe price: run manage.py stripe_sync_plans", plan.lookup_key)
+        log.error("Plan %s has no Stripe price: run manage.py stripe_setup", plan.lookup_key)
         messages.error(request, NOT_READY_MESSAGE)
         return redirect("billing:pricing")
     except stripe_api.StripeError:

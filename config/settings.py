@@ -201,7 +201,11 @@ STRIPE_USES_STANDIN = not STRIPE_SECRET_KEY
 STRIPE_API_BASE = env(
     "STRIPE_API_BASE", STRIPE_STANDIN_API_BASE if STRIPE_USES_STANDIN else STRIPE_LIVE_API_BASE
 ).rstrip("/")
-STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_masthead_development" if DEBUG else "")
+# The stand-in signs with this in development; billing's system check refuses it anywhere else.
+STRIPE_DEVELOPMENT_WEBHOOK_SECRET = "whsec_masthead_development"
+STRIPE_WEBHOOK_SECRET = env(
+    "STRIPE_WEBHOOK_SECRET", STRIPE_DEVELOPMENT_WEBHOOK_SECRET if DEBUG else ""
+)
 STRIPE_NETWORK_RETRIES = envint("STRIPE_NETWORK_RETRIES", "2", minimum=0)
 if DEBUG and STRIPE_USES_STANDIN:
     STRIPE_SECRET_KEY = "sk_test_masthead_standin"  # the stand-in accepts any sk_test_ key

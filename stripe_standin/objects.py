@@ -250,6 +250,72 @@ def portal_session(*, now, base_url, customer_id, return_url, configuration_id):
     return obj
 
 
+def portal_configuration(*, now, is_default=False):
+    """A configuration with every feature off, as the API makes one before its parameters apply.
+
+    ``features.subscription_update.products`` is kept in the stored object but is an includable
+    field: ``Store.response`` leaves it out unless the request expands it, as Stripe does (the
+    published example has no such key).
+    """
+    obj = fixture("billing_portal.configuration")
+    obj.update(
+        id=new_id("bpc_"),
+        created=now,
+        updated=now,
+        active=True,
+        application=None,
+        default_return_url=None,
+        is_default=is_default,
+        livemode=False,
+        metadata={},
+        name=None,
+    )
+    obj["business_profile"] = dict.fromkeys(obj["business_profile"])
+    obj["login_page"] = {"enabled": False, "url": None}
+    features = obj["features"]
+    features["customer_update"].update(allowed_updates=[], enabled=False)
+    features["invoice_history"]["enabled"] = False
+    features["payment_method_update"].update(enabled=False, payment_method_configuration=None)
+    features["subscription_cancel"].update(
+        cancellation_reason={"enabled": False, "options": []},
+        enabled=False,
+        mode="at_period_end",
+        proration_behavior="none",
+    )
+    features["subscription_update"].update(
+        default_allowed_updates=[],
+        enabled=False,
+        proration_behavior="none",
+        schedule_at_period_end={"conditions": []},
+        trial_update_behavior="end_trial",
+        billing_cycle_anchor=None,
+        products=None,
+    )
+    return obj
+
+
+def webhook_endpoint(*, now, url, enabled_events, api_version=None, description=None):
+    obj = fixture("webhook_endpoint")
+    obj.update(
+        id=new_id("we_"),
+        created=now,
+        url=url,
+        enabled_events=list(enabled_events),
+        api_version=api_version,
+        description=description,
+        application=None,
+        metadata={},
+        status="enabled",
+        livemode=False,
+    )
+    return obj
+
+
+def webhook_secret():
+    """A signing secret, as Stripe makes one for a new endpoint (and shows it only then)."""
+    return "whsec_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(32))
+
+
 def subscription_item(*, now, subscription_id, price_obj, quantity, period_start, period_end):
     item = fixture("subscription_item")
     item.update(

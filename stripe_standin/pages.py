@@ -156,8 +156,12 @@ STATUS_LABELS = {
 }
 
 
-def portal(session, customer, rows, notice=None):
-    """The customer's subscriptions; ``rows`` is a list of (subscription, product, price)."""
+def portal(session, customer, rows, notice=None, cancel_actions=frozenset()):
+    """The customer's subscriptions; ``rows`` is a list of (subscription, product, price).
+
+    ``cancel_actions`` are the cancellation buttons the session's configuration offers
+    (``cancel_at_period_end`` or ``cancel_now``); a pending cancellation can always be resumed.
+    """
     lines = ["<h1>Manage your subscription</h1>"]
     if customer.get("email"):
         lines.append(f"<p>Signed in as {escape(customer['email'])}</p>")
@@ -166,14 +170,14 @@ def portal(session, customer, rows, notice=None):
     if not rows:
         lines.append("<p>You have no subscriptions.</p>")
     for subscription, product, price in rows:
-        lines.append(_portal_subscription(session, subscription, product, price))
+        lines.append(_portal_subscription(session, subscription, product, price, cancel_actions))
     if session["return_url"]:
         return_url = escape(session["return_url"])
         lines.append(f'<p><a href="{return_url}">Return to site</a></p>')
     return document("Manage your subscription", "\n".join(lines))
 
 
-def _portal_subscription(session, subscription, product, price):
+def _portal_subscription(session, subscription, product, price, cancel_actions):
     sub_id = escape(subscription["id"])
     item = subscription["items"]["data"][0]
     status = subscription["status"]
@@ -196,11 +200,12 @@ def _portal_subscription(session, subscription, product, price):
     if status != "canceled":
         if subscription["cancel_at_period_end"]:
             lines.append(_action_form(session, subscription, "resume", "Resume"))
-        else:
+        elif "cancel_at_period_end" in cancel_actions:
             lines.append(
                 _action_form(session, subscription, "cancel_at_period_end", "Cancel at period end")
             )
-        lines.append(_action_form(session, subscription, "cancel_now", "Cancel now"))
+        if "cancel_now" in cancel_actions:
+            lines.append(_action_form(session, subscription, "cancel_now", "Cancel now"))
     lines.append("</section>")
     return "\n".join(lines)
 

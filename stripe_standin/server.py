@@ -51,8 +51,8 @@ class App:
     ):
         self.base_url = base_url
         self.api_key = api_key
-        self.store = Store(base_url)
-        self.deliverer = Deliverer(self.store, webhook_url, webhook_secret, retry_base=retry_base)
+        self.store = Store(base_url, webhook_url=webhook_url, webhook_secret=webhook_secret)
+        self.deliverer = Deliverer(self.store, webhook_url, retry_base=retry_base)
         self.store.on_event = self.deliverer.enqueue
         s = self.store
         # (method, path, handler(params, **path_ids) -> Stripe object)
@@ -81,6 +81,31 @@ class App:
                 lambda p, id: s.expire_checkout_session(id),
             ),
             ("POST", "/v1/billing_portal/sessions", s.create_portal_session),
+            ("POST", "/v1/billing_portal/configurations", s.create_portal_configuration),
+            ("GET", "/v1/billing_portal/configurations", s.list_portal_configurations),
+            (
+                "GET",
+                "/v1/billing_portal/configurations/{id}",
+                self._retrieve("portal_configurations", "configuration"),
+            ),
+            (
+                "POST",
+                "/v1/billing_portal/configurations/{id}",
+                lambda p, id: s.update_portal_configuration(id, p),
+            ),
+            ("POST", "/v1/webhook_endpoints", s.create_webhook_endpoint),
+            ("GET", "/v1/webhook_endpoints", s.list_webhook_endpoints),
+            (
+                "GET",
+                "/v1/webhook_endpoints/{id}",
+                self._retrieve("webhook_endpoints", "webhook endpoint"),
+            ),
+            ("POST", "/v1/webhook_endpoints/{id}", lambda p, id: s.update_webhook_endpoint(id, p)),
+            (
+                "DELETE",
+                "/v1/webhook_endpoints/{id}",
+                lambda p, id: s.delete_webhook_endpoint(id, p),
+            ),
             ("GET", "/v1/subscriptions", s.list_subscriptions),
             ("GET", "/v1/subscriptions/{id}", self._retrieve("subscriptions", "subscription")),
             ("POST", "/v1/subscriptions/{id}", lambda p, id: s.update_subscription(id, p)),
@@ -98,6 +123,11 @@ class App:
             ("POST", "/_standin/subscriptions/{id}/advance", self.control_advance),
             ("POST", "/_standin/checkout/{id}/pay", self.control_pay),
             ("POST", "/_standin/deliveries/wait", self.control_wait),
+            (
+                "POST",
+                "/_standin/billing_portal/default_configuration",
+                self.control_default_portal_configuration,
+            ),
             ("GET", "/_standin/state", self.control_state),
             ("POST", "/_standin/reset", self.control_reset),
             ("GET", "/_standin/clock", self.control_clock),
@@ -295,7 +325,8 @@ class App:
                 price = self.store.prices[subscription["items"]["data"][0]["price"]["id"]]
                 rows.append((subscription, self.store.products[price["product"]], price))
             customer = self.store.customers[session["customer"]]
-            return html_response(200, pages.portal(session, customer, rows, notice))
+            cancel_actions = self.store.portal_cancel_actions(id)
+            return html_response(200, pages.portal(session, customer, rows, notice, cancel_actions))
 
     def portal_submit(self, request, id):
         form = parse_params(request.body)
@@ -352,6 +383,14 @@ class App:
         except (StandinError, TypeError, ValueError):
             return json_response(400, StandinError("timeout must be a number of seconds.").body())
         return json_response(200, self.deliverer.wait(timeout=min(max(timeout, 0), 10)))
+
+    def control_default_portal_configuration(self, request):
+        """As saving the portal settings in the Dashboard: the account's default configuration."""
+        return self._control(
+            lambda: json_response(
+                200, self.store.response(self.store.default_portal_configuration(), {})
+            )
+        )
 
     def control_state(self, request):
         def state():

@@ -3,9 +3,10 @@
 Procfile.dev runs it beside the web server. Without STRIPE_SECRET_KEY it listens at
 settings.STRIPE_API_BASE, posts signed webhooks (STRIPE_WEBHOOK_SECRET) to the site's own
 webhook, SITE_URL + reverse("billing:webhook"), and, once it is up, runs
-`manage.py stripe_sync_plans`: the stand-in starts empty every time, and this gives it the
-plans' Prices. With STRIPE_SECRET_KEY set the site talks to Stripe, and this only waits.
-Development only: it refuses to start with DEBUG off.
+`manage.py stripe_setup`, as a deploy does: the stand-in starts empty every time, and this gives
+it the plans' Prices and the portal configuration, and adopts its webhook endpoint (the one it
+posts to, found by its URL) for the event types billing handles. With STRIPE_SECRET_KEY set the
+site talks to Stripe, and this only waits. Development only: it refuses to start with DEBUG off.
 
 The one module of the stand-in that imports Django, and only here, so that the site's apps
 never import the stand-in and the stand-in itself runs without Django.
@@ -51,7 +52,7 @@ def main():
             f"Stripe stand-in listening on {server.base_url}, webhooks to {webhook_url}",
             flush=True,
         )
-        call_command("stripe_sync_plans")
+        call_command("stripe_setup")
         print(
             "Pay in its checkout with 4242 4242 4242 4242 (declined: 4000 0000 0000 0002). "
             f"State: {server.base_url}/_standin/state",

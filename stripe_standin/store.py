@@ -9,6 +9,10 @@ decoded request parameters (strings, dicts, lists; see forms.py) and raise
 import copy
 import threading
 import time
+import typing
+from urllib.parse import urlsplit
+
+from stripe.params import WebhookEndpointCreateParams
 
 from . import objects
 
@@ -25,6 +29,16 @@ EXPIRED = "This checkout session has expired."
 # How long Stripe waits before retrying a failed renewal payment (smart
 # retries vary; three days is a typical first retry).
 RETRY_PAYMENT_AFTER = 3 * 86400
+
+# What a portal session without a `configuration` meets in an account whose portal settings were
+# never saved in the Dashboard (the hand work issue 13 describes); close to Stripe's wording.
+NO_DEFAULT_PORTAL_CONFIGURATION = (
+    "No configuration provided and your test mode default configuration has not been created. "
+    "Provide a configuration or create your default by saving your customer portal settings in "
+    "test mode at https://dashboard.stripe.com/test/settings/billing/portal."
+)
+# The includable field of a portal configuration: in a response only when expanded.
+PORTAL_PRODUCTS = "features.subscription_update.products"
 
 
 class StandinError(Exception):
@@ -60,14 +74,18 @@ def missing(label, object_id, param="id"):
 # ---- parameter helpers -------------------------------------------------------
 
 
-def check_known(params, allowed):
-    """Reject parameters the stand-in does not implement, as Stripe rejects unknown ones."""
+def check_known(params, allowed, where=None):
+    """Reject parameters the stand-in does not implement, as Stripe rejects unknown ones.
+
+    ``where`` names the hash they are in, e.g. ``features[subscription_cancel]``.
+    """
     for name in params:
         if name not in allowed and name != "expand":
+            param = f"{where}[{name}]" if where else name
             raise StandinError(
-                f"Received unknown parameter: {name} "
+                f"Received unknown parameter: {param} "
                 f"(the Stripe stand-in accepts: {', '.join(sorted(allowed))})",
-                param=name,
+                param=param,
             )
 
 
@@ -171,6 +189,62 @@ def created_filter(value):
     )
 
 
+def sdk_choices(params_type, name):
+    """Every string the pinned SDK's typed parameter ``name`` allows (a Literal, however nested).
+
+    The SDK's params are generated from Stripe's OpenAPI for the API version it pins, so this
+    is the list Stripe checks, e.g. the event types an endpoint may subscribe to.
+    """
+    found, stack = set(), [params_type.__annotations__[name]]
+    while stack:
+        node = stack.pop()
+        if typing.get_origin(node) is typing.Literal:
+            found.update(typing.get_args(node))
+        else:
+            stack.extend(typing.get_args(node))
+    return frozenset(found)
+
+
+def as_list(params, name, choices=None, where=None):
+    """An array parameter: a list (``a[]=x``), or "" to empty it; each value one of ``choices``."""
+    param = f"{where}[{name}]" if where else name
+    value = params.get(name)
+    if value == "":
+        return []
+    if not isinstance(value, list):
+        raise StandinError("Invalid array", param=param)
+    for index, item in enumerate(value):
+        if choices is not None and item not in choices:
+            raise StandinError(
+                f"Invalid {param}[{index}]: must be one of {', '.join(sorted(choices))}",
+                param=f"{param}[{index}]",
+            )
+    return list(value)
+
+
+def as_choice(params, name, choices, where=None):
+    param = f"{where}[{name}]" if where else name
+    value = params.get(name)
+    if value not in choices:
+        raise StandinError(
+            f"Invalid {param}: must be one of {', '.join(sorted(choices))}", param=param
+        )
+    return value
+
+
+def without_includable(node, included):
+    """Drop the includable fields nobody expanded from every object in ``node`` (in place)."""
+    if isinstance(node, list):
+        for item in node:
+            without_includable(item, included)
+    elif isinstance(node, dict):
+        if node.get("object") == "billing_portal.configuration" and not included:
+            node["features"]["subscription_update"].pop("products", None)
+        for value in node.values():
+            without_includable(value, included)
+    return node
+
+
 def event_type_matches(pattern, event_type):
     # Stripe allows one trailing wildcard: "customer.subscription.*".
     if pattern.endswith("*"):
@@ -179,11 +253,14 @@ def event_type_matches(pattern, event_type):
 
 
 class Store:
-    def __init__(self, base_url, on_event=None):
+    def __init__(self, base_url, on_event=None, webhook_url=None, webhook_secret=None):
         self.lock = threading.RLock()
         self.base_url = base_url
         # Called with each new event id, under the lock; the webhook deliverer queues it.
         self.on_event = on_event or (lambda event_id: None)
+        # The endpoint the stand-in posts to (--webhook-url), kept as an endpoint object like
+        # any other, as if made in the Dashboard: it is there again after every reset.
+        self.posting_endpoint = (webhook_url, webhook_secret) if webhook_url else None
         self.reset()
 
     def reset(self):
@@ -200,7 +277,23 @@ class Store:
             self.checkout_plans = {}
             self.idempotency = {}
             self.clock_offset = 0
-            self.portal_configuration = objects.new_id("bpc_")
+            self.portal_configurations = {}
+            self.webhook_endpoints = {}
+            # Each endpoint's signing secret: in the create response only, as at Stripe.
+            self.webhook_secrets = {}
+            self.posting_endpoint_id = None
+            if self.posting_endpoint:
+                url, secret = self.posting_endpoint
+                endpoint = objects.webhook_endpoint(
+                    now=self.now(),
+                    url=url,
+                    enabled_events=["*"],
+                    api_version=objects.API_VERSION,
+                    description="Where the stand-in posts events (its --webhook-url)",
+                )
+                self.webhook_endpoints[endpoint["id"]] = endpoint
+                self.webhook_secrets[endpoint["id"]] = secret
+                self.posting_endpoint_id = endpoint["id"]
             # Set by the server while it handles an API request, so events record it.
             self.request_context = {"id": None, "idempotency_key": None}
 
@@ -231,8 +324,23 @@ class Store:
             idempotency_key=self.request_context["idempotency_key"],
         )
         self.events[event["id"]] = event
-        self.on_event(event["id"])
+        # Sent if the endpoint was enabled and subscribed when it happened, as at Stripe.
+        endpoint = self.webhook_endpoints.get(self.posting_endpoint_id)
+        if self.delivery_target() and any(
+            event_type_matches(p, event_type) for p in endpoint["enabled_events"]
+        ):
+            self.on_event(event["id"])
         return event
+
+    def delivery_target(self):
+        """(url, secret) of the endpoint the stand-in posts to; None once deleted or disabled.
+
+        Stripe stops retrying an event whose endpoint was disabled or deleted meanwhile.
+        """
+        endpoint = self.webhook_endpoints.get(self.posting_endpoint_id)
+        if endpoint is None or endpoint["status"] != "enabled":
+            return None
+        return endpoint["url"], self.webhook_secrets[endpoint["id"]]
 
     def find(self, object_id):
         """Any stored object by id, for ``expand``."""
@@ -248,6 +356,8 @@ class Store:
             "prices": self.prices,
             "checkout_sessions": self.checkout_sessions,
             "billing_portal_sessions": self.portal_sessions,
+            "billing_portal_configurations": self.portal_configurations,
+            "webhook_endpoints": self.webhook_endpoints,
             "subscriptions": self.subscriptions,
             "invoices": self.invoices,
             "events": self.events,
@@ -256,6 +366,8 @@ class Store:
     def dump(self):
         state = {name: copy.deepcopy(c) for name, c in self._collections().items()}
         state["clock"] = self.clock_state()
+        # Never in an API response after the create: here so a test can check a secret it was shown.
+        state["webhook_endpoint_secrets"] = dict(self.webhook_secrets)
         return state
 
     def get(self, collection, label, object_id, param="id"):
@@ -265,14 +377,21 @@ class Store:
         return obj
 
     def response(self, obj, params):
-        """A copy of ``obj`` with the ``expand[]`` paths of the request applied."""
+        """A copy of ``obj`` with the ``expand[]`` paths of the request applied.
+
+        An includable field (a portal configuration's products) is in it only when expanded.
+        """
         result = copy.deepcopy(obj)
         expand = params.get("expand") or []
         if isinstance(expand, str):  # expand=x without brackets
             expand = [expand]
+        included = False
         for index, path in enumerate(expand):
-            expand_ids(result, path, self.find, param=f"expand[{index}]")
-        return result
+            if path == PORTAL_PRODUCTS or path.endswith("." + PORTAL_PRODUCTS):
+                included = True
+            else:
+                expand_ids(result, path, self.find, param=f"expand[{index}]")
+        return without_includable(result, included)
 
     # ---- customers -----------------------------------------------------------
 
@@ -473,6 +592,10 @@ class Store:
         lookup_keys = params.get("lookup_keys")
         if isinstance(lookup_keys, str):
             lookup_keys = [lookup_keys]
+        if lookup_keys is not None and len(lookup_keys) > 10:
+            raise StandinError(  # Stripe's words: "You can specify up to 10 lookup_keys."
+                "Array lookup_keys exceeded maximum 10 allowed elements.", param="lookup_keys"
+            )
         active = as_bool(params, "active")
         found = [
             p
@@ -723,12 +846,13 @@ class Store:
     def create_portal_session(self, params):
         check_known(params, {"customer", "return_url", "locale", "configuration"})
         customer = self.get("customers", "customer", require(params, "customer"), param="customer")
+        configuration = self._session_configuration(params.get("configuration"))
         session = objects.portal_session(
             now=self.now(),
             base_url=self.base_url,
             customer_id=customer["id"],
-            return_url=params.get("return_url"),
-            configuration_id=self.portal_configuration,
+            return_url=params.get("return_url") or configuration["default_return_url"],
+            configuration_id=configuration["id"],
         )
         session["locale"] = params.get("locale")
         self.portal_sessions[session["id"]] = session
@@ -738,12 +862,46 @@ class Store:
     def customer_subscriptions(self, customer_id):
         return [s for s in self.subscriptions.values() if s["customer"] == customer_id]
 
+    def _session_configuration(self, configuration_id):
+        """The configuration a new portal session uses: the one named, else the account's default."""
+        if configuration_id:
+            configuration = self.get(
+                "portal_configurations", "configuration", configuration_id, param="configuration"
+            )
+            if not configuration["active"]:
+                raise StandinError(
+                    f"The configuration {configuration_id} is inactive; activate it or use another.",
+                    param="configuration",
+                )
+            return configuration
+        for configuration in self.portal_configurations.values():
+            if configuration["is_default"] and configuration["active"]:
+                return configuration
+        raise StandinError(NO_DEFAULT_PORTAL_CONFIGURATION)
+
+    def portal_cancel_actions(self, portal_id):
+        """The cancellation buttons the session's configuration allows (Resume always is)."""
+        session = self.get("portal_sessions", "billing portal session", portal_id)
+        cancel = self.portal_configurations[session["configuration"]]["features"][
+            "subscription_cancel"
+        ]
+        if not cancel["enabled"]:
+            return set()
+        return {"cancel_at_period_end" if cancel["mode"] == "at_period_end" else "cancel_now"}
+
     def portal_action(self, portal_id, subscription_id, action):
-        """Apply a portal button. Only the portal's own customer's subscriptions may change."""
+        """Apply a portal button. Only the portal's own customer's subscriptions may change,
+        and only as the session's configuration allows."""
         portal = self.get("portal_sessions", "billing portal session", portal_id)
         subscription = self.subscriptions.get(subscription_id)
         if subscription is None or subscription["customer"] != portal["customer"]:
             raise missing("subscription", subscription_id, param="subscription")
+        if action in ("cancel_at_period_end", "cancel_now") and action not in (
+            self.portal_cancel_actions(portal_id)
+        ):
+            raise StandinError(
+                "This portal's configuration does not offer that.", status=403, param="action"
+            )
         if action == "cancel_at_period_end":
             return self._set_cancel_at_period_end(subscription, True)
         if action == "resume":
@@ -962,6 +1120,366 @@ class Store:
         )
         self.emit("customer.subscription.deleted", subscription, before)
         return subscription
+
+    # ---- webhook endpoints ---------------------------------------------------
+
+    # The event types an endpoint may subscribe to ("*": all) and the API versions it may render
+    # events as: the pinned SDK's own lists, generated from Stripe's OpenAPI.
+    EVENT_TYPES = sdk_choices(WebhookEndpointCreateParams, "enabled_events")
+    API_VERSIONS = sdk_choices(WebhookEndpointCreateParams, "api_version")
+    MAX_WEBHOOK_ENDPOINTS = 16  # per account and mode, as Stripe's webhooks guide says
+
+    def create_webhook_endpoint(self, params):
+        check_known(
+            params, {"url", "enabled_events", "api_version", "description", "metadata", "connect"}
+        )
+        url = self._webhook_url(params)
+        enabled_events = self._enabled_events(params, required=True)
+        api_version = params.get("api_version") or None
+        if api_version is not None and api_version not in self.API_VERSIONS:
+            raise StandinError(f"Invalid api_version: {api_version}", param="api_version")
+        if as_bool(params, "connect", False):
+            raise StandinError("The Stripe stand-in has no connected accounts.", param="connect")
+        metadata = merged_metadata({}, params.get("metadata"))
+        if len(self.webhook_endpoints) >= self.MAX_WEBHOOK_ENDPOINTS:
+            raise StandinError(
+                f"You have reached the maximum of {self.MAX_WEBHOOK_ENDPOINTS} test webhook "
+                "endpoints.",
+                param="url",
+            )
+        endpoint = objects.webhook_endpoint(
+            now=self.now(),
+            url=url,
+            enabled_events=enabled_events,
+            api_version=api_version,
+            description=params.get("description") or None,
+        )
+        endpoint["metadata"] = metadata
+        secret = objects.webhook_secret()
+        self.webhook_endpoints[endpoint["id"]] = endpoint
+        self.webhook_secrets[endpoint["id"]] = secret
+        return dict(endpoint, secret=secret)  # the one response that carries the secret
+
+    def update_webhook_endpoint(self, endpoint_id, params):
+        # No api_version here: Stripe sets it at creation only.
+        check_known(params, {"url", "enabled_events", "description", "disabled", "metadata"})
+        endpoint = self.get("webhook_endpoints", "webhook endpoint", endpoint_id)
+        changes = {}
+        if "url" in params:
+            changes["url"] = self._webhook_url(params)
+        if "enabled_events" in params:
+            changes["enabled_events"] = self._enabled_events(params, required=True)
+        if "description" in params:
+            changes["description"] = params["description"] or None
+        disabled = as_bool(params, "disabled")
+        if disabled is not None:
+            changes["status"] = "disabled" if disabled else "enabled"
+        changes["metadata"] = merged_metadata(endpoint["metadata"], params.get("metadata"))
+        endpoint.update(changes)  # only once every parameter is valid
+        return endpoint
+
+    def delete_webhook_endpoint(self, endpoint_id, params):
+        check_known(params, set())
+        self.get("webhook_endpoints", "webhook endpoint", endpoint_id)
+        del self.webhook_endpoints[endpoint_id]
+        del self.webhook_secrets[endpoint_id]
+        return {"id": endpoint_id, "object": "webhook_endpoint", "deleted": True}
+
+    def list_webhook_endpoints(self, params):
+        check_known(params, {"limit", "starting_after", "ending_before"})
+        found = list(reversed(self.webhook_endpoints.values()))
+        return paginate(found, params, "/v1/webhook_endpoints")
+
+    def _webhook_url(self, params):
+        url = require(params, "url")
+        parts = urlsplit(url)
+        # Stripe also refuses addresses it cannot reach from the internet; the stand-in posts
+        # to local ones, which is what it is for.
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise StandinError(f"Invalid URL: {url}", param="url")
+        return url
+
+    def _enabled_events(self, params, *, required):
+        if required and params.get("enabled_events") in (None, ""):
+            raise StandinError("Missing required param: enabled_events.", param="enabled_events")
+        events = as_list(params, "enabled_events")
+        for index, event_type in enumerate(events):
+            if event_type not in self.EVENT_TYPES:
+                raise StandinError(
+                    f"Invalid enabled_events[{index}]: {event_type!r} is not an event type "
+                    "(nor '*', for all)",
+                    param=f"enabled_events[{index}]",
+                )
+        return events
+
+    # ---- billing portal configurations ---------------------------------------
+
+    CONFIGURATION_PARAMS = frozenset(
+        {"business_profile", "default_return_url", "features", "login_page", "metadata", "name"}
+    )
+    # Each feature's parameters; `enabled` is required for every one given on create, and for
+    # these on update (the SDK's ConfigurationCreateParams / ConfigurationUpdateParams).
+    PORTAL_FEATURES = {
+        "customer_update": {"enabled", "allowed_updates"},
+        "invoice_history": {"enabled"},
+        "payment_method_update": {"enabled", "payment_method_configuration"},
+        "subscription_cancel": {"enabled", "mode", "proration_behavior", "cancellation_reason"},
+        "subscription_update": {
+            "enabled",
+            "default_allowed_updates",
+            "products",
+            "proration_behavior",
+            "schedule_at_period_end",
+            "trial_update_behavior",
+            "billing_cycle_anchor",
+        },
+    }
+    ENABLED_REQUIRED_ON_UPDATE = {"invoice_history", "payment_method_update"}
+    CANCELLATION_REASONS = frozenset(
+        {
+            "customer_service",
+            "low_quality",
+            "missing_features",
+            "other",
+            "switched_service",
+            "too_complex",
+            "too_expensive",
+            "unused",
+        }
+    )
+
+    def create_portal_configuration(self, params):
+        check_known(params, self.CONFIGURATION_PARAMS)
+        if params.get("features") in (None, ""):
+            raise StandinError("Missing required param: features.", param="features")
+        configuration = objects.portal_configuration(now=self.now())
+        self._configure(configuration, params, creating=True)
+        self.portal_configurations[configuration["id"]] = configuration
+        self.emit("billing_portal.configuration.created", self._as_sent(configuration))
+        return configuration
+
+    def update_portal_configuration(self, configuration_id, params):
+        check_known(params, self.CONFIGURATION_PARAMS | {"active"})
+        configuration = self.get("portal_configurations", "configuration", configuration_id)
+        before = copy.deepcopy(configuration)
+        self._configure(configuration, params, creating=False)
+        if configuration != before:
+            configuration["updated"] = self.now()
+            self.emit(
+                "billing_portal.configuration.updated",
+                self._as_sent(configuration),
+                self._as_sent(before),
+            )
+        return configuration
+
+    def list_portal_configurations(self, params):
+        check_known(params, {"active", "is_default", "limit", "starting_after", "ending_before"})
+        active, is_default = as_bool(params, "active"), as_bool(params, "is_default")
+        found = [
+            c
+            for c in reversed(self.portal_configurations.values())
+            if (active is None or c["active"] == active)
+            and (is_default is None or c["is_default"] == is_default)
+        ]
+        return paginate(found, params, "/v1/billing_portal/configurations")
+
+    def default_portal_configuration(self):
+        """The account's default configuration, as saving the portal settings in the Dashboard
+        makes it (the control API's stand-in for that page): cancel at period end, update the
+        payment method, see invoices."""
+        for configuration in self.portal_configurations.values():
+            if configuration["is_default"]:
+                return configuration
+        configuration = objects.portal_configuration(now=self.now(), is_default=True)
+        features = configuration["features"]
+        features["invoice_history"]["enabled"] = True
+        features["payment_method_update"]["enabled"] = True
+        features["subscription_cancel"]["enabled"] = True
+        self.portal_configurations[configuration["id"]] = configuration
+        self.emit("billing_portal.configuration.created", self._as_sent(configuration))
+        return configuration
+
+    @staticmethod
+    def _as_sent(configuration):
+        """The configuration as a response or an event shows it: without its includable products."""
+        return without_includable(copy.deepcopy(configuration), included=False)
+
+    def _configure(self, configuration, params, *, creating):
+        """Apply create or update parameters, all or nothing (a bad one changes nothing)."""
+        draft = copy.deepcopy(configuration)
+        if "active" in params:
+            draft["active"] = as_bool(params, "active")
+        if "name" in params:
+            draft["name"] = params["name"] or None
+        if "default_return_url" in params:
+            draft["default_return_url"] = params["default_return_url"] or None
+        if "business_profile" in params:
+            profile = self._hash(params, "business_profile")
+            fields = {"headline", "privacy_policy_url", "terms_of_service_url"}
+            check_known(profile, fields, "business_profile")
+            draft["business_profile"].update({k: v or None for k, v in profile.items()})
+        if "login_page" in params:
+            login_page = self._hash(params, "login_page")
+            check_known(login_page, {"enabled"}, "login_page")
+            if as_bool(login_page, "enabled"):
+                raise StandinError(
+                    "The Stripe stand-in has no portal login page.", param="login_page[enabled]"
+                )
+        draft["metadata"] = merged_metadata(draft["metadata"] or {}, params.get("metadata"))
+        if "features" in params:
+            features = self._hash(params, "features")
+            check_known(features, set(self.PORTAL_FEATURES), "features")
+            for name, given in features.items():
+                self._configure_feature(draft["features"], name, given, creating=creating)
+        self._check_features(draft["features"])
+        configuration.clear()
+        configuration.update(draft)
+
+    @staticmethod
+    def _hash(params, name):
+        value = params[name]
+        if not isinstance(value, dict):
+            raise StandinError("Invalid hash", param=name)
+        return value
+
+    def _configure_feature(self, features, name, given, *, creating):
+        param = f"features[{name}]"
+        if not isinstance(given, dict):
+            raise StandinError("Invalid hash", param=param)
+        check_known(given, self.PORTAL_FEATURES[name], param)
+        feature = features[name]
+        if "enabled" in given:
+            feature["enabled"] = as_bool(given, "enabled")
+        elif creating or name in self.ENABLED_REQUIRED_ON_UPDATE:
+            raise StandinError(
+                f"Missing required param: {param}[enabled].", param=f"{param}[enabled]"
+            )
+        if name == "customer_update" and "allowed_updates" in given:
+            feature["allowed_updates"] = as_list(
+                given,
+                "allowed_updates",
+                {"address", "email", "name", "phone", "shipping", "tax_id"},
+                param,
+            )
+        if name == "payment_method_update" and "payment_method_configuration" in given:
+            feature["payment_method_configuration"] = given["payment_method_configuration"] or None
+        if name == "subscription_cancel":
+            if "mode" in given:
+                feature["mode"] = as_choice(given, "mode", {"at_period_end", "immediately"}, param)
+            if "proration_behavior" in given:
+                feature["proration_behavior"] = as_choice(
+                    given,
+                    "proration_behavior",
+                    {"always_invoice", "create_prorations", "none"},
+                    param,
+                )
+            if "cancellation_reason" in given:
+                reason = given["cancellation_reason"]
+                if not isinstance(reason, dict):
+                    raise StandinError("Invalid hash", param=f"{param}[cancellation_reason]")
+                where = f"{param}[cancellation_reason]"
+                check_known(reason, {"enabled", "options"}, where)
+                feature["cancellation_reason"] = {
+                    "enabled": as_bool(reason, "enabled", False),
+                    "options": as_list(reason, "options", self.CANCELLATION_REASONS, where)
+                    if "options" in reason
+                    else feature["cancellation_reason"]["options"],
+                }
+        if name == "subscription_update":
+            self._configure_subscription_update(feature, given)
+
+    def _configure_subscription_update(self, feature, given):
+        param = "features[subscription_update]"
+        if "default_allowed_updates" in given:
+            feature["default_allowed_updates"] = as_list(
+                given, "default_allowed_updates", {"price", "promotion_code", "quantity"}, param
+            )
+        for field, choices in (
+            ("proration_behavior", {"always_invoice", "create_prorations", "none"}),
+            ("trial_update_behavior", {"continue_trial", "end_trial"}),
+            ("billing_cycle_anchor", {"now", "unchanged"}),
+        ):
+            if field in given:
+                feature[field] = as_choice(given, field, choices, param)
+        if "schedule_at_period_end" in given:
+            schedule = given["schedule_at_period_end"]
+            if not isinstance(schedule, dict):
+                raise StandinError("Invalid hash", param=f"{param}[schedule_at_period_end]")
+            where = f"{param}[schedule_at_period_end]"
+            check_known(schedule, {"conditions"}, where)
+            conditions = (
+                as_list(schedule, "conditions", where=where) if "conditions" in schedule else []
+            )
+            for index, condition in enumerate(conditions):
+                if not isinstance(condition, dict):
+                    raise StandinError(
+                        "Invalid hash",
+                        param=f"{where}[conditions][{index}]",
+                    )
+                check_known(condition, {"type"}, f"{where}[conditions][{index}]")
+                as_choice(
+                    condition,
+                    "type",
+                    {"decreasing_item_amount", "shortening_interval"},
+                    f"{where}[conditions][{index}]",
+                )
+            feature["schedule_at_period_end"] = {"conditions": conditions}
+        if "products" in given:
+            feature["products"] = self._portal_products(as_list(given, "products", where=param))
+
+    def _portal_products(self, products):
+        param = "features[subscription_update][products]"
+        if len(products) > 10:  # "The list of up to 10 products that support subscription updates."
+            raise StandinError(f"Invalid array: {param} can have at most 10 products.", param=param)
+        result = []
+        for index, entry in enumerate(products):
+            where = f"{param}[{index}]"
+            if not isinstance(entry, dict):
+                raise StandinError("Invalid hash", param=where)
+            check_known(entry, {"product", "prices"}, where)
+            product = self.get("products", "product", require(entry, "product"), param=where)
+            prices = as_list(entry, "prices", where=where) if "prices" in entry else []
+            if not prices:
+                raise StandinError(f"Missing required param: {where}[prices].", param=where)
+            for price_id in prices:
+                price = self.get("prices", "price", price_id, param=f"{where}[prices]")
+                if price["product"] != product["id"]:
+                    raise StandinError(
+                        f"The price {price_id} does not belong to the product {product['id']}.",
+                        param=f"{where}[prices]",
+                    )
+                if price["type"] != "recurring":
+                    raise StandinError(
+                        f"The price {price_id} is not recurring.", param=f"{where}[prices]"
+                    )
+            result.append(
+                {
+                    "adjustable_quantity": {"enabled": False, "maximum": None, "minimum": 0},
+                    "prices": prices,
+                    "product": product["id"],
+                }
+            )
+        return result
+
+    @staticmethod
+    def _check_features(features):
+        """The rules that join several parameters, checked on the configuration they make."""
+        cancel = features["subscription_cancel"]
+        if cancel["proration_behavior"] == "always_invoice" or (
+            cancel["proration_behavior"] == "create_prorations" and cancel["mode"] != "immediately"
+        ):
+            raise StandinError(
+                "features[subscription_cancel][proration_behavior] can be create_prorations "
+                "only with mode=immediately, and never always_invoice.",
+                param="features[subscription_cancel][proration_behavior]",
+            )
+        update = features["subscription_update"]
+        if update["enabled"]:
+            # Optional only while the feature is off (API version 2024-09-30.acacia on).
+            for field in ("products", "default_allowed_updates"):
+                if not update[field]:
+                    param = f"features[subscription_update][{field}]"
+                    raise StandinError(f"Missing required param: {param}.", param=param)
 
     # ---- events --------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 """Deliver events to the configured webhook URL, signed as Stripe signs them.
 
-One background thread posts events in creation order. A failed delivery
+The URL is the stand-in's posting endpoint, a webhook endpoint object in the store (its
+``--webhook-url``): each attempt posts to its current url, signed with its secret, and the store
+queues only the events its ``enabled_events`` subscribe to. One background thread posts events
+in creation order. A failed delivery
 (non-2xx, redirect, timeout, refused connection) is retried with a doubling
 backoff and given up after ``max_attempts``; meanwhile later events go out,
 since Stripe does not promise ordering either. Given-up events stay listed in
@@ -30,12 +33,9 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedire
 
 
 class Deliverer:
-    def __init__(
-        self, store, url, secret, *, retry_base=0.5, max_attempts=8, timeout=5.0, log=None
-    ):
+    def __init__(self, store, url, *, retry_base=0.5, max_attempts=8, timeout=5.0, log=None):
         self.store = store
         self.url = url
-        self.secret = secret
         self.retry_base = retry_base
         self.max_attempts = max_attempts
         self.timeout = timeout
@@ -114,8 +114,9 @@ class Deliverer:
     def _attempt(self, job, generation):
         with self.store.lock:
             event = self.store.events.get(job["event_id"])
-            payload = json.dumps(event, indent=2) if event else None
-        ok = payload is not None and self._post(job["event_id"], event["type"], payload)
+            target = self.store.delivery_target()  # None: the endpoint was deleted or disabled
+            payload = json.dumps(event, indent=2) if event and target else None
+        ok = payload is not None and self._post(job["event_id"], event["type"], payload, *target)
         if ok:
             with self.store.lock:
                 if job["event_id"] in self.store.events:
@@ -137,12 +138,12 @@ class Deliverer:
                 job["next_at"] = time.monotonic() + self.retry_base * 2 ** (job["attempts"] - 1)
             self.condition.notify_all()
 
-    def _post(self, event_id, event_type, payload):
+    def _post(self, event_id, event_type, payload, url, secret):
         # Signed with real time, not the stand-in's clock: receivers check the
         # timestamp against their own clock (300 s tolerance).
-        signature = stripe.WebhookSignature.generate_signature_header(payload, self.secret)
+        signature = stripe.WebhookSignature.generate_signature_header(payload, secret)
         request = urllib.request.Request(
-            self.url,
+            url,
             data=payload.encode("utf-8"),
             method="POST",
             headers={

@@ -69,8 +69,9 @@ def closed_port_base(stripe_settings):
 
 @pytest.fixture
 def stripe_plans(standin, plans):
-    """The shared monthly and annual plans, with their Prices created in the stand-in."""
-    call_command("stripe_sync_plans", stdout=StringIO())
+    """The shared monthly and annual plans, and Stripe set up for them as a deploy sets it up
+    (`stripe_setup`: their Prices, the portal configuration, the webhook endpoint)."""
+    call_command("stripe_setup", stdout=StringIO(), stderr=StringIO())
     return {p.interval: p for p in Plan.objects.order_by("amount")}
 
 

@@ -28,6 +28,56 @@ def test_manage_billing_opens_a_portal_session_for_this_members_customer(
     assert [s["return_url"] for s in sessions.values()] == ["http://testserver/account/"]
 
 
+def test_the_portal_opens_with_the_configuration_stripe_setup_made_for_this_site(
+    client, annual_subscriber, standin
+):
+    client.post("/billing/portal/")
+
+    state = control(standin, "/_standin/state", method="GET")[1]
+    (ours,) = [
+        c
+        for c in state["billing_portal_configurations"].values()
+        if c["metadata"] == {"masthead_site": "http://testserver"}
+    ]
+    (session,) = state["billing_portal_sessions"].values()
+    assert session["configuration"] == ours["id"]
+    assert ours["features"]["subscription_cancel"]["mode"] == "at_period_end"
+
+
+def _deactivate_ours(stripe_client, standin):
+    state = control(standin, "/_standin/state", method="GET")[1]
+    for configuration in state["billing_portal_configurations"].values():
+        stripe_client.v1.billing_portal.configurations.update(
+            configuration["id"], params={"active": False}
+        )
+
+
+def test_without_its_configuration_the_portal_opens_with_the_accounts_default_and_logs_it(
+    client, annual_subscriber, standin, stripe_client, caplog
+):
+    _deactivate_ours(stripe_client, standin)  # as someone might in the Dashboard
+    _, default = control(standin, "/_standin/billing_portal/default_configuration")
+
+    response = client.post("/billing/portal/")
+
+    assert response.status_code == 302 and response["Location"].startswith(f"{standin}/portal/")
+    sessions = control(standin, "/_standin/state", method="GET")[1]["billing_portal_sessions"]
+    assert [s["configuration"] for s in sessions.values()] == [default["id"]]
+    assert "No active Customer Portal configuration from stripe_setup" in caplog.text
+
+
+def test_without_its_configuration_or_a_default_the_member_is_told_of_an_outage(
+    client, annual_subscriber, standin, stripe_client, caplog
+):
+    _deactivate_ours(stripe_client, standin)
+
+    response = client.post("/billing/portal/", follow=True)
+
+    assert response.redirect_chain == [("/account/", 302)]
+    assert OUTAGE in unescape(response.content.decode())
+    assert "Run manage.py stripe_setup" in caplog.text
+
+
 def test_manage_billing_during_an_outage_says_so_on_the_account_page(
     client, annual_subscriber, closed_port_base
 ):

@@ -232,6 +232,13 @@ def test_the_deploy_check_passes_with_production_settings():
     assert "no issues" in result.stdout
 
 
+def test_the_deploy_check_refuses_the_development_webhook_secret():
+    result = deploy_check(STRIPE_WEBHOOK_SECRET="whsec_masthead_development")
+
+    assert result.returncode != 0
+    assert "billing.E002" in result.stdout + result.stderr
+
+
 def test_the_deploy_check_would_catch_hsts_turned_off():
     result = deploy_check(SECURE_HSTS_SECONDS="0")
 

@@ -12,9 +12,11 @@ moved time (the stand-in signs with real time, which our webhook would refuse as
 
 import re
 from datetime import timedelta
+from io import StringIO
 
 import time_machine
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import User
@@ -76,6 +78,7 @@ def test_the_whole_journey_through_checkout_and_the_portal(
     page, demo_site, screenshot, live_server, stripe_settings, stripe_plans, stripe_events
 ):
     stripe_settings.SITE_URL = live_server.url  # Checkout and the portal send the reader back here
+    call_command("stripe_setup", stdout=StringIO())  # this site's portal configuration
     land_sign_up_and_verify(page, screenshot)
     member = User.objects.get(email=EMAIL)
     assert member.membership.trial_ends_at is not None

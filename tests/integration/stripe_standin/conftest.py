@@ -152,6 +152,26 @@ def monthly_price(stripe_client):
 
 
 @pytest.fixture
+def portal_configuration(stripe_client):
+    """make(mode): a portal configuration whose members cancel at period end or immediately.
+
+    A portal session needs one: the stand-in, like a new Stripe account, has no default.
+    """
+
+    def make(mode="at_period_end"):
+        return stripe_client.v1.billing_portal.configurations.create(
+            params={
+                "features": {
+                    "subscription_cancel": {"enabled": True, "mode": mode},
+                    "invoice_history": {"enabled": True},
+                }
+            }
+        )
+
+    return make
+
+
+@pytest.fixture
 def subscribe(stripe_client, standin, monthly_price):
     """Make a customer, a checkout session for the monthly plan, and pay it with a card.
 

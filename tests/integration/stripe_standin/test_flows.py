@@ -226,6 +226,18 @@ def test_prices_are_found_by_lookup_key_which_can_be_transferred(stripe_client, 
     assert stripe_client.v1.prices.retrieve(monthly_price.id).lookup_key is None
 
 
+def test_prices_are_looked_up_by_at_most_ten_lookup_keys_at_once(stripe_client, monthly_price):
+    keys = ["masthead_monthly", *(f"absent_{n}" for n in range(9))]
+
+    assert [p.id for p in stripe_client.v1.prices.list(params={"lookup_keys": keys}).data] == [
+        monthly_price.id
+    ]
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        stripe_client.v1.prices.list(params={"lookup_keys": [*keys, "the_eleventh"]})
+    assert refused.value.param == "lookup_keys"
+    assert "maximum 10" in refused.value.user_message
+
+
 def test_events_are_listed_newest_first_and_filter_by_type(stripe_client, subscribe):
     subscribe()
     subscribe(email="bob@example.com")
@@ -262,15 +274,20 @@ def test_a_failed_webhook_delivery_is_retried(stripe_client, standin, webhook_re
 
 
 def test_cancelling_at_period_end_in_the_portal_sends_an_updated_event(
-    stripe_client, standin, subscribe, webhook_receiver
+    stripe_client, standin, subscribe, webhook_receiver, portal_configuration
 ):
     _, paid = subscribe()
     subscription = stripe_client.v1.subscriptions.retrieve(paid["subscription"])
     portal = stripe_client.v1.billing_portal.sessions.create(
-        params={"customer": subscription.customer, "return_url": "http://masthead.test/account/"}
+        params={
+            "customer": subscription.customer,
+            "return_url": "http://masthead.test/account/",
+            "configuration": portal_configuration("at_period_end").id,
+        }
     )
     _, _, page = http(portal.url)
-    assert "Masthead Monthly" in page and "Cancel at period end" in page and "Cancel now" in page
+    assert "Masthead Monthly" in page and "Cancel at period end" in page
+    assert "Cancel now" not in page  # the configuration cancels at period end only
     assert '<a href="http://masthead.test/account/">Return to site</a>' in page
 
     status, headers, _ = http(
@@ -289,16 +306,22 @@ def test_cancelling_at_period_end_in_the_portal_sends_an_updated_event(
     assert "Resume" in http(portal.url)[2]
 
 
-def test_resume_and_cancel_now_from_the_portal(stripe_client, subscribe):
+def test_resume_and_cancel_now_from_the_portal(stripe_client, subscribe, portal_configuration):
     _, paid = subscribe()
     sub_id = paid["subscription"]
     customer = stripe_client.v1.subscriptions.retrieve(sub_id).customer
-    portal = stripe_client.v1.billing_portal.sessions.create(params={"customer": customer})
+    at_period_end, immediately = (
+        stripe_client.v1.billing_portal.sessions.create(
+            params={"customer": customer, "configuration": portal_configuration(mode).id}
+        )
+        for mode in ("at_period_end", "immediately")
+    )
 
     for action in ("cancel_at_period_end", "resume"):
-        http(portal.url + "/action", {"subscription": sub_id, "action": action})
+        http(at_period_end.url + "/action", {"subscription": sub_id, "action": action})
     assert stripe_client.v1.subscriptions.retrieve(sub_id).cancel_at_period_end is False
-    http(portal.url + "/action", {"subscription": sub_id, "action": "cancel_now"})
+    assert "Cancel at period end" not in http(immediately.url)[2]
+    http(immediately.url + "/action", {"subscription": sub_id, "action": "cancel_now"})
 
     subscription = stripe_client.v1.subscriptions.retrieve(sub_id)
     assert subscription.status == "canceled" and subscription.ended_at is not None
@@ -309,16 +332,37 @@ def test_resume_and_cancel_now_from_the_portal(stripe_client, subscribe):
     assert stripe_client.v1.subscriptions.list(params={"customer": customer}).data == []
 
 
-def test_the_portal_cannot_touch_another_customers_subscription(stripe_client, subscribe):
+def test_the_portal_cannot_touch_another_customers_subscription(
+    stripe_client, subscribe, portal_configuration
+):
     _, paid = subscribe()
     stranger = stripe_client.v1.customers.create(params={"email": "mallory@example.com"})
-    portal = stripe_client.v1.billing_portal.sessions.create(params={"customer": stranger.id})
+    portal = stripe_client.v1.billing_portal.sessions.create(
+        params={"customer": stranger.id, "configuration": portal_configuration("immediately").id}
+    )
 
     status, _, _ = http(
         portal.url + "/action", {"subscription": paid["subscription"], "action": "cancel_now"}
     )
 
     assert status == 400
+    assert stripe_client.v1.subscriptions.retrieve(paid["subscription"]).status == "active"
+
+
+def test_the_portal_offers_only_the_cancellation_its_configuration_allows(
+    stripe_client, subscribe, portal_configuration
+):
+    _, paid = subscribe()
+    customer = stripe_client.v1.subscriptions.retrieve(paid["subscription"]).customer
+    portal = stripe_client.v1.billing_portal.sessions.create(
+        params={"customer": customer, "configuration": portal_configuration("at_period_end").id}
+    )
+
+    status, _, _ = http(
+        portal.url + "/action", {"subscription": paid["subscription"], "action": "cancel_now"}
+    )
+
+    assert status == 403
     assert stripe_client.v1.subscriptions.retrieve(paid["subscription"]).status == "active"
 
 

@@ -113,7 +113,7 @@ def site():
     receiver.server.shutdown()
 
 
-def test_it_listens_at_stripe_api_base_posts_to_the_sites_webhook_and_syncs_the_plans(
+def test_it_listens_at_stripe_api_base_posts_to_the_sites_webhook_and_sets_stripe_up(
     demo_database, site
 ):
     api_base = f"http://127.0.0.1:{free_port()}"
@@ -135,6 +135,12 @@ def test_it_listens_at_stripe_api_base_posts_to_the_sites_webhook_and_syncs_the_
         with sqlite3.connect(demo_database.removeprefix("sqlite:///")) as db:
             plans = dict(db.execute("SELECT lookup_key, stripe_price_id FROM billing_plan"))
         assert plans and plans == {p["lookup_key"]: p["id"] for p in state["prices"].values()}
+        # stripe_setup, as a deploy runs it, found the endpoint it posts to and adopted it
+        (endpoint,) = state["webhook_endpoints"].values()
+        assert endpoint["url"] == f"{site_url}/billing/stripe/webhook/"
+        assert endpoint["metadata"] == {"masthead_site": site_url}
+        assert "*" not in endpoint["enabled_events"]
+        assert len(state["billing_portal_configurations"]) == 1
 
         status, counts = control(api_base, "/_standin/deliveries/wait")
         assert status == 200 and counts["pending"] == counts["failed"] == 0, counts
