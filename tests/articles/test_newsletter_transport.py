@@ -293,6 +293,7 @@ def test_the_providers_own_payload_carries_each_recipients_parts(
         article=articles[Visibility.PREMIUM], newsletter=weekly, send_at=timezone.now()
     )
     version = newsletter.render_version(send.article, weekly, full=True)
+    assert not BATCH_APIS[esp].mistakes_for_fields(version.subject, version.text, version.html)
     recipients = [newsletter._recipient(send, member) for member in members]
     message = newsletter._batch_message(send, BATCH_APIS[esp], version, recipients)
 
