@@ -9,6 +9,9 @@ Django's SMTP backend, a message per recipient, is tests/articles/test_newslette
 
 import dataclasses
 import json
+import threading
+import time
+from collections import Counter
 
 import pytest
 from anymail.backends.mailgun import EmailBackend as MailgunBackend
@@ -18,6 +21,7 @@ from anymail.message import AnymailRecipientStatus
 from anymail.signals import pre_send
 from django.core import mail as outbox
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import NewsletterSubscription, Suppression, SuppressionReason
@@ -319,3 +323,47 @@ def test_the_providers_own_payload_carries_each_recipients_parts(
         text, html = data["content"]["text"], data["content"]["html"]
         assert "{{greeting}}" in text and "{{greeting}}" in html
     assert PREMIUM in text and PREMIUM in html
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL's concurrent transactions"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_of_a_batch_at_once_mail_each_address_once(articles, weekly, on_the_list):
+    """A redelivered task running beside the first: the second waits on the rows the first has
+    claimed for its call, then finds them done."""
+    send = NewsletterSend.objects.create(
+        article=articles[Visibility.PREMIUM],
+        newsletter=weekly,
+        send_at=timezone.now(),
+        status=SendStatus.SENDING,
+    )
+    rows = NewsletterDelivery.objects.bulk_create(
+        NewsletterDelivery(send=send, user=member)
+        for member in on_the_list.values()
+        if member.membership.email_verified_at
+    )
+
+    def slow_call(sender, message, esp_name, **kwargs):
+        time.sleep(0.3)  # the provider's round trip, the rows locked meanwhile
+
+    def run():
+        try:
+            newsletter.send_batch(send_id=send.pk, first_id=rows[0].pk, last_id=rows[-1].pk)
+        finally:
+            connection.close()
+
+    pre_send.connect(slow_call, weak=False, dispatch_uid="slow_call")
+    try:
+        copies = [threading.Thread(target=run) for _ in range(2)]
+        for copy in copies:
+            copy.start()
+        for copy in copies:
+            copy.join(timeout=30)
+    finally:
+        pre_send.disconnect(dispatch_uid="slow_call")
+
+    addressed = Counter(address for call in calls() for address in call.to)
+    assert set(addressed) == ENTITLED | TEASER and set(addressed.values()) == {1}
+    send.refresh_from_db()
+    assert (send.status, send.sent) == (SendStatus.DONE, 6)
