@@ -335,6 +335,13 @@ TRIAL_SWEEP_CHUNK = envint("TRIAL_SWEEP_CHUNK", "5000", minimum=1)
 # Recipients per newsletter sending task: a thousand tasks for a million members, and a
 # task short enough (well under its 240 s limit) to pause or cancel between batches.
 NEWSLETTER_BATCH = envint("NEWSLETTER_BATCH", "500", minimum=1)
+# How a batch goes out (articles/newsletter_transport.py): auto, one provider API call per
+# version of the article when EMAIL_BACKEND is django-anymail's for Mailgun or SparkPost, else a
+# message per recipient; per-message, always the latter; anymail-batch, always the former, and
+# start-up stops when EMAIL_BACKEND cannot (articles/apps.py).
+NEWSLETTER_TRANSPORT = envchoice(
+    "NEWSLETTER_TRANSPORT", "auto", ("auto", "per-message", "anymail-batch")
+)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

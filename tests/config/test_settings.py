@@ -33,6 +33,8 @@ PROJECT_VARIABLES = {
     "STRIPE_API_BASE",
     "TRIAL_MODE",
     "PAYMENT_GRACE_DAYS",
+    "EMAIL_BACKEND",
+    "NEWSLETTER_TRANSPORT",
 }
 
 
@@ -77,6 +79,9 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "fast"}, "NEWSLETTER_TRANSPORT"),
+        # the console backend (DEBUG's) has no batch API to send through
+        ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "anymail-batch"}, "NEWSLETTER_TRANSPORT"),
     ],
     ids=[
         "debug-not-a-boolean",
@@ -89,6 +94,8 @@ def start(**variables) -> subprocess.CompletedProcess:
         "database-url-unknown-scheme",
         "site-url-not-http",
         "redis-url-not-redis",
+        "newsletter-transport-unknown",
+        "newsletter-batch-without-a-batch-api",
     ],
 )
 def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, named):
@@ -117,6 +124,16 @@ def test_development_starts_with_no_variables_but_debug():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_newsletters_can_be_sent_through_a_providers_batch_api():
+    result = start(
+        DEBUG="1",
+        EMAIL_BACKEND="anymail.backends.mailgun.EmailBackend",
+        NEWSLETTER_TRANSPORT="anymail-batch",
+    )
+
+    assert result.returncode == 0, result.stderr
 
 
 # ---- Stripe ---------------------------------------------------------------------------
