@@ -5,6 +5,7 @@ Every variable read here is listed, with its default, in the README's settings t
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
@@ -227,11 +228,20 @@ if not DEBUG and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
     )
 if not STRIPE_API_BASE.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"STRIPE_API_BASE must be an http(s) URL, not {STRIPE_API_BASE!r}.")
+# A secret key goes to Stripe only. One exception with DEBUG off: a test key to this machine's
+# loopback, where the production smoke test runs the stand-in (tests/integration/processes/);
+# billing's deploy check (billing.W001) still flags it.
+_standin_on_loopback = urlsplit(STRIPE_API_BASE).hostname in (
+    "127.0.0.1",
+    "localhost",
+    "::1",
+) and STRIPE_SECRET_KEY.startswith(("sk_test_", "rk_test_"))
 if STRIPE_API_BASE != STRIPE_LIVE_API_BASE and (
-    not DEBUG or STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+    STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")) or not (DEBUG or _standin_on_loopback)
 ):
     raise ImproperlyConfigured(
-        f"STRIPE_API_BASE must be {STRIPE_LIVE_API_BASE} in production or with a live key, not {STRIPE_API_BASE!r}."
+        f"STRIPE_API_BASE must be {STRIPE_LIVE_API_BASE} in production (or a loopback address "
+        f"with a test key) and with a live key, not {STRIPE_API_BASE!r}."
     )
 
 EMAIL_BACKEND = env(

@@ -197,6 +197,18 @@ def test_production_starts_with_a_test_or_restricted_stripe_key(key):
     assert result.returncode == 0, result.stderr
 
 
+def test_production_may_point_a_test_key_at_a_stand_in_on_the_loopback():
+    """For the production smoke test (tests/integration/processes/test_smoke.py); the deploy
+    check flags it (below)."""
+    for base in ("http://127.0.0.1:12111", "http://localhost:12111"):
+        result = start(
+            **{**PRODUCTION, **STRIPE_PRODUCTION, "STRIPE_SECRET_KEY": "sk_test_x"},
+            STRIPE_API_BASE=base,
+        )
+
+        assert result.returncode == 0, result.stderr
+
+
 # ---- `manage.py check --deploy --fail-level WARNING`, as CI runs it (.ci/run) --------------
 
 
@@ -237,6 +249,13 @@ def test_the_deploy_check_refuses_the_development_webhook_secret():
 
     assert result.returncode != 0
     assert "billing.E002" in result.stdout + result.stderr
+
+
+def test_the_deploy_check_flags_a_stripe_api_base_that_is_not_stripe():
+    result = deploy_check(STRIPE_API_BASE="http://127.0.0.1:12111")
+
+    assert result.returncode != 0
+    assert "billing.W001" in result.stdout + result.stderr
 
 
 def test_the_deploy_check_would_catch_hsts_turned_off():
