@@ -114,7 +114,7 @@ class Honcho:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def wait_for_line(self, pattern: str, *, timeout: float = 30) -> re.Match:
+    def wait_for_line(self, pattern: str, *, timeout: float = 60) -> re.Match:
         """Wait for a line of output matching pattern; fail at once if honcho has stopped."""
 
         def seen():

@@ -265,7 +265,7 @@ def test_the_production_processes_serve_a_member_from_sign_up_to_the_end_of_thei
                 PROCFILE, ["web", "worker", "newsletter", "beat"], env, tmp_path / "site.log"
             ) as site:
                 health = wait_until(
-                    lambda: healthz(base), timeout=40, what="/healthz", log=site.log
+                    lambda: healthz(base), timeout=60, what="/healthz", log=site.log
                 )
                 assert health == {
                     "status": "ok",
@@ -299,7 +299,7 @@ def test_the_production_processes_serve_a_member_from_sign_up_to_the_end_of_thei
                 assert signed_up.status == 200
                 assert signed_up.path == "/accounts/confirm-email/"
                 [confirmation] = wait_until(
-                    lambda: mails(mail_folder), timeout=10, what="the confirmation mail"
+                    lambda: mails(mail_folder), timeout=30, what="the confirmation mail"
                 )  # the web process sends it
                 assert confirmation["To"] == EMAIL
                 link = re.search(
@@ -314,7 +314,7 @@ def test_the_production_processes_serve_a_member_from_sign_up_to_the_end_of_thei
                     lambda: mails(
                         mail_folder, subject="Welcome to Masthead: your free trial has started"
                     ),
-                    timeout=20,
+                    timeout=60,
                     what="the welcome mail",
                     log=site.log,
                 )
@@ -335,7 +335,7 @@ def test_the_production_processes_serve_a_member_from_sign_up_to_the_end_of_thei
                 assert PREMIUM_SENTENCE not in reader.open(f"/articles/{SLUG}/").text
                 [trial_ended] = wait_until(
                     lambda: mails(mail_folder, subject="Your Masthead free trial has ended"),
-                    timeout=30,
+                    timeout=60,
                     what="the trial-ended mail",
                     log=site.log,
                 )
