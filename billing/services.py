@@ -270,7 +270,8 @@ def subscription_resume(*, user: User) -> Subscription:
 
     No lock is held over the network: Stripe's answer is copied afterwards as any fetched state
     is. A double click sends the same idempotency key (the cancellation it undoes, by when it
-    was made), so Stripe answers the second with the first's result. Stripe keeps two ways to
+    was made), so Stripe answers the second with the first's result (while the first is still
+    in flight Stripe answers 409, which the SDK retries until it can replay). Stripe keeps two ways to
     schedule an end (the period-end flag and a date); each is undone with its own parameter,
     the one our copy shows first, then the other if Stripe's answer still ends it.
     """

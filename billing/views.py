@@ -154,8 +154,8 @@ def portal(request):
 
 RESUMED_MESSAGE = "Your subscription will continue. Thank you for staying."
 RESUME_FAILED_MESSAGE = (
-    "We couldn't reach our payment provider, so your subscription still ends as planned. "
-    "Nothing was changed; please try again."
+    "We couldn't resume your subscription with our payment provider just now, so it still ends "
+    "as planned. Nothing was changed; please try again."
 )
 
 

@@ -1216,7 +1216,11 @@ class Store:
         status = subscription["status"]
         if status == "canceled":
             raise StandinError(f"Subscription {subscription_id} is canceled.", param="action")
-        if action == "end_period" and subscription["cancel_at_period_end"]:
+        ends = subscription["cancel_at"]  # a date set with cancel_at ends it too, if it comes first
+        period_end = subscription["items"]["data"][0]["current_period_end"]
+        if action == "end_period" and (
+            subscription["cancel_at_period_end"] or (ends and ends <= period_end)
+        ):
             return self._end_at_period_end(subscription)
         if action in ("renew", "end_period"):
             action = "end_trial" if status == "trialing" else "renew"
@@ -1298,7 +1302,9 @@ class Store:
     def _end_at_period_end(self, subscription):
         before = copy.deepcopy(subscription)
         subscription.update(
-            status="canceled", ended_at=subscription["items"]["data"][0]["current_period_end"]
+            status="canceled",
+            ended_at=subscription["cancel_at"]
+            or subscription["items"]["data"][0]["current_period_end"],
         )
         self.emit("customer.subscription.deleted", subscription, before)
         return subscription

@@ -12,8 +12,8 @@ from tests.pages import page
 
 RESUMED = "Your subscription will continue. Thank you for staying."
 FAILED = (
-    "We couldn't reach our payment provider, so your subscription still ends as planned. "
-    "Nothing was changed; please try again."
+    "We couldn't resume your subscription with our payment provider just now, so it still ends "
+    "as planned. Nothing was changed; please try again."
 )
 DAY = 86400
 

@@ -114,6 +114,24 @@ def test_the_portal_shows_a_dated_end_and_its_resume_unsets_it(
     assert stripe_client.v1.subscriptions.retrieve(sub_id).cancel_at is None
 
 
+def test_a_date_before_the_period_end_ends_the_subscription_on_that_date(
+    stripe_client, standin, subscribe
+):
+    _, paid = subscribe()
+    sub_id = paid["subscription"]
+    on = now(standin) + 10 * DAY
+    stripe_client.v1.subscriptions.update(sub_id, params={"cancel_at": on})
+
+    status, ended = control(
+        standin, f"/_standin/subscriptions/{sub_id}/advance", {"action": "end_period"}
+    )
+
+    assert status == 200
+    assert (ended["status"], ended["ended_at"]) == ("canceled", on)
+    deleted = stripe_client.v1.events.list(params={"limit": 1}).data[0]
+    assert deleted.type == "customer.subscription.deleted"
+
+
 # ---- a Checkout trial that ends on a date --------------------------------------------
 
 
