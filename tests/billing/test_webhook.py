@@ -414,6 +414,13 @@ def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     )
     assert mail.deliver_recorded(reminder.key)
     assert mailoutbox[-1].to == ["newcomer@example.com"]
+    # They subscribed with a card: the mail says when they will be charged, not how to subscribe.
+    text, (html, _) = mailoutbox[-1].body, mailoutbox[-1].alternatives[0]
+    trial_end = f"{Subscription.objects.get().trial_end:%-d %B %Y}"
+    assert f"Your free trial ends on {trial_end}." in text
+    assert "your first payment of £12.00 is taken that day" in text
+    assert "you will not be charged" not in text and "/pricing/" not in text + html
+    assert 'href="http://testserver/account/"' in html
 
 
 # ---- posted by the stand-in itself, to a running site ---------------------------------
