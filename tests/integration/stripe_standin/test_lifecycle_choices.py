@@ -8,6 +8,7 @@ import pytest
 import stripe
 
 from .conftest import control, http
+from .test_shapes import assert_event_shape, assert_stripe_shape
 
 pytestmark = pytest.mark.standin
 
@@ -31,6 +32,7 @@ def test_cancel_at_schedules_the_end_on_a_date_and_an_empty_value_unsets_it(
     scheduled = stripe_client.v1.subscriptions.update(sub_id, params={"cancel_at": on})
 
     assert (scheduled.cancel_at, scheduled.cancel_at_period_end) == (on, False)
+    assert_stripe_shape(scheduled)
     assert scheduled.canceled_at is not None
     assert scheduled.cancellation_details.reason == "cancellation_requested"
 
@@ -163,6 +165,7 @@ def test_a_checkout_trial_end_shows_the_first_charge_date_and_trials_until_then(
     _, paid = control(standin, f"/_standin/checkout/{session.id}/pay", {"card": "4242424242424242"})
 
     subscription = stripe_client.v1.subscriptions.retrieve(paid["subscription"])
+    assert_stripe_shape(subscription)
     assert (subscription.status, subscription.trial_end) == ("trialing", trial_end)
     assert subscription["items"].data[0].current_period_end == trial_end
     invoice = stripe_client.v1.invoices.retrieve(subscription.latest_invoice)
@@ -252,6 +255,10 @@ def test_switching_monthly_to_annual_starts_a_year_now_and_invoices_with_the_unu
     types = [e.type for e in stripe_client.v1.events.list(params={"limit": 2}).data]
     assert types == ["invoice.paid", "customer.subscription.updated"]
     assert "Your plan has been updated." in http(portal.url + "?done=switch")[2]
+    assert_stripe_shape(subscription)
+    assert_stripe_shape(invoice)
+    for event in stripe_client.v1.events.list(params={"limit": 2}).last_response.data["data"]:
+        assert_event_shape(event)
 
 
 def test_a_switch_between_prices_of_one_interval_keeps_the_period_and_needs_no_payment_now(
