@@ -65,7 +65,10 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     trial_days: int | None = None,
+    trial_end: int | None = None,
 ) -> StripeDict:
+    """A Checkout Session for one Price; its trial lasts `trial_days`, or ends at `trial_end`
+    (a Unix time at least 48 hours away, as Stripe requires)."""
     params: dict[str, Any] = {
         "mode": "subscription",
         "customer": customer_id,
@@ -79,6 +82,8 @@ def checkout_session_create(
     subscription_data: dict[str, Any] = {"metadata": {"user_id": str(user_id)}}
     if trial_days:
         subscription_data["trial_period_days"] = trial_days
+    elif trial_end:
+        subscription_data["trial_end"] = trial_end
     params["subscription_data"] = subscription_data
     return _plain(_client().v1.checkout.sessions.create(params=params))
 
@@ -189,6 +194,24 @@ def webhook_endpoint_update(
 
 def subscription_retrieve(*, subscription_id: str) -> StripeDict:
     return _plain(_client().v1.subscriptions.retrieve(subscription_id))
+
+
+def subscription_cancellation_clear(
+    *, subscription_id: str, clear: str, idempotency_key: str
+) -> StripeDict:
+    """Stop a pending cancellation: `clear` names how it was scheduled.
+
+    `cancel_at_period_end` is turned off with `false`; a date in `cancel_at` is unset with an
+    empty string, as Stripe unsets any nullable field. One at a time: each undoes its own kind.
+    """
+    params: dict[str, Any] = (
+        {"cancel_at_period_end": False} if clear == "cancel_at_period_end" else {"cancel_at": ""}
+    )
+    return _plain(
+        _client().v1.subscriptions.update(
+            subscription_id, params=params, options={"idempotency_key": idempotency_key}
+        )
+    )
 
 
 def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:
