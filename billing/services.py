@@ -440,9 +440,10 @@ def _object(event: dict) -> dict:
 
 
 def _invoice_subscription_id(invoice: dict) -> str | None:
+    # parent.subscription_details since API version 2025-03-31.basil (invoice.subscription is gone).
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
-    subscription = details.get("subscription") or invoice.get("subscription")
+    subscription = details.get("subscription")
     return subscription["id"] if isinstance(subscription, dict) else subscription
 
 
