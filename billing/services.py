@@ -310,8 +310,23 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
                 key=f"subscription_started:{subscription.stripe_subscription_id}",
                 context=_mail_context(subscription),
             )
+        # Stripe's retries all failed: it cancelled the subscription or put it on hold (unpaid), as
+        # the account's settings say. One mail says so, once per failed invoice, in place of the
+        # cancellation mail (nobody chose this; "changed your mind?" would not fit).
+        ended_unpaid = (
+            status == SubscriptionStatus.CANCELED
+            and (data.get("cancellation_details") or {}).get("reason") == "payment_failed"
+        )
+        if ended_unpaid or status == SubscriptionStatus.UNPAID:
+            mail.queue(
+                mail.PAYMENT_FAILED_FINAL,
+                user_id=user_id,
+                key=f"payment_failed_final:{subscription.stripe_subscription_id}:"
+                f"{_id_of(data.get('latest_invoice'))}",
+                context={**_mail_context(subscription), "ended": ended_unpaid},
+            )
         cancelling = subscription.cancel_at_period_end or status == SubscriptionStatus.CANCELED
-        if cancelling and not was_cancelling and subscription.pk:
+        if cancelling and not was_cancelling and subscription.pk and not ended_unpaid:
             mail.queue(
                 mail.SUBSCRIPTION_CANCELLED,
                 user_id=user_id,
@@ -319,6 +334,11 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
                 context=_mail_context(subscription),
             )
     return subscription
+
+
+def _id_of(value) -> str:
+    """An expandable field's id, whether Stripe sent the id or the object."""
+    return (value.get("id") if isinstance(value, dict) else value) or ""
 
 
 def membership_sync(*, user_id: int) -> None:
