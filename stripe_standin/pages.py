@@ -144,6 +144,7 @@ NOTICES = {
     "cancel_at_period_end": "Your subscription will end at the close of the current period.",
     "resume": "Your subscription will continue.",
     "cancel_now": "Your subscription has been canceled.",
+    "switch": "Your plan has been changed.",
 }
 
 STATUS_LABELS = {
@@ -156,11 +157,12 @@ STATUS_LABELS = {
 }
 
 
-def portal(session, customer, rows, notice=None, cancel_actions=frozenset()):
+def portal(session, customer, rows, notice=None, cancel_actions=frozenset(), switches=None):
     """The customer's subscriptions; ``rows`` is a list of (subscription, product, price).
 
     ``cancel_actions`` are the cancellation buttons the session's configuration offers
     (``cancel_at_period_end`` or ``cancel_now``); a pending cancellation can always be resumed.
+    ``switches`` maps a subscription id to the (price, product) pairs it may switch to.
     """
     lines = ["<h1>Manage your subscription</h1>"]
     if customer.get("email"):
@@ -171,6 +173,8 @@ def portal(session, customer, rows, notice=None, cancel_actions=frozenset()):
         lines.append("<p>You have no subscriptions.</p>")
     for subscription, product, price in rows:
         lines.append(_portal_subscription(session, subscription, product, price, cancel_actions))
+        for other_price, other_product in (switches or {}).get(subscription["id"], []):
+            lines.append(_switch_form(session, subscription, other_price, other_product))
     if session["return_url"]:
         return_url = escape(session["return_url"])
         lines.append(f'<p><a href="{return_url}">Return to site</a></p>')
@@ -208,6 +212,17 @@ def _portal_subscription(session, subscription, product, price, cancel_actions):
             lines.append(_action_form(session, subscription, "cancel_now", "Cancel now"))
     lines.append("</section>")
     return "\n".join(lines)
+
+
+def _switch_form(session, subscription, price, product):
+    label = f"Switch to {product['name']} ({price_label(price)})"
+    return (
+        f'<form class="inline" method="post" action="/portal/{escape(session["id"])}/action">'
+        f'<input type="hidden" name="subscription" value="{escape(subscription["id"])}">'
+        '<input type="hidden" name="action" value="switch">'
+        f'<input type="hidden" name="price" value="{escape(price["id"])}">'
+        f'<button type="submit">{escape(label)}</button></form>'
+    )
 
 
 def _action_form(session, subscription, action, label):

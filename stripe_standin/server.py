@@ -364,7 +364,16 @@ class App:
                 rows.append((subscription, self.store.products[price["product"]], price))
             customer = self.store.customers[session["customer"]]
             cancel_actions = self.store.portal_cancel_actions(id)
-            return html_response(200, pages.portal(session, customer, rows, notice, cancel_actions))
+            switches = {
+                subscription["id"]: [
+                    (price, self.store.products[price["product"]])
+                    for price in self.store.portal_switch_prices(id, subscription)
+                ]
+                for subscription, _, _ in rows
+            }
+            return html_response(
+                200, pages.portal(session, customer, rows, notice, cancel_actions, switches)
+            )
 
     def portal_submit(self, request, id):
         form = parse_params(request.body)
@@ -373,7 +382,7 @@ class App:
             if id not in self.store.portal_sessions:
                 return html_response(404, pages.not_found("No such portal session."))
             try:
-                self.store.portal_action(id, form.get("subscription"), action)
+                self.store.portal_action(id, form.get("subscription"), action, form.get("price"))
             except StandinError as error:
                 return html_response(error.status, pages.not_found(error.message))
         # Post/redirect/get, so reloading the page does not repeat the action.

@@ -332,6 +332,12 @@ class Store:
         finally:
             self.frozen_now = previous
 
+    def _customer_time(self, customer_id):
+        """Make "now" the customer's test clock time meanwhile (the account's, if on none)."""
+        customer = self.customers.get(customer_id)
+        clock = self.test_clocks.get(customer["test_clock"]) if customer else None
+        return self._at(clock["frozen_time"] if clock else self.frozen_now)
+
     def advance_clock(self, seconds):
         """Move the account's clock on; what fell due meanwhile for the customers on no test
         clock happens, in order, each at its own moment (as time passing at Stripe does)."""
@@ -784,9 +790,7 @@ class Store:
         if decline:
             return dict(result, error=decline, http_status=402)
 
-        customer = self.customers.get(session["customer"])
-        clock = customer and customer["test_clock"] and self.test_clocks[customer["test_clock"]]
-        with self._at(clock["frozen_time"] if clock else self.frozen_now):
+        with self._customer_time(session["customer"]):
             subscription = self._subscribe_from_checkout(session)
         self.customer_cards[subscription["customer"]] = card
         return dict(
@@ -965,7 +969,29 @@ class Store:
             return set()
         return {"cancel_at_period_end" if cancel["mode"] == "at_period_end" else "cancel_now"}
 
-    def portal_action(self, portal_id, subscription_id, action):
+    def portal_switch_prices(self, portal_id, subscription):
+        """The prices the session's configuration lets ``subscription`` switch to
+        (features.subscription_update: its products' prices, other than the current one)."""
+        session = self.get("portal_sessions", "billing portal session", portal_id)
+        feature = self.portal_configurations[session["configuration"]]["features"][
+            "subscription_update"
+        ]
+        if (
+            not feature["enabled"]
+            or "price" not in feature["default_allowed_updates"]
+            or subscription["status"] not in ("active", "trialing")
+            or subscription["cancel_at_period_end"]
+        ):
+            return []
+        current = subscription["items"]["data"][0]["price"]["id"]
+        return [
+            self.prices[price_id]
+            for entry in feature["products"] or []
+            for price_id in entry["prices"]
+            if price_id != current and price_id in self.prices and self.prices[price_id]["active"]
+        ]
+
+    def portal_action(self, portal_id, subscription_id, action, price_id=None):
         """Apply a portal button. Only the portal's own customer's subscriptions may change,
         and only as the session's configuration allows."""
         portal = self.get("portal_sessions", "billing portal session", portal_id)
@@ -978,13 +1004,94 @@ class Store:
             raise StandinError(
                 "This portal's configuration does not offer that.", status=403, param="action"
             )
+        with self._customer_time(subscription["customer"]):
+            return self._portal_action(portal_id, subscription, action, price_id)
+
+    def _portal_action(self, portal_id, subscription, action, price_id):
+        subscription_id = subscription["id"]
         if action == "cancel_at_period_end":
             return self._set_cancel_at_period_end(subscription, True)
         if action == "resume":
             return self._set_cancel_at_period_end(subscription, False)
         if action == "cancel_now":
             return self.cancel_subscription(subscription_id)
+        if action == "switch":
+            allowed = {p["id"]: p for p in self.portal_switch_prices(portal_id, subscription)}
+            if price_id not in allowed:
+                raise StandinError(
+                    "This portal's configuration does not offer that plan.",
+                    status=403,
+                    param="price",
+                )
+            session = self.portal_sessions[portal_id]
+            feature = self.portal_configurations[session["configuration"]]["features"]
+            proration = feature["subscription_update"]["proration_behavior"]
+            return self._switch_price(subscription, allowed[price_id], proration)
         raise StandinError(f"Unknown portal action: {action}", param="action")
+
+    def _switch_price(self, subscription, price, proration_behavior):
+        """Move the subscription to another price, as the portal's plan switch does.
+
+        A change of billing interval (monthly to annual) starts a new period now and invoices
+        it at once, less the unused time of the old period (a proration line) unless the
+        configuration's proration_behavior is "none". Within the same interval the period is
+        kept; the stand-in then makes no proration invoice items (Stripe would add them to the
+        next invoice).
+        """
+        before = copy.deepcopy(subscription)
+        item = subscription["items"]["data"][0]
+        old_price, quantity, now = item["price"], item["quantity"], self.now()
+        old_recurring, new_recurring = old_price["recurring"], price["recurring"]
+        interval_changed = (old_recurring["interval"], old_recurring["interval_count"]) != (
+            new_recurring["interval"],
+            new_recurring["interval_count"],
+        )
+        credit = 0
+        period = item["current_period_end"] - item["current_period_start"]
+        if proration_behavior != "none" and subscription["status"] == "active" and period > 0:
+            unused = max(0, item["current_period_end"] - now)
+            credit = round(old_price["unit_amount"] * quantity * unused / period)
+        old_period_end = item["current_period_end"]
+        item["price"] = copy.deepcopy(price)
+        item["plan"] = objects.plan_from_price(price)
+        if interval_changed and subscription["status"] == "active":
+            item["current_period_start"] = now
+            item["current_period_end"] = objects.add_interval(
+                now, new_recurring["interval"], new_recurring["interval_count"]
+            )
+            subscription["billing_cycle_anchor"] = now
+        self.emit("customer.subscription.updated", subscription, before)
+        if not (interval_changed and subscription["status"] == "active"):
+            return subscription
+        full = price["unit_amount"] * quantity
+        invoice = self._new_invoice(subscription, "subscription_update", max(0, full - credit))
+        if credit:
+            lines = invoice["lines"]["data"]
+            lines[0].update(amount=full, subtotal=full)
+            credit_line = copy.deepcopy(lines[0])
+            credit_line.update(
+                id=objects.new_id("il_"),
+                amount=-credit,
+                subtotal=-credit,
+                description=f"Unused time on {self.products[old_price['product']]['name']}",
+                period={"start": now, "end": old_period_end},
+            )
+            credit_line["parent"]["subscription_item_details"]["proration"] = True
+            credit_line["pricing"]["unit_amount_decimal"] = old_price["unit_amount_decimal"]
+            lines.append(credit_line)
+            # More credit than the new plan costs (annual to monthly): nothing is due, and the
+            # rest goes to the customer's balance, as at Stripe.
+            total = full - credit
+            invoice.update(
+                subtotal=total,
+                subtotal_excluding_tax=total,
+                total=total,
+                total_excluding_tax=total,
+                ending_balance=min(0, total),
+            )
+        self._emit_finalized(invoice)
+        self._attempt_payment(subscription, invoice)
+        return subscription
 
     # ---- subscriptions -------------------------------------------------------
 

@@ -8,7 +8,7 @@ import stripe
 
 from stripe_standin.webhooks import retry_delays
 
-from .conftest import control
+from .conftest import control, http
 
 pytestmark = pytest.mark.standin
 
@@ -351,3 +351,105 @@ def test_a_delivery_failing_every_time_is_retried_three_times_with_backoff(
         gap >= 0.05 * hours for gap, hours in zip(gaps, (1, 2, 4), strict=True)
     )
     assert stripe_client.v1.events.list().data[0].pending_webhooks == 1
+
+
+# ---- switching plans in the portal ----------------------------------------------------
+
+
+@pytest.fixture
+def switching_portal(stripe_client, monthly_price):
+    """make(customer_id): a portal session whose configuration switches monthly <-> annual."""
+    annual = stripe_client.v1.prices.create(
+        params={
+            "product_data": {"name": "Masthead Annual"},
+            "unit_amount": 5000,
+            "currency": "usd",
+            "recurring": {"interval": "year"},
+        }
+    )
+    configuration = stripe_client.v1.billing_portal.configurations.create(
+        params={
+            "features": {
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price"],
+                    "proration_behavior": "create_prorations",
+                    "products": [
+                        {"product": monthly_price.product, "prices": [monthly_price.id]},
+                        {"product": annual.product, "prices": [annual.id]},
+                    ],
+                }
+            }
+        }
+    )
+
+    def make(customer_id):
+        return stripe_client.v1.billing_portal.sessions.create(
+            params={"customer": customer_id, "configuration": configuration.id}
+        )
+
+    return annual, make
+
+
+def test_the_portal_switches_monthly_to_annual_with_the_unused_month_credited(
+    stripe_client, clock, subscribe, switching_portal
+):
+    annual, portal_for = switching_portal
+    _, paid = subscribe(test_clock=clock.id)
+    subscription = stripe_client.v1.subscriptions.retrieve(paid["subscription"])
+    advance_clock(stripe_client, clock.id, START + 10 * DAY)  # 21 of January's 31 days unused
+    portal = portal_for(subscription.customer)
+    _, _, page = http(portal.url)
+    assert "Switch to Masthead Annual ($50.00 per year)" in page
+    mark = latest_event_id(stripe_client)
+
+    status, _, _ = http(
+        portal.url + "/action",
+        {"subscription": subscription.id, "action": "switch", "price": annual.id},
+    )
+
+    assert status == 303
+    events = events_since(stripe_client, mark)
+    assert [e.type for e in events] == [
+        "customer.subscription.updated",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+    ]
+    assert events[0].data.previous_attributes["items"]["data"][0]["price"]["id"] == (
+        subscription["items"].data[0].price.id
+    )
+    switched = stripe_client.v1.subscriptions.retrieve(subscription.id)
+    item = switched["items"].data[0]
+    assert (switched.status, item.price.id) == ("active", annual.id)
+    assert (item.current_period_start, item.current_period_end) == (
+        START + 10 * DAY,
+        START + 10 * DAY + 365 * DAY,
+    )
+    invoice = stripe_client.v1.invoices.retrieve(switched.latest_invoice)
+    credit = round(500 * 21 / 31)
+    assert (invoice.billing_reason, invoice.amount_paid) == ("subscription_update", 5000 - credit)
+    assert [line.amount for line in invoice.lines.data] == [5000, -credit]
+
+
+def test_the_portal_offers_no_switch_its_configuration_does_not_allow(
+    stripe_client, subscribe, portal_configuration, switching_portal
+):
+    annual, _ = switching_portal
+    _, paid = subscribe()
+    customer = stripe_client.v1.subscriptions.retrieve(paid["subscription"]).customer
+    portal = stripe_client.v1.billing_portal.sessions.create(
+        params={"customer": customer, "configuration": portal_configuration().id}
+    )
+    _, _, page = http(portal.url)
+    assert "Switch to" not in page
+
+    status, _, _ = http(
+        portal.url + "/action",
+        {"subscription": paid["subscription"], "action": "switch", "price": annual.id},
+    )
+
+    assert status == 403
+    item = stripe_client.v1.subscriptions.retrieve(paid["subscription"])["items"].data[0]
+    assert item.price.recurring.interval == "month"

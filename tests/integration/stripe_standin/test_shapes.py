@@ -426,6 +426,35 @@ def test_every_event_and_response_of_whole_lifecycles_has_the_shapes(
     stripe_client.v1.billing_portal.configurations.update(
         configuration.id, params={"features": {"invoice_history": {"enabled": False}}}
     )
+    # A switch to an annual plan in the portal: a proration invoice of two lines.
+    monthly = stripe_client.v1.subscriptions.retrieve(recovering["subscription"])
+    annual = stripe_client.v1.prices.create(
+        params={
+            "product_data": {"name": "Masthead Annual"},
+            "unit_amount": 5000,
+            "currency": "usd",
+            "recurring": {"interval": "year"},
+        }
+    )
+    switching = stripe_client.v1.billing_portal.configurations.create(
+        params={
+            "features": {
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price"],
+                    "proration_behavior": "create_prorations",
+                    "products": [{"product": annual.product, "prices": [annual.id]}],
+                }
+            }
+        }
+    )
+    switch_portal = stripe_client.v1.billing_portal.sessions.create(
+        params={"customer": monthly.customer, "configuration": switching.id}
+    )
+    http(
+        switch_portal.url + "/action",
+        {"subscription": monthly.id, "action": "switch", "price": annual.id},
+    )
     responses.append(
         stripe_client.v1.billing_portal.sessions.create(
             params={
@@ -466,6 +495,7 @@ def test_every_event_and_response_of_whole_lifecycles_has_the_shapes(
     posted = [json.loads(d["body"]) for d in webhook_receiver.received if not d["failed"]]
 
     assert statuses >= {"active", "unpaid", "canceled"}
+    assert any(len(i["lines"]["data"]) == 2 for i in responses if i["object"] == "invoice")
     assert {e["type"] for e in listed} >= LIFECYCLE_EVENT_TYPES
     assert sorted(e["id"] for e in posted) == sorted(e["id"] for e in listed)
     for event in listed + posted:
