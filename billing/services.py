@@ -283,9 +283,8 @@ def subscription_sync(*, stripe_subscription: dict) -> Subscription | None:
         subscription.plan = _plan_for(price)
         subscription.status = status
         subscription.started_at = _from_unix(data.get("start_date") or data["created"])
-        subscription.current_period_end = _from_unix(
-            item.get("current_period_end") or data.get("current_period_end")
-        )
+        # On the item since API version 2025-03-31.basil, which removed the subscription's own.
+        subscription.current_period_end = _from_unix(item.get("current_period_end"))
         subscription.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
         subscription.canceled_at = _from_unix(data.get("canceled_at"))
         subscription.ended_at = _from_unix(data.get("ended_at"))
