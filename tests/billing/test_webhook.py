@@ -271,11 +271,15 @@ LIFECYCLES = {
     "paid_again": ["fail_renewal", "pay_failed_invoice"],
     "cancelled": ["fail_renewal", "pay_failed_invoice", "cancel"],
     "cancelling": ["renew", "cancel_at_period_end"],
+    # The card keeps failing and Stripe's clock runs through every retry (days 1, 3, 5, 7).
+    "retried_to_cancel": ["fail_renewal", "failing_card", "8 days"],
+    "retried_to_unpaid": ["unpaid_after_retries", "fail_renewal", "failing_card", "8 days"],
 }
+GAVE_UP = {"retried_to_cancel", "retried_to_unpaid"}
 
 
 @hypothesis_settings(
-    max_examples=8,
+    max_examples=16,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -296,6 +300,13 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
             stripe_client.v1.subscriptions.update(
                 subscription_id, params={"cancel_at_period_end": True}
             )
+        elif step == "failing_card":
+            customer = member.stripe_customer.stripe_customer_id
+            control(standin, f"/_standin/customers/{customer}/card", {"card": "4000000000000341"})
+        elif step == "unpaid_after_retries":
+            control(standin, "/_standin/settings/billing", {"after_retries": "unpaid"})
+        elif step == "8 days":
+            control(standin, "/_standin/clock", {"advance_seconds": 8 * 86400})
         else:
             advance(standin, subscription_id, step)
     status, state = control(standin, "/_standin/state", method="GET")
@@ -315,7 +326,9 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
         int(ours.current_period_end.timestamp())
         == at_stripe["items"]["data"][0]["current_period_end"]
     )
-    assert (ours.first_failed_payment_at is not None) == (at_stripe["status"] == "past_due")
+    assert (ours.first_failed_payment_at is not None) == (
+        at_stripe["status"] in ("past_due", "unpaid")
+    )
     membership = Membership.objects.get(pk=member.pk)  # what access reads follows our copy
     assert membership.subscription_status == ours.status
     assert membership.payment_failed_at == ours.first_failed_payment_at
@@ -333,6 +346,8 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
     assert mails.filter(kind="payment_failed").count() <= len(failed_invoices)
     if lifecycle == "past_due":
         assert mails.filter(kind="payment_failed").count() == 1
+    # However late the events, Stripe giving up is told once, and is not a cancellation mail.
+    assert mails.filter(kind="payment_failed_final").count() == (1 if lifecycle in GAVE_UP else 0)
 
 
 # ---- what each event does ------------------------------------------------------------
