@@ -120,7 +120,11 @@ class App:
             ),
             ("GET", "/v1/subscriptions", s.list_subscriptions),
             ("GET", "/v1/subscriptions/{id}", self._retrieve("subscriptions", "subscription")),
-            ("POST", "/v1/subscriptions/{id}", lambda p, id: s.update_subscription(id, p)),
+            (
+                "POST",
+                "/v1/subscriptions/{id}",
+                lambda p, id: self._on_its_clock(id, lambda: s.update_subscription(id, p)),
+            ),
             ("DELETE", "/v1/subscriptions/{id}", self._cancel_subscription),
             ("POST", "/v1/test_helpers/test_clocks", s.create_test_clock),
             ("GET", "/v1/test_helpers/test_clocks", s.list_test_clocks),
@@ -177,7 +181,15 @@ class App:
 
     def _cancel_subscription(self, params, id):
         check_known(params, {"invoice_now", "prorate", "cancellation_details"})
-        return self.store.cancel_subscription(id)
+        return self._on_its_clock(id, lambda: self.store.cancel_subscription(id))
+
+    def _on_its_clock(self, subscription_id, change):
+        """Run ``change`` at the time of the subscription's test clock, if its customer has one."""
+        subscription = self.store.subscriptions.get(subscription_id)
+        if subscription is None:
+            return change()  # its own 404
+        with self.store._customer_time(subscription["customer"]):
+            return change()
 
     # ---- dispatch ------------------------------------------------------------
 

@@ -453,3 +453,20 @@ def test_the_portal_offers_no_switch_its_configuration_does_not_allow(
     assert status == 403
     item = stripe_client.v1.subscriptions.retrieve(paid["subscription"])["items"].data[0]
     assert item.price.recurring.interval == "month"
+
+
+def test_changes_to_a_subscription_on_a_test_clock_happen_at_the_clocks_time(
+    stripe_client, clock, subscribe
+):
+    _, paid = subscribe(test_clock=clock.id)
+    advance_clock(stripe_client, clock.id, START + 3 * DAY)
+
+    cancelling = stripe_client.v1.subscriptions.update(
+        paid["subscription"], params={"cancel_at_period_end": True}
+    )
+    cancelled = stripe_client.v1.subscriptions.cancel(paid["subscription"])
+
+    assert cancelling.canceled_at == START + 3 * DAY
+    assert (cancelled.canceled_at, cancelled.ended_at) == (START + 3 * DAY, START + 3 * DAY)
+    latest = stripe_client.v1.events.list(params={"limit": 2}).data
+    assert [e.created for e in latest] == [START + 3 * DAY] * 2
