@@ -206,7 +206,9 @@ def _checkout_session_create_once(*, customer: Customer, plan: Plan, create: dic
     The key names the member, the plan, the window and a digest of every parameter sent:
     the clicks of one window get one session, and a click with other parameters (another
     `next` article, a trial end) never meets Stripe's "keys can only be used with the same
-    parameters" error.
+    parameters" error. Two clicks whose requests are at Stripe at the same moment: Stripe
+    answers the second 409 while the first is in flight, and the SDK retries it
+    (STRIPE_NETWORK_RETRIES), getting the first's session.
     """
     window = _checkout_window(customer=customer)
     params = {"customer_id": customer.stripe_customer_id, **create}
