@@ -143,10 +143,17 @@ def _checkout_start_once(
     closed = [_checkout_session_close(other) for other in open_sessions]
     if not all(closed):
         raise AlreadySubscribed()
-    _checkout_session_create(user=user, plan=plan, success_url=success_url, cancel_url=cancel_url)
+    url = _checkout_session_create(
+        user=user, plan=plan, success_url=success_url, cancel_url=cancel_url
+    )
     # Clicks on two plans at the same moment (two tabs) each made a session: whichever
-    # request looks last, only the newest stays open.
-    sessions = list(CheckoutSession.objects.filter(user=user, expires_at__gt=now).order_by("-pk"))
+    # request looks last, only the newest stays open. (Ours by its URL, not its expiry: that
+    # is Stripe's clock, and ours may differ.)
+    sessions = list(
+        CheckoutSession.objects.filter(user=user)
+        .filter(Q(expires_at__gt=now) | Q(url=url))
+        .order_by("-pk")
+    )
     if not sessions:
         return None
     newest, older = sessions[0], sessions[1:]
