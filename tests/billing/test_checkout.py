@@ -5,17 +5,21 @@ Against the stand-in; an outage is Stripe's address pointing at a closed port on
 """
 
 import threading
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from hypothesis import given
 
 from accounts import mail
 from accounts.models import SentMail, TrialClaim
 from billing.models import CheckoutSession, Customer, Subscription
+from billing.services import CHECKOUT_CLICK_WINDOW
 from tests.billing.conftest import (
     DECLINED_CARD,
     checkout_url,
@@ -356,6 +360,17 @@ def test_a_repeated_click_whose_first_session_was_never_stored_gets_that_session
     assert second == first  # Stripe's answer to the same idempotency key
     assert len(control(standin, "/_standin/state", method="GET")[1]["checkout_sessions"]) == 1
     assert CheckoutSession.objects.get().url == first
+
+
+def test_the_shared_key_lasts_a_short_window_only(client, oscar, stripe_plans, standin):
+    first = checkout_url(client, stripe_plans["month"])
+    CheckoutSession.objects.all().delete()  # so only Stripe's idempotency could answer the same
+
+    with time_machine.travel(timezone.now() + CHECKOUT_CLICK_WINDOW + timedelta(seconds=1)):
+        later = checkout_url(client, stripe_plans["month"])
+
+    assert later != first
+    assert len(control(standin, "/_standin/state", method="GET")[1]["checkout_sessions"]) == 2
 
 
 def test_coming_back_to_a_plan_whose_session_was_closed_gets_a_new_session_that_can_be_paid(
