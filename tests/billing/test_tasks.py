@@ -161,3 +161,24 @@ def test_reconcile_of_ten_thousand_subscriptions_runs_in_bounded_memory(
     written = Subscription.objects.filter(sync_ticket__gt=0)
     assert sorted(written.values_list("stripe_subscription_id", flat=True)) == sorted(changed)
     assert set(written.values_list("status", flat=True)) == {"canceled"}
+
+
+def test_reconcile_reads_events_past_the_first_page(
+    client, make_member, stripe_plans, standin, stripe_client, stripe_events
+):
+    member = make_member("oscar@example.com", trial="over")
+    client.force_login(member)
+    _, paid = pay(
+        standin, client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})["Location"]
+    )
+    for number in range(105):  # each a customer.subscription.updated no webhook delivered
+        stripe_client.v1.subscriptions.update(
+            paid["subscription"], params={"metadata": {"note": str(number)}}
+        )
+    handled = [e for e in stripe_events.pending() if e["type"] in services.HANDLERS]
+    assert len(handled) > 100  # more than one page of Stripe's list
+
+    assert services.stripe_reconcile_events() == len(handled)
+
+    assert WebhookEvent.objects.filter(processed_at__isnull=False).count() == len(handled)
+    assert Subscription.objects.get(user=member).status == "active"
