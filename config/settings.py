@@ -210,6 +210,15 @@ STRIPE_WEBHOOK_SECRET = env(
     "STRIPE_WEBHOOK_SECRET", STRIPE_DEVELOPMENT_WEBHOOK_SECRET if DEBUG else ""
 )
 STRIPE_NETWORK_RETRIES = envint("STRIPE_NETWORK_RETRIES", "2", minimum=0)
+# Every idempotency key the site sends Stripe starts with this, so two sites sharing a Stripe
+# account (a staging copy in test mode) never answer each other's requests with a replay.
+STRIPE_IDEMPOTENCY_PREFIX = env(
+    "STRIPE_IDEMPOTENCY_PREFIX", SITE_URL.split("://", 1)[-1].rstrip("/") + ":"
+)
+if len(STRIPE_IDEMPOTENCY_PREFIX) > 100:
+    raise ImproperlyConfigured(
+        "STRIPE_IDEMPOTENCY_PREFIX must be at most 100 characters (Stripe's keys hold 255)."
+    )
 if DEBUG and STRIPE_USES_STANDIN:
     STRIPE_SECRET_KEY = "sk_test_masthead_standin"  # the stand-in accepts any sk_test_ key
 if not DEBUG and not STRIPE_SECRET_KEY:
