@@ -30,11 +30,15 @@ PORTAL_PRODUCTS = "features.subscription_update.products"
 
 
 def _client() -> stripe.StripeClient:
-    # Built per call: cheap, and settings changed by tests take effect at once.
+    # Built per call: cheap, and settings changed by tests take effect at once. The SDK waits
+    # 80 s for an answer by default, longer than gunicorn lets a request live (30 s): a Stripe
+    # that hangs would get the worker killed, not the member told. STRIPE_TIMEOUT_SECONDS bounds
+    # each try, so the member sees "couldn't reach our payment provider" instead.
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=settings.STRIPE_NETWORK_RETRIES,
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
 
 

@@ -210,6 +210,8 @@ STRIPE_WEBHOOK_SECRET = env(
     "STRIPE_WEBHOOK_SECRET", STRIPE_DEVELOPMENT_WEBHOOK_SECRET if DEBUG else ""
 )
 STRIPE_NETWORK_RETRIES = envint("STRIPE_NETWORK_RETRIES", "2", minimum=0)
+# Each try's limit: (retries + 1) tries must fit in gunicorn's 30 s request timeout.
+STRIPE_TIMEOUT_SECONDS = envint("STRIPE_TIMEOUT_SECONDS", "8", minimum=1)
 # Every idempotency key the site sends Stripe starts with this, so two sites sharing a Stripe
 # account (a staging copy in test mode) never answer each other's requests with a replay.
 STRIPE_IDEMPOTENCY_PREFIX = env(

@@ -4,7 +4,9 @@ Checkout Session in use, never a second subscription; paying opens the premium a
 Against the stand-in; an outage is Stripe's address pointing at a closed port on 127.0.0.1.
 """
 
+import socket
 import threading
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -226,6 +228,31 @@ def test_stripe_unreachable_gives_a_clear_message_and_writes_nothing(
 ):
     response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}, follow=True)
 
+    assert response.redirect_chain == [("/pricing/", 302)]
+    assert OUTAGE in response.content.decode()
+    assert not Customer.objects.exists()
+    assert not CheckoutSession.objects.exists()
+
+
+def test_a_stripe_that_accepts_and_never_answers_times_out_with_the_same_message(
+    client, oscar, stripe_plans, stripe_settings
+):
+    # A listening socket nobody reads: the connection opens, no answer ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        stripe_settings.STRIPE_TIMEOUT_SECONDS = 1
+        stripe_settings.STRIPE_NETWORK_RETRIES = 0
+
+        started = time.monotonic()
+        response = client.post(
+            "/billing/checkout/", {"plan": stripe_plans["month"].pk}, follow=True
+        )
+        waited = time.monotonic() - started
+
+    # Answered before gunicorn's 30 s would kill the request (the SDK's own limit is 80 s).
+    assert waited < 30
     assert response.redirect_chain == [("/pricing/", 302)]
     assert OUTAGE in response.content.decode()
     assert not Customer.objects.exists()

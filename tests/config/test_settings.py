@@ -80,6 +80,7 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
         ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "fast"}, "NEWSLETTER_TRANSPORT"),
+        ({"DEBUG": "1", "STRIPE_TIMEOUT_SECONDS": "0"}, "STRIPE_TIMEOUT_SECONDS"),
         # the console backend (DEBUG's) has no batch API to send through
         ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "anymail-batch"}, "NEWSLETTER_TRANSPORT"),
     ],
@@ -95,6 +96,7 @@ def start(**variables) -> subprocess.CompletedProcess:
         "site-url-not-http",
         "redis-url-not-redis",
         "newsletter-transport-unknown",
+        "stripe-timeout-zero",
         "newsletter-batch-without-a-batch-api",
     ],
 )
