@@ -531,3 +531,145 @@ def event(
 def previous_attributes(before, after):
     """Stripe's ``data.previous_attributes``: old values of the top-level fields that changed."""
     return {key: before[key] for key in after if before.get(key) != after[key]}
+
+
+# ---- coupons, promotion codes, discounts and tax ------------------------------
+
+# The rate the stand-in charges when automatic tax is on: UK VAT's standard rate. It has no
+# addresses or tax registrations to decide by, so every invoice gets the same, exclusive of price.
+TAX_PERCENT = 20
+# The id of the one tax rate that rate stands for, as Stripe Tax names the rates it applies.
+TAX_RATE_ID = "txr_standin_vat_standard"
+
+
+def coupon(
+    *,
+    now,
+    coupon_id,
+    name,
+    percent_off,
+    amount_off,
+    currency,
+    duration,
+    duration_in_months,
+    max_redemptions,
+    redeem_by,
+    metadata,
+):
+    obj = fixture("coupon")
+    obj.update(
+        id=coupon_id or new_id("")[:8].upper(),
+        created=now,
+        name=name,
+        percent_off=percent_off,
+        amount_off=amount_off,
+        currency=currency,
+        duration=duration,
+        duration_in_months=duration_in_months,
+        max_redemptions=max_redemptions,
+        redeem_by=redeem_by,
+        metadata=metadata,
+        times_redeemed=0,
+        valid=True,
+        livemode=False,
+    )
+    return obj
+
+
+def promotion_code_text():
+    """A customer-facing code, as Stripe makes one when none is given."""
+    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8))
+
+
+def promotion_code(
+    *, now, code, coupon_id, active, customer_id, expires_at, max_redemptions, metadata
+):
+    obj = fixture("promotion_code")
+    obj.update(
+        id=new_id("promo_"),
+        created=now,
+        code=code,
+        active=active,
+        customer=customer_id,
+        customer_account=None,
+        expires_at=expires_at,
+        max_redemptions=max_redemptions,
+        metadata=metadata,
+        times_redeemed=0,
+        livemode=False,
+    )
+    obj["promotion"] = {"coupon": coupon_id, "type": "coupon"}
+    obj["restrictions"].update(
+        first_time_transaction=False, minimum_amount=None, minimum_amount_currency=None
+    )
+    return obj
+
+
+def discount(*, now, coupon, promotion_code_id, customer_id, subscription_id, checkout_session_id):
+    """A promotion code's coupon applied to a subscription (``end`` only for `repeating`)."""
+    obj = fixture("discount")
+    months = coupon["duration_in_months"] if coupon["duration"] == "repeating" else None
+    obj.update(
+        id=new_id("di_"),
+        start=now,
+        end=add_interval(now, "month", months) if months else None,
+        customer=customer_id,
+        customer_account=None,
+        subscription=subscription_id,
+        subscription_item=None,
+        checkout_session=checkout_session_id,
+        invoice=None,
+        invoice_item=None,
+        promotion_code=promotion_code_id,
+    )
+    obj["source"] = {"coupon": coupon["id"], "type": "coupon"}
+    return obj
+
+
+def coupon_off(coupon_obj, amount):
+    """What a coupon takes off ``amount`` (minor units): its percentage, or its amount at most."""
+    if coupon_obj["percent_off"] is not None:
+        return round(amount * coupon_obj["percent_off"] / 100)
+    return min(coupon_obj["amount_off"], amount)
+
+
+def tax_on(amount):
+    return round(amount * TAX_PERCENT / 100)
+
+
+def invoice_amounts(invoice, *, discount_amounts, tax):
+    """Set an invoice's totals from its subtotal, its discounts and its tax (None: tax off).
+
+    As Stripe's invoice has them: ``total_discount_amounts`` and each line's
+    ``discount_amounts``, ``total_excluding_tax`` after discounts, ``total_taxes`` on that, and
+    ``total`` = ``amount_due`` what is charged.
+    """
+    line = invoice["lines"]["data"][0]
+    discounted = invoice["subtotal"] - sum(d["amount"] for d in discount_amounts)
+    ids = [d["discount"] for d in discount_amounts]
+    invoice.update(
+        discounts=ids,
+        total_discount_amounts=copy.deepcopy(discount_amounts),
+        subtotal_excluding_tax=invoice["subtotal"],
+        total_excluding_tax=discounted,
+    )
+    line.update(discounts=list(ids), discount_amounts=copy.deepcopy(discount_amounts))
+    taxes = []
+    if tax is not None:
+        taxes = [
+            {
+                "amount": tax,
+                "tax_behavior": "exclusive",
+                "tax_rate_details": {"tax_rate": TAX_RATE_ID},
+                "taxability_reason": "standard_rated",
+                "taxable_amount": discounted,
+                "type": "tax_rate_details",
+            }
+        ]
+        invoice["automatic_tax"].update(
+            enabled=True, status="complete", provider="stripe", liability={"type": "self"}
+        )
+    invoice["total_taxes"] = taxes
+    line["taxes"] = copy.deepcopy(taxes)
+    total = discounted + (tax or 0)
+    invoice.update(total=total, amount_due=total, amount_remaining=total)
