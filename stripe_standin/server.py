@@ -111,6 +111,7 @@ class App:
             ("POST", "/v1/subscriptions/{id}", lambda p, id: s.update_subscription(id, p)),
             ("DELETE", "/v1/subscriptions/{id}", self._cancel_subscription),
             ("GET", "/v1/invoices", s.list_invoices),
+            ("POST", "/v1/invoices/create_preview", s.preview_invoice),
             ("GET", "/v1/invoices/{id}", self._retrieve("invoices", "invoice")),
             ("POST", "/v1/coupons", s.create_coupon),
             ("GET", "/v1/coupons", s.list_coupons),

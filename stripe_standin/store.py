@@ -1064,13 +1064,16 @@ class Store:
         subscription["latest_invoice"] = invoice["id"]
         return invoice
 
-    def _price_invoice(self, invoice, subscription):
-        """The subscription's discounts and tax on a new invoice, as Stripe computes them."""
+    def _price_invoice(self, invoice, subscription, spend=True):
+        """The subscription's discounts and tax on a new invoice, as Stripe computes them.
+
+        ``spend=False`` for a preview: a `once` discount it shows is still there afterwards.
+        """
         remaining = invoice["subtotal"]
         discount_amounts = []
         for discount_id in subscription.get("discounts") or []:
             discount = self.discounts.get(discount_id)
-            if discount is None or not self._discount_applies(discount, invoice):
+            if discount is None or not self._discount_applies(discount, invoice, spend):
                 continue
             off = objects.coupon_off(self.coupons[discount["source"]["coupon"]], remaining)
             remaining -= off
@@ -1078,13 +1081,13 @@ class Store:
         tax = objects.tax_on(remaining) if subscription["automatic_tax"]["enabled"] else None
         objects.invoice_amounts(invoice, discount_amounts=discount_amounts, tax=tax)
 
-    def _discount_applies(self, discount, invoice):
+    def _discount_applies(self, discount, invoice, spend=True):
         coupon = self.coupons[discount["source"]["coupon"]]
         if coupon["duration"] == "once":
             # Its one invoice is the first that charges something (a trial's £0 one does not).
             if discount["id"] in self.spent_discounts:
                 return False
-            if invoice["subtotal"]:
+            if invoice["subtotal"] and spend:
                 self.spent_discounts.add(discount["id"])
             return True
         return discount["end"] is None or invoice["period_start"] < discount["end"]
@@ -1106,6 +1109,46 @@ class Store:
             attempt_count=invoice["attempt_count"] + 1,
             next_payment_attempt=self.now() + RETRY_PAYMENT_AFTER,
         )
+
+    def preview_invoice(self, params):
+        """POST /v1/invoices/create_preview for a subscription: its next invoice as it would be
+        made now (discounts still running, tax), never stored, with no number and no page.
+
+        A subscription that will not invoice again (canceled, or ending at period end) has none:
+        Stripe's 400 invoice_upcoming_none.
+        """
+        check_known(params, {"subscription", "customer"})
+        subscription = self.get(
+            "subscriptions", "subscription", require(params, "subscription"), param="subscription"
+        )
+        if params.get("customer") and params["customer"] != subscription["customer"]:
+            raise StandinError(
+                "The subscription does not belong to that customer.", param="customer"
+            )
+        if (
+            subscription["status"] in ("canceled", "incomplete_expired")
+            or subscription["cancel_at_period_end"]
+        ):
+            raise StandinError(
+                f"No upcoming invoices for subscription: {subscription['id']}",
+                code="invoice_upcoming_none",
+            )
+        upcoming = copy.deepcopy(subscription)
+        self._start_next_period(upcoming)
+        item = upcoming["items"]["data"][0]
+        invoice = objects.invoice(
+            now=self.now(),
+            subscription_obj=upcoming,
+            customer_obj=self.customers[upcoming["customer"]],
+            product_name=self.products[item["price"]["product"]]["name"],
+            amount=item["price"]["unit_amount"] * item["quantity"],
+            billing_reason="upcoming",
+            number=None,
+        )
+        invoice.update(id=f"upcoming_{invoice['id']}", status="draft", auto_advance=False)
+        invoice["status_transitions"]["finalized_at"] = None
+        self._price_invoice(invoice, upcoming, spend=False)
+        return invoice
 
     def list_invoices(self, params):
         check_known(

@@ -8,6 +8,7 @@ its renewals wait for the member (invoice.payment_action_required, the hosted in
 import json
 
 import pytest
+import stripe
 
 from .conftest import control, http
 from .test_flows import SUCCESS_URL, create_session, wait_for_deliveries
@@ -381,3 +382,62 @@ def test_automatic_tax_puts_a_tax_amount_on_the_session_and_invoices(
     (tax,) = invoice["total_taxes"]
     assert (tax["amount"], tax["taxable_amount"], tax["tax_behavior"]) == (100, 500, "exclusive")
     assert invoice["automatic_tax"]["enabled"] is True
+
+
+# ---- the next invoice, previewed ---------------------------------------------------
+
+
+def test_an_invoice_preview_is_the_next_invoice_with_its_discount_and_is_not_stored(
+    stripe_client, standin, monthly_price, promotion_code
+):
+    promotion_code("FIRSTFREE", percent_off=100, duration="once")
+    session = create_session(stripe_client, monthly_price, allow_promotion_codes=True)
+    _, paid = control(
+        standin,
+        f"/_standin/checkout/{session.id}/pay",
+        {"card": "4242424242424242", "promotion_code": "FIRSTFREE"},
+    )
+    subscription = stripe_client.v1.subscriptions.retrieve(paid["subscription"])
+
+    preview = stripe_client.v1.invoices.create_preview(
+        params={"subscription": subscription.id}
+    ).last_response.data
+
+    assert_stripe_shape(preview)
+    assert preview["id"].startswith("upcoming_") and preview["status"] == "draft"
+    assert (preview["total"], preview["discounts"]) == (500, [])  # `once` was the first invoice
+    assert preview["period_start"] == subscription["items"]["data"][0]["current_period_end"]
+    assert [i.id for i in stripe_client.v1.invoices.list().data] == [subscription.latest_invoice]
+
+
+def test_a_trial_preview_keeps_a_once_discount_for_the_first_charge(
+    stripe_client, standin, monthly_price, promotion_code
+):
+    promotion_code("HALFOFF", percent_off=50, duration="once")
+    session = create_session(
+        stripe_client,
+        monthly_price,
+        allow_promotion_codes=True,
+        subscription_data={"trial_period_days": 7},
+    )
+    _, paid = control(
+        standin,
+        f"/_standin/checkout/{session.id}/pay",
+        {"card": "4242424242424242", "promotion_code": "HALFOFF"},
+    )
+    preview = stripe_client.v1.invoices.create_preview(
+        params={"subscription": paid["subscription"]}
+    )
+    assert preview.total == 250
+    ended = advance(standin, paid["subscription"], "end_trial")
+    assert stripe_client.v1.invoices.retrieve(ended["latest_invoice"]).amount_due == 250
+
+
+def test_a_subscription_ending_at_period_end_has_no_upcoming_invoice(stripe_client, subscribe):
+    _, paid = subscribe()
+    stripe_client.v1.subscriptions.update(
+        paid["subscription"], params={"cancel_at_period_end": True}
+    )
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        stripe_client.v1.invoices.create_preview(params={"subscription": paid["subscription"]})
+    assert raised.value.code == "invoice_upcoming_none"
