@@ -30,6 +30,7 @@ TRIAL_STARTED = "trial_started"
 TRIAL_ENDING = "trial_ending"
 TRIAL_ENDED = "trial_ended"
 PAYMENT_FAILED = "payment_failed"
+PAYMENT_ACTION_REQUIRED = "payment_action_required"
 SUBSCRIPTION_STARTED = "subscription_started"
 SUBSCRIPTION_CANCELLED = "subscription_cancelled"
 NEWSLETTER_CONFIRM = "newsletter_confirm"
@@ -153,6 +154,10 @@ def send_payment_failed(user: User, context: dict) -> None:
     _send(PAYMENT_FAILED, user, context)
 
 
+def send_payment_action_required(user: User, context: dict) -> None:
+    _send(PAYMENT_ACTION_REQUIRED, user, context)
+
+
 def send_subscription_started(user: User, context: dict) -> None:
     _send(SUBSCRIPTION_STARTED, user, context)
 
@@ -170,6 +175,7 @@ SENDERS = {
     TRIAL_ENDING: send_trial_ending,
     TRIAL_ENDED: send_trial_ended,
     PAYMENT_FAILED: send_payment_failed,
+    PAYMENT_ACTION_REQUIRED: send_payment_action_required,
     SUBSCRIPTION_STARTED: send_subscription_started,
     SUBSCRIPTION_CANCELLED: send_subscription_cancelled,
     NEWSLETTER_CONFIRM: send_newsletter_confirm,

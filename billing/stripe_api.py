@@ -66,6 +66,9 @@ def checkout_session_create(
     cancel_url: str,
     trial_days: int | None = None,
 ) -> StripeDict:
+    """A subscription-mode session; promotion codes are accepted, and with
+    settings.STRIPE_AUTOMATIC_TAX Stripe Tax adds the tax due (from the billing address the
+    page asks for, saved on the Customer: Checkout needs it to calculate)."""
     params: dict[str, Any] = {
         "mode": "subscription",
         "customer": customer_id,
@@ -80,6 +83,9 @@ def checkout_session_create(
     if trial_days:
         subscription_data["trial_period_days"] = trial_days
     params["subscription_data"] = subscription_data
+    if settings.STRIPE_AUTOMATIC_TAX:
+        params["automatic_tax"] = {"enabled": True}
+        params["customer_update"] = {"address": "auto"}
     return _plain(_client().v1.checkout.sessions.create(params=params))
 
 
@@ -188,7 +194,24 @@ def webhook_endpoint_update(
 
 
 def subscription_retrieve(*, subscription_id: str) -> StripeDict:
-    return _plain(_client().v1.subscriptions.retrieve(subscription_id))
+    """The subscription with its latest invoice expanded: what it charged (discounts, tax),
+    whether it is paid, and its hosted page (where a payment needing the member is confirmed)."""
+    return _plain(
+        _client().v1.subscriptions.retrieve(subscription_id, params={"expand": ["latest_invoice"]})
+    )
+
+
+def invoice_preview(*, subscription_id: str) -> StripeDict | None:
+    """The subscription's next invoice as Stripe would make it now (discounts, tax), or None
+    when it will not invoice again (canceled, or ending at period end)."""
+    try:
+        return _plain(
+            _client().v1.invoices.create_preview(params={"subscription": subscription_id})
+        )
+    except stripe.InvalidRequestError as error:
+        if getattr(error, "code", None) == "invoice_upcoming_none":
+            return None
+        raise
 
 
 def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:

@@ -207,6 +207,8 @@ STRIPE_WEBHOOK_SECRET = env(
     "STRIPE_WEBHOOK_SECRET", STRIPE_DEVELOPMENT_WEBHOOK_SECRET if DEBUG else ""
 )
 STRIPE_NETWORK_RETRIES = envint("STRIPE_NETWORK_RETRIES", "2", minimum=0)
+# Stripe Tax in Checkout: the tax due is added to each invoice, and shown as Stripe charges it.
+STRIPE_AUTOMATIC_TAX = envbool("STRIPE_AUTOMATIC_TAX", "False")
 if DEBUG and STRIPE_USES_STANDIN:
     STRIPE_SECRET_KEY = "sk_test_masthead_standin"  # the stand-in accepts any sk_test_ key
 if not DEBUG and not STRIPE_SECRET_KEY:

@@ -33,6 +33,7 @@ PROJECT_VARIABLES = {
     "STRIPE_API_BASE",
     "TRIAL_MODE",
     "PAYMENT_GRACE_DAYS",
+    "STRIPE_AUTOMATIC_TAX",
 }
 
 
@@ -77,6 +78,7 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({"DEBUG": "1", "STRIPE_AUTOMATIC_TAX": "sometimes"}, "STRIPE_AUTOMATIC_TAX"),
     ],
     ids=[
         "debug-not-a-boolean",
@@ -89,6 +91,7 @@ def start(**variables) -> subprocess.CompletedProcess:
         "database-url-unknown-scheme",
         "site-url-not-http",
         "redis-url-not-redis",
+        "automatic-tax-not-a-boolean",
     ],
 )
 def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, named):
