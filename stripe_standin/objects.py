@@ -673,3 +673,67 @@ def invoice_amounts(invoice, *, discount_amounts, tax):
     line["taxes"] = copy.deepcopy(taxes)
     total = discounted + (tax or 0)
     invoice.update(total=total, amount_due=total, amount_remaining=total)
+
+
+# ---- payments -------------------------------------------------------------------
+
+
+def payment_intent(*, now, amount, currency, customer_id, description):
+    """The PaymentIntent an invoice makes to collect itself; ``payment_intent_status`` moves it."""
+    obj = fixture("payment_intent")
+    intent_id = new_id("pi_")
+    obj.update(
+        id=intent_id,
+        created=now,
+        amount=amount,
+        amount_capturable=0,
+        amount_received=0,
+        currency=currency,
+        customer=customer_id,
+        customer_account=None,
+        description=description,
+        client_secret=f"{intent_id}_secret_{new_id('')}",
+        canceled_at=None,
+        last_payment_error=None,
+        next_action=None,
+        payment_method_configuration_details=None,
+        processing=None,
+        shipping=None,
+        transfer_data=None,
+        setup_future_usage="off_session",
+        livemode=False,
+    )
+    obj["amount_details"] = {"tip": {}}
+    obj["automatic_payment_methods"] = None
+    obj["managed_payments"]["enabled"] = False
+    return obj
+
+
+def payment_intent_status(intent, status, *, now):
+    """After an attempt: ``succeeded``, ``requires_payment_method`` (declined, or the bank's
+    check failed) or ``requires_action`` (the cardholder must authenticate: 3-D Secure)."""
+    intent["status"] = status
+    intent["next_action"] = {"type": "use_stripe_sdk"} if status == "requires_action" else None
+    intent["last_payment_error"] = (
+        {"type": "card_error"} if status == "requires_payment_method" else None
+    )
+    if status == "succeeded":
+        intent["amount_received"] = intent["amount"]
+
+
+def invoice_payment(*, now, invoice, intent):
+    obj = fixture("invoice_payment")
+    obj.update(
+        id=new_id("inpay_"),
+        created=now,
+        invoice=invoice["id"],
+        amount_requested=invoice["amount_due"],
+        amount_paid=None,
+        currency=invoice["currency"],
+        is_default=True,
+        livemode=False,
+        status="open",
+    )
+    obj["payment"] = {"type": "payment_intent", "payment_intent": intent["id"]}
+    obj["status_transitions"] = {"canceled_at": None, "paid_at": None}
+    return obj

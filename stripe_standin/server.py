@@ -113,6 +113,11 @@ class App:
             ("GET", "/v1/invoices", s.list_invoices),
             ("POST", "/v1/invoices/create_preview", s.preview_invoice),
             ("GET", "/v1/invoices/{id}", self._retrieve("invoices", "invoice")),
+            (
+                "GET",
+                "/v1/payment_intents/{id}",
+                self._retrieve("payment_intents", "payment_intent"),
+            ),
             ("POST", "/v1/coupons", s.create_coupon),
             ("GET", "/v1/coupons", s.list_coupons),
             ("GET", "/v1/coupons/{id}", self._retrieve("coupons", "coupon")),

@@ -55,6 +55,9 @@ NO_DEFAULT_PORTAL_CONFIGURATION = (
 )
 # The includable field of a portal configuration: in a response only when expanded.
 PORTAL_PRODUCTS = "features.subscription_update.products"
+# An invoice's includable list of payments: not in its published example, nor in a response
+# that does not expand it.
+INVOICE_PAYMENTS = "payments"
 
 
 class StandinError(Exception):
@@ -298,6 +301,10 @@ class Store:
             self.coupons = {}
             self.promotion_codes = {}
             self.discounts = {}
+            self.payment_intents = {}
+            # Each invoice's payments (invoice_payment objects, oldest first): its includable
+            # `payments` field, in a response only when expanded.
+            self.invoice_payments = {}
             # Not Stripe objects: the test card each customer last paid with (what their default
             # payment method would be), a Checkout payment waiting for 3-D Secure, and the
             # discounts of duration `once` that have had their invoice.
@@ -388,6 +395,7 @@ class Store:
             "coupons": self.coupons,
             "promotion_codes": self.promotion_codes,
             "discounts": self.discounts,
+            "payment_intents": self.payment_intents,
             "events": self.events,
         }
 
@@ -418,8 +426,24 @@ class Store:
             if path == PORTAL_PRODUCTS or path.endswith("." + PORTAL_PRODUCTS):
                 included = True
             else:
+                if INVOICE_PAYMENTS in path.split("."):
+                    self._include_invoice_payments(result)
                 expand_ids(result, path, self.find, param=f"expand[{index}]")
         return without_includable(result, included)
+
+    def _include_invoice_payments(self, node):
+        """Fill the includable `payments` of every invoice in ``node`` (an expand asked for it)."""
+        if isinstance(node, list):
+            for item in node:
+                self._include_invoice_payments(item)
+        elif isinstance(node, dict):
+            if node.get("object") == "invoice" and "payments" not in node and node.get("id"):
+                node["payments"] = objects.list_object(
+                    copy.deepcopy(self.invoice_payments.get(node["id"], [])),
+                    f"/v1/invoice_payments?invoice={node['id']}",
+                )
+            for value in node.values():
+                self._include_invoice_payments(value)
 
     # ---- customers -----------------------------------------------------------
 
@@ -881,6 +905,7 @@ class Store:
                 customer = self._checkout_customer(session)
                 subscription = self._checkout_subscription(session, customer, status="incomplete")
                 invoice = self._new_invoice(subscription, "subscription_create")
+                self._payment_attempt(invoice, "requires_action")
                 pending.update(subscription=subscription["id"], invoice=invoice["id"])
                 self.emit("customer.subscription.created", subscription)
             self.checkout_authentications[session["id"]] = pending
@@ -910,6 +935,7 @@ class Store:
             invoice = self.invoices.get(pending["invoice"])
             if invoice is not None:
                 invoice.update(attempted=True, attempt_count=invoice["attempt_count"] + 1)
+                self._payment_attempt(invoice, "requires_payment_method")
                 self.emit("invoice.payment_failed", invoice)
             return dict(result, error=AUTHENTICATION_FAILED, http_status=402)
         if outcome == "unanswered" and pending["subscription"]:
@@ -1102,6 +1128,8 @@ class Store:
             next_payment_attempt=None,
         )
         invoice["status_transitions"]["paid_at"] = self.now()
+        if invoice["amount_due"]:
+            self._payment_attempt(invoice, "succeeded")
 
     def _mark_failed(self, invoice):
         invoice.update(
@@ -1109,6 +1137,34 @@ class Store:
             attempt_count=invoice["attempt_count"] + 1,
             next_payment_attempt=self.now() + RETRY_PAYMENT_AFTER,
         )
+        self._payment_attempt(invoice, "requires_payment_method")
+
+    def _payment_attempt(self, invoice, status):
+        """The invoice's PaymentIntent after an attempt to pay it: ``succeeded``,
+        ``requires_payment_method`` (declined) or ``requires_action`` (the bank wants the
+        cardholder: 3-D Secure). One PaymentIntent per invoice, as Stripe's invoices make, and its
+        invoice_payment in the invoice's `payments`."""
+        payments = self.invoice_payments.setdefault(invoice["id"], [])
+        if payments:
+            intent = self.payment_intents[payments[-1]["payment"]["payment_intent"]]
+        else:
+            intent = objects.payment_intent(
+                now=self.now(),
+                amount=invoice["amount_due"],
+                currency=invoice["currency"],
+                customer_id=invoice["customer"],
+                description="Subscription creation"
+                if invoice["billing_reason"] == "subscription_create"
+                else "Subscription update",
+            )
+            self.payment_intents[intent["id"]] = intent
+            payments.append(objects.invoice_payment(now=self.now(), invoice=invoice, intent=intent))
+        objects.payment_intent_status(intent, status, now=self.now())
+        payment = payments[-1]
+        if status == "succeeded":
+            payment.update(status="paid", amount_paid=intent["amount_received"])
+            payment["status_transitions"]["paid_at"] = self.now()
+        return intent
 
     def preview_invoice(self, params):
         """POST /v1/invoices/create_preview for a subscription: its next invoice as it would be
@@ -1568,6 +1624,7 @@ class Store:
         subscription["status"] = "past_due"
         invoice = self._new_invoice(subscription, "subscription_cycle")
         invoice.update(attempted=True, attempt_count=1, next_payment_attempt=None)
+        self._payment_attempt(invoice, "requires_action")
         self.emit("invoice.payment_failed", invoice)
         self.emit("invoice.payment_action_required", invoice)
         self.emit("customer.subscription.updated", subscription, before)
@@ -1649,6 +1706,7 @@ class Store:
             return "This invoice is not open for payment."
         if outcome == "fail":
             invoice.update(attempted=True, attempt_count=invoice["attempt_count"] + 1)
+            self._payment_attempt(invoice, "requires_payment_method")
             self.emit("invoice.payment_failed", invoice)
             return AUTHENTICATION_FAILED
         before = copy.deepcopy(subscription) if subscription else None

@@ -12,7 +12,7 @@ import stripe
 
 from .conftest import control, http
 from .test_flows import SUCCESS_URL, create_session, wait_for_deliveries
-from .test_shapes import assert_event_shape, assert_stripe_shape
+from .test_shapes import FIXTURES, assert_event_shape, assert_same_shape, assert_stripe_shape
 
 pytestmark = pytest.mark.standin
 
@@ -441,3 +441,68 @@ def test_a_subscription_ending_at_period_end_has_no_upcoming_invoice(stripe_clie
     with pytest.raises(stripe.InvalidRequestError) as raised:
         stripe_client.v1.invoices.create_preview(params={"subscription": paid["subscription"]})
     assert raised.value.code == "invoice_upcoming_none"
+
+
+# ---- an invoice's payments and their PaymentIntent ----------------------------------
+
+
+def expanded_payments(stripe_client, invoice_id):
+    invoice = stripe_client.v1.invoices.retrieve(
+        invoice_id, params={"expand": ["payments.data.payment.payment_intent"]}
+    ).last_response.data
+    return invoice["payments"]["data"]
+
+
+def test_an_invoice_lists_its_payments_only_when_expanded(stripe_client, subscribe):
+    _, paid = subscribe()
+    subscription = stripe_client.v1.subscriptions.retrieve(paid["subscription"])
+    plain = stripe_client.v1.invoices.retrieve(subscription.latest_invoice).last_response.data
+    assert "payments" not in plain  # includable: not in Stripe's example either
+
+    (payment,) = expanded_payments(stripe_client, subscription.latest_invoice)
+    # Stripe's example leaves out the payment's id field; the rest is its shape.
+    intent = payment["payment"].pop("payment_intent")
+    assert_same_shape(payment, FIXTURES["invoice_payment"], "invoice_payment")
+    assert (payment["status"], payment["amount_paid"]) == ("paid", 500)
+    assert_same_shape(intent, FIXTURES["payment_intent"], "payment_intent")
+    assert (intent["status"], intent["amount_received"]) == ("succeeded", 500)
+    retrieved = stripe_client.v1.payment_intents.retrieve(intent["id"])
+    assert assert_stripe_shape(retrieved)["status"] == "succeeded"
+
+
+def test_a_renewal_waiting_for_the_member_has_a_payment_intent_requiring_action(
+    stripe_client, standin, subscribe
+):
+    session, _ = subscribe(card=ALWAYS_AUTHENTICATE)
+    _, done = control(
+        standin,
+        f"/_standin/checkout/{session.id}/pay",
+        {"card": ALWAYS_AUTHENTICATE, "authentication": "complete"},
+    )
+    renewed = advance(standin, done["subscription"], "renew")
+
+    (payment,) = expanded_payments(stripe_client, renewed["latest_invoice"])
+    intent = payment["payment"]["payment_intent"]
+    assert (intent["status"], intent["next_action"]) == (
+        "requires_action",
+        {"type": "use_stripe_sdk"},
+    )
+
+    control(
+        standin,
+        f"/_standin/invoices/{renewed['latest_invoice']}/pay",
+        {"authentication": "complete"},
+    )
+    (payment,) = expanded_payments(stripe_client, renewed["latest_invoice"])
+    assert payment["status"] == "paid"
+    assert payment["payment"]["payment_intent"]["status"] == "succeeded"
+
+
+def test_a_declined_renewal_has_a_payment_intent_requiring_a_new_card(
+    stripe_client, standin, subscribe
+):
+    _, paid = subscribe()
+    failed = advance(standin, paid["subscription"], "fail_renewal")
+
+    (payment,) = expanded_payments(stripe_client, failed["latest_invoice"])
+    assert payment["payment"]["payment_intent"]["status"] == "requires_payment_method"
