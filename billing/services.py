@@ -550,8 +550,14 @@ def _on_invoice_payment_failed(event: dict) -> None:
     }:
         return  # paid since, as Stripe's current state says: nothing to tell the member
     invoice = _object(event)
-    if subscription.action_required_invoice_id == invoice["id"]:
-        return  # it waits for the member to confirm it: the payment_action_required mail says so
+    waits_for_member = subscription.action_required_invoice_id == invoice["id"] or (
+        stripe_api.invoice_payment_needs_action(invoice_id=invoice["id"])
+    )
+    if waits_for_member:
+        # Not declined: the bank waits for the member (3-D Secure). Whichever of Stripe's two
+        # events comes first tells them so, once, with the link to confirm it.
+        _payment_action_required(subscription=subscription, invoice=invoice)
+        return
     failed_at = _from_unix(event.get("created"))
     if (
         failed_at
@@ -589,7 +595,11 @@ def _on_invoice_payment_action_required(event: dict) -> None:
     subscription = _on_invoice(event)
     if subscription is None:
         return
-    invoice = _object(event)
+    _payment_action_required(subscription=subscription, invoice=_object(event))
+
+
+def _payment_action_required(*, subscription: Subscription, invoice: dict) -> None:
+    """Record that `invoice` waits for the member, and mail them the link while it does."""
     subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
     subscription.action_required_invoice_id = invoice["id"]
     subscription.save(update_fields=["action_required_invoice_id"])

@@ -201,6 +201,21 @@ def subscription_retrieve(*, subscription_id: str) -> StripeDict:
     )
 
 
+def invoice_payment_needs_action(*, invoice_id: str) -> bool:
+    """Whether the invoice's payment waits for the cardholder to authenticate (3-D Secure): its
+    PaymentIntent `requires_action`, not a declined card (`requires_payment_method`)."""
+    invoice = _plain(
+        _client().v1.invoices.retrieve(
+            invoice_id, params={"expand": ["payments.data.payment.payment_intent"]}
+        )
+    )
+    return any(
+        isinstance((payment.get("payment") or {}).get("payment_intent"), dict)
+        and payment["payment"]["payment_intent"].get("status") == "requires_action"
+        for payment in (invoice.get("payments") or {}).get("data", [])
+    )
+
+
 def invoice_preview(*, subscription_id: str) -> StripeDict | None:
     """The subscription's next invoice as Stripe would make it now (discounts, tax), or None
     when it will not invoice again (canceled, or ending at period end)."""

@@ -76,6 +76,8 @@ def test_a_renewal_needing_action_mails_the_hosted_invoice_link_once(
     subscription = renewal_needing_action
     sent = SentMail.objects.filter(kind="payment_action_required", user=subscription.user)
     assert [m.key for m in sent] == [f"payment_action_required:{subscription.latest_invoice_id}"]
+    # Stripe's invoice.payment_failed came first; the card was not declined, so no mail says so.
+    assert not SentMail.objects.filter(kind="payment_failed").exists()
     assert mail.deliver_recorded(sent[0].key)
 
     message = mailoutbox[-1]
@@ -223,3 +225,26 @@ def test_the_confirm_mail_reads_well_without_any_context(make_member, mailoutbox
         assert " ." not in part.replace("\n", " ") and " ," not in part
     assert "https://news.example.org/account/" in text  # where to confirm, lacking Stripe's link
     assert 'href="https://news.example.org/account/"' in html
+
+
+def test_the_action_required_event_alone_or_first_is_enough(
+    client, oscar, stripe_plans, standin, stripe_events
+):
+    paid = pay_with_3ds(
+        standin, checkout_url(client, stripe_plans["month"]), ALWAYS_AUTHENTICATE, "complete"
+    )
+    stripe_events.deliver()
+    advance(standin, paid["subscription"], "renew")
+    events = stripe_events.pending()
+    action = [e for e in events if e["type"] == "invoice.payment_action_required"]
+
+    stripe_events.deliver(action)  # first, before Stripe's other two
+    stripe_events.deliver()
+
+    invoice_id = action[0]["data"]["object"]["id"]
+    assert [m.kind for m in SentMail.objects.filter(user=oscar).order_by("pk")][-1:] == [
+        "payment_action_required"
+    ]
+    assert SentMail.objects.filter(key=f"payment_action_required:{invoice_id}").count() == 1
+    assert not SentMail.objects.filter(kind="payment_failed").exists()
+    assert Subscription.objects.get(user=oscar).payment_action_url.endswith(f"/i/{invoice_id}")
