@@ -506,3 +506,23 @@ def test_a_declined_renewal_has_a_payment_intent_requiring_a_new_card(
 
     (payment,) = expanded_payments(stripe_client, failed["latest_invoice"])
     assert payment["payment"]["payment_intent"]["status"] == "requires_payment_method"
+
+
+def test_a_3ds_card_starting_a_trial_is_challenged_then_trials_without_a_charge(
+    stripe_client, standin, subscribe
+):
+    session, paid = subscribe(card=AUTHENTICATE_UNLESS_SET_UP, trial_days=7)
+    assert paid["requires_action"] is True
+    assert stripe_client.v1.subscriptions.list(params={"status": "all"}).data == []
+
+    _, done = control(
+        standin,
+        f"/_standin/checkout/{session.id}/pay",
+        {"card": AUTHENTICATE_UNLESS_SET_UP, "authentication": "complete"},
+    )
+
+    subscription = stripe_client.v1.subscriptions.retrieve(done["subscription"])
+    assert subscription.status == "trialing"
+    assert stripe_client.v1.checkout.sessions.retrieve(session.id).payment_status == (
+        "no_payment_required"
+    )
