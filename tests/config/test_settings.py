@@ -30,10 +30,10 @@ PROJECT_VARIABLES = {
     "DJANGO_SETTINGS_MODULE",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_AUTOMATIC_TAX",
     "STRIPE_API_BASE",
     "TRIAL_MODE",
     "PAYMENT_GRACE_DAYS",
-    "STRIPE_AUTOMATIC_TAX",
 }
 
 
@@ -78,7 +78,6 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
-        ({"DEBUG": "1", "STRIPE_AUTOMATIC_TAX": "sometimes"}, "STRIPE_AUTOMATIC_TAX"),
     ],
     ids=[
         "debug-not-a-boolean",
@@ -91,7 +90,6 @@ def start(**variables) -> subprocess.CompletedProcess:
         "database-url-unknown-scheme",
         "site-url-not-http",
         "redis-url-not-redis",
-        "automatic-tax-not-a-boolean",
     ],
 )
 def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, named):
@@ -169,6 +167,7 @@ PRODUCTION = {
         ),
         ({"DEBUG": "1", "TRIAL_MODE": "sometimes"}, "TRIAL_MODE"),
         ({"DEBUG": "1", "PAYMENT_GRACE_DAYS": "-1"}, "PAYMENT_GRACE_DAYS"),
+        ({"DEBUG": "1", "STRIPE_AUTOMATIC_TAX": "sometimes"}, "STRIPE_AUTOMATIC_TAX"),
     ],
     ids=[
         "production-without-a-key",
@@ -181,6 +180,7 @@ PRODUCTION = {
         "live-key-pointing-at-the-stand-in",
         "trial-mode-unknown",
         "grace-days-negative",
+        "automatic-tax-not-a-boolean",
     ],
 )
 def test_a_stripe_setting_that_cannot_work_stops_start_up_naming_it(variables, named):
