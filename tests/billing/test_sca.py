@@ -113,7 +113,8 @@ def test_the_account_page_banner_and_paywall_say_confirm_your_payment(
     html = page(client, "/articles/premium-article/")
     assert PREMIUM not in html
     assert f'<a class="button button--large" href="{link}">Confirm your payment</a>' in html
-    assert 'action="/billing/checkout/"' not in html
+    assert "Your bank asks you to confirm your payment before you can read on." in html
+    assert "Update your card" not in html and 'action="/billing/checkout/"' not in html
 
 
 def test_confirming_on_stripes_page_ends_the_banner_and_pays(
