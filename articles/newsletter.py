@@ -13,6 +13,11 @@ A send (NewsletterSend) goes in two steps, both on the workers:
   (as for account mail): a worker killed after the mail server accepted a message and before its
   commit sends that message again; every message carries a Message-ID made from the send and the
   member, so a provider or client can see it is the same message.
+- **Or through a provider's batch API** (django-anymail with Mailgun or SparkPost, chosen by
+  NEWSLETTER_TRANSPORT, articles/newsletter_transport.py): one call per version of the message
+  (the full text, the teaser), the recipients' own parts sent as merge data and headers, with the
+  same bookkeeping a call at a time (the call's rows marked, the call, the refused addresses marked
+  from what the provider said of each, the commit) and the same gap, as wide as a call.
 
 What each recipient gets is decided when their message is made, by the one entitlement policy:
 the full article for readers who may read it then (trial, subscriber, grace, complimentary,
@@ -22,17 +27,20 @@ unsubscribe link, Message-ID, date) are filled in per message, and the teaser ve
 from the intro alone, so the premium body is never in it.
 """
 
+import contextlib
 import functools
 import hashlib
 import logging
 import smtplib
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes
 from email.utils import formataddr, formatdate, parseaddr
 from urllib.parse import urlsplit
 
+from anymail.exceptions import AnymailRecipientsRefused
+from anymail.message import AnymailMessage
 from celery import signature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -56,6 +64,7 @@ from articles.models import (
     SendStatus,
     Status,
 )
+from articles.newsletter_transport import BatchAPI, batch_api
 from billing.models import Plan
 
 log = logging.getLogger(__name__)
@@ -327,6 +336,15 @@ def send_batch(*, send_id: int, first_id: int, last_id: int) -> int:
         )
     )
     versions = {full: _rendered(send, full=full) for full in (True, False)}
+    api = batch_api()
+    if api is not None and not any(
+        api.mistakes_for_fields(v.subject, v.text, v.html) for v in versions.values()
+    ):
+        went = _send_by_api(
+            send, waiting, users, api, versions=versions, on_list=on_list, suppressed=suppressed
+        )
+        send_finish_if_done(send_id=send_id)
+        return went
     templates = {full: _template(send, version) for full, version in versions.items()}
     counts, went = Counter(), 0
     mailer = get_connection()
@@ -406,6 +424,120 @@ def _deliver(send, row_id, user, mailer, *, versions, templates, on_list, suppre
                 return DeliveryStatus.FAILED
             return DeliveryStatus.SENT
         return status if _claim(row_id, status, error=error) else None
+
+
+# ---- or a call to the provider's batch API per version ----------------------------------------
+
+
+def _send_by_api(send, waiting, users, api: BatchAPI, *, versions, on_list, suppressed) -> int:
+    """The batch through the provider's batch API (articles/newsletter_transport.py): one call
+    for the recipients who get the full text and one for those who get the teaser (more only past
+    the provider's recipients a call), so the premium body never travels in a call with a teaser
+    reader in it. Returns how many went.
+
+    The bookkeeping is the per-message path's, a call at a time: in one transaction the call's
+    rows are marked sent (which locks them), the call is made, the addresses the provider refused
+    are marked failed from what it said of each, and the transaction commits. A duplicate of this
+    task waits on the rows and then finds them done; a retried one finds them done; an error of the
+    call (the provider or the network down) rolls the marks back and is raised, so the task
+    retries those rows. The gap no database closes is the same, and as wide as a call: a worker
+    killed after the provider accepted the call and before the commit mails that call's
+    recipients again. The messages carry the provider's Message-IDs, not ours.
+    """
+    skipped, suppressed_ids, by_version = [], [], {True: [], False: []}
+    for row_id, member in waiting:
+        user = users.get(member)
+        if user is None or user.pk not in on_list:
+            skipped.append(row_id)
+        elif user.email.lower() in suppressed:
+            suppressed_ids.append(row_id)
+        else:  # by the one policy, as the calls are made
+            by_version[for_user(user).decide(send.article).full].append((row_id, user))
+    counts = Counter()
+    with transaction.atomic():
+        waiting_rows = NewsletterDelivery.objects.filter(status=DeliveryStatus.PENDING)
+        counts[DeliveryStatus.SKIPPED] = waiting_rows.filter(pk__in=skipped).update(
+            status=DeliveryStatus.SKIPPED, error="no longer on the newsletter"
+        )
+        counts[DeliveryStatus.SUPPRESSED] = waiting_rows.filter(pk__in=suppressed_ids).update(
+            status=DeliveryStatus.SUPPRESSED
+        )
+    went = _count(send.pk, counts)
+    mailer = get_connection()
+    try:
+        mailer.open()  # one HTTP session for the batch's calls
+        for full, rows in by_version.items():
+            for call in _calls(rows, api.max_recipients):
+                if _stopped(send.pk):
+                    return went
+                went += _count(
+                    send.pk, _deliver_call(send, api, versions[full], full, call, mailer)
+                )
+    finally:
+        mailer.close()
+    return went
+
+
+def _calls(rows: list, size: int) -> list[list]:
+    """The rows in calls of at most `size`, no address twice in one call: a provider's merge data
+    is keyed by address."""
+    calls: list[tuple[list, set]] = []
+    for row in rows:
+        address = row[1].email.lower()
+        for call, addresses in calls:
+            if len(call) < size and address not in addresses:
+                break
+        else:
+            call, addresses = [], set()
+            calls.append((call, addresses))
+        call.append(row)
+        addresses.add(address)
+    return [call for call, _ in calls]
+
+
+REFUSED = {"rejected", "invalid", "failed"}  # anymail's statuses of an address not taken
+
+
+def _deliver_call(send, api: BatchAPI, version: Rendered, full: bool, rows, mailer) -> Counter:
+    """One call of the batch API, in one transaction: claim its rows, call, mark the refused."""
+    counts = Counter()
+    with transaction.atomic():
+        # locked in the order of their ids, so two duplicates of a task cannot deadlock
+        claimed = set(
+            NewsletterDelivery.objects.select_for_update()
+            .filter(pk__in=[row_id for row_id, _ in rows], status=DeliveryStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not claimed:
+            return counts  # mailed by a duplicate of this task meanwhile
+        NewsletterDelivery.objects.filter(pk__in=claimed).update(
+            status=DeliveryStatus.SENT, full_text=full, sent_at=timezone.now(), error=""
+        )
+        recipients = [
+            (row_id, _recipient(send, user)) for row_id, user in rows if row_id in claimed
+        ]
+        message = _batch_message(send, api, version, [to for _, to in recipients])
+        # every address refused raises (as SMTP's SMTPRecipientsRefused): the statuses say how
+        with contextlib.suppress(AnymailRecipientsRefused):
+            mailer.send_messages([message])
+        status = message.anymail_status
+        said = {address.lower(): result.status for address, result in status.recipients.items()}
+        failed = defaultdict(list)
+        for row_id, to in recipients:
+            if status.status is None:  # never posted (an anymail pre_send receiver cancelled it)
+                failed[f"not handed to {api.esp_name}"].append(row_id)
+            elif said.get(to.email.lower()) in REFUSED:
+                # "unknown" (SparkPost's word for a call only partly taken) counts as sent: the
+                # provider has the message, and its webhooks report the bounces
+                failed[f"{said[to.email.lower()]} by {api.esp_name}"].append(row_id)
+        for error, ids in failed.items():
+            NewsletterDelivery.objects.filter(pk__in=ids).update(
+                status=DeliveryStatus.FAILED, full_text=None, sent_at=None, error=error
+            )
+            counts[DeliveryStatus.FAILED] += len(ids)
+        counts[DeliveryStatus.SENT] = len(recipients) - counts[DeliveryStatus.FAILED]
+    return counts
 
 
 def _claim(row_id: int, status: str, *, full_text=None, sent_at=None, error: str = "") -> bool:
@@ -602,7 +734,7 @@ def _message(
     domain = urlsplit(settings.SITE_URL).hostname or "localhost"
     headers = {
         # RFC 2369 and RFC 8058: one click in the mail client unsubscribes, without signing in
-        "List-Unsubscribe": f"<{to.unsubscribe}>, <mailto:{address}?subject=unsubscribe%20{newsletter.slug}>",
+        "List-Unsubscribe": _list_unsubscribe(to.unsubscribe, address, newsletter.slug),
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "List-Id": f"{newsletter.name} <{newsletter.slug}.{domain}>",
         "Message-ID": to.message_id,
@@ -622,6 +754,52 @@ def _message(
         ),
         "text/html",
     )
+    return message
+
+
+def _list_unsubscribe(url: str, address: str, slug: str) -> str:
+    return f"<{url}>, <mailto:{address}?subject=unsubscribe%20{slug}>"
+
+
+def _batch_message(
+    send: NewsletterSend, api: BatchAPI, version: Rendered, recipients: list[Recipient]
+) -> AnymailMessage:
+    """One call's message: the version with the provider's merge fields where each recipient's
+    parts go, and those parts for each recipient as merge data and a List-Unsubscribe header."""
+    newsletter = send.newsletter
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    greeting, unsubscribe = api.merge_field("greeting"), api.merge_field("unsubscribe_url")
+    if api.escapes_html:
+        greeting_html, unsubscribe_html = greeting, unsubscribe
+    else:  # merged as given: the HTML part takes values escaped here
+        greeting_html = api.merge_field("greeting_html")
+        unsubscribe_html = api.merge_field("unsubscribe_url_html")
+    message = AnymailMessage(
+        subject=version.subject,
+        body=version.text.replace(GREETING, greeting).replace(UNSUBSCRIBE, unsubscribe),
+        from_email=formataddr((newsletter.sender_name or settings.SITE_NAME, address)),
+        to=[to.email for to in recipients],
+        headers={
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": f"{newsletter.name} <{newsletter.slug}.{domain}>",
+        },
+    )
+    message.attach_alternative(
+        version.html.replace(GREETING_HTML, greeting_html).replace(UNSUBSCRIBE, unsubscribe_html),
+        "text/html",
+    )
+    message.merge_data = {}
+    for to in recipients:
+        values = {"greeting": to.greeting, "unsubscribe_url": to.unsubscribe}
+        if not api.escapes_html:
+            values["greeting_html"] = to.greeting_html
+            values["unsubscribe_url_html"] = escape(to.unsubscribe)
+        message.merge_data[to.email] = values
+    message.merge_headers = {
+        to.email: {"List-Unsubscribe": _list_unsubscribe(to.unsubscribe, address, newsletter.slug)}
+        for to in recipients
+    }
     return message
 
 

@@ -72,6 +72,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
         "status",
         "current_period_end",
         "cancel_at_period_end",
+        "cancel_at",
     ]
     list_filter = ["status", "cancel_at_period_end", "plan"]
     search_fields = ["stripe_subscription_id", "user__email"]

@@ -7,6 +7,8 @@ Start-up (config/settings.py) already refuses settings that cannot work at all. 
   webhooks the site would believe;
 - a live key with the development webhook secret: that secret signs only the local stand-in's
   events, which are test mode, so no live event would ever pass the signature check.
+And, in `check --deploy` only: an API base that is not Stripe with DEBUG off, which start-up
+allows for a test key on the loopback (the production smoke test's stand-in) and nothing else.
 
 Nothing else about the key and the secret can honestly be told apart. Stripe's signing secrets
 (`whsec_`) carry no mode: each endpoint, test or live, has its own, and nothing in the string
@@ -14,7 +16,7 @@ says which. A test key beside a production SITE_URL is how going live starts (te
 """
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 LIVE_KEY_PREFIXES = ("sk_live_", "rk_live_")
 SECRET_HINT = (
@@ -57,3 +59,16 @@ def stripe_settings_check(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def stripe_api_base_check(app_configs, **kwargs):
+    if settings.DEBUG or settings.STRIPE_API_BASE == settings.STRIPE_LIVE_API_BASE:
+        return []
+    return [
+        Warning(
+            f"STRIPE_API_BASE is {settings.STRIPE_API_BASE}, not Stripe: a local stand-in.",
+            hint=f"Unset STRIPE_API_BASE (it defaults to {settings.STRIPE_LIVE_API_BASE}).",
+            id="billing.W001",
+        )
+    ]

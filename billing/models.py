@@ -188,6 +188,12 @@ class Subscription(models.Model):
     started_at = models.DateTimeField()
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    cancel_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When Stripe will end it: a cancellation at the period's end, or on a date set "
+        "in the portal or the API.",
+    )
     canceled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     trial_end = models.DateTimeField(null=True, blank=True)
@@ -232,6 +238,17 @@ class Subscription(models.Model):
     @property
     def grace_ends_at(self) -> datetime | None:
         return grace_ends_at(self.first_failed_payment_at)
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """When a cancellation ends it ("ends on ..."); None while it renews.
+
+        Stripe sets `cancel_at` for both ways of cancelling (at the period's end, or on a date);
+        a copy made before we stored it has only the flag, and the period's end.
+        """
+        if self.cancel_at:
+            return self.cancel_at
+        return self.current_period_end if self.cancel_at_period_end else None
 
     @property
     def display_amount(self) -> str:

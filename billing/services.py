@@ -119,6 +119,7 @@ def _checkout_session_create(*, user: User, plan: Plan, success_url: str, cancel
         "success_url": success_url,
         "cancel_url": cancel_url,
         "trial_days": _checkout_trial_days(user=user, plan=plan),
+        "trial_end": _unix(checkout_trial_end(user=user)),
     }
     try:
         session = stripe_api.checkout_session_create(
@@ -178,6 +179,37 @@ def _checkout_trial_days(*, user: User, plan: Plan) -> int | None:
     ):
         return None
     return plan.trial_days
+
+
+# Stripe requires a Checkout trial to end at least 48 hours after the session is made; the margin
+# covers the clocks of two machines and the moments between our reading and Stripe's check.
+CHECKOUT_TRIAL_END_MIN = timedelta(hours=48, minutes=10)
+
+
+def checkout_trial_end(*, user: User, now: datetime | None = None) -> datetime | None:
+    """When the first payment is taken if the member subscribes now during their free trial: the
+    trial's end, so subscribing keeps the free days (None: charged at once).
+
+    Only while at least 48 hours of it are left: Stripe accepts no nearer end. With less, the
+    member pays on subscribing (and pricing says so); the alternative, a trial stretched to 48
+    hours, would promise a first charge on a date that is not their trial's end.
+    """
+    if settings.TRIAL_MODE != "no_card":
+        return None
+    now = now or timezone.now()
+    membership = membership_for(user_id=user.pk)
+    ends = membership.trial_ends_at
+    if (
+        membership.trial_started_at is None
+        or ends is None
+        or not membership.trial_started_at <= now < ends
+    ):
+        return None
+    return ends if ends - now >= CHECKOUT_TRIAL_END_MIN else None
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment else None
 
 
 def checkout_confirm(*, user: User, session_id: str) -> dict | None:
@@ -241,6 +273,44 @@ def portal_start(*, user: User, return_url: str) -> str | None:
 
 
 # ---- subscriptions --------------------------------------------------------------
+
+
+class NothingToResume(Exception):
+    """The member has no cancellation pending: resumed already (`continuing`), or nothing live."""
+
+    def __init__(self, *, continuing: bool):
+        super().__init__()
+        self.continuing = continuing
+
+
+def subscription_resume(*, user: User) -> Subscription:
+    """Stop the member's pending cancellation at Stripe and copy the result; raises NothingToResume,
+    StripeError (then nothing has changed here).
+
+    No lock is held over the network: Stripe's answer is copied afterwards as any fetched state
+    is. A double click sends the same idempotency key (the cancellation it undoes, by when it
+    was made), so Stripe answers the second with the first's result (while the first is still
+    in flight Stripe answers 409, which the SDK retries until it can replay). Stripe keeps two ways to
+    schedule an end (the period-end flag and a date); each is undone with its own parameter,
+    the one our copy shows first, then the other if Stripe's answer still ends it.
+    """
+    subscription = Subscription.objects.filter(user=user).live().current_first().first()
+    if subscription is None or subscription.ends_at is None:
+        raise NothingToResume(continuing=subscription is not None)
+    cancelled = int(subscription.canceled_at.timestamp()) if subscription.canceled_at else 0
+    key = f"masthead-resume-{subscription.stripe_subscription_id}-{cancelled}"
+    ways = ["cancel_at_period_end", "cancel_at"]
+    if not subscription.cancel_at_period_end:
+        ways.reverse()
+    for clear in ways:
+        data = stripe_api.subscription_cancellation_clear(
+            subscription_id=subscription.stripe_subscription_id,
+            clear=clear,
+            idempotency_key=f"{key}-{clear}",
+        )
+        if not data.get("cancel_at_period_end") and not data.get("cancel_at"):
+            break
+    return subscription_sync(stripe_subscription=data) or subscription
 
 
 def subscription_refresh(
@@ -311,7 +381,7 @@ def subscription_sync(
         ).first() or Subscription(stripe_subscription_id=data["id"], user_id=user_id)
         was_paid = subscription.pk is not None and subscription.status in PAID_STATUSES
         was_cancelling = subscription.pk is not None and (
-            subscription.cancel_at_period_end or subscription.status == SubscriptionStatus.CANCELED
+            subscription.ends_at is not None or subscription.status == SubscriptionStatus.CANCELED
         )
         status = data["status"]
         subscription.plan = _plan_for(price)
@@ -321,6 +391,7 @@ def subscription_sync(
             item.get("current_period_end") or data.get("current_period_end")
         )
         subscription.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
+        subscription.cancel_at = _from_unix(data.get("cancel_at"))
         subscription.canceled_at = _from_unix(data.get("canceled_at"))
         subscription.ended_at = _from_unix(data.get("ended_at"))
         subscription.trial_end = _from_unix(data.get("trial_end"))
@@ -345,12 +416,16 @@ def subscription_sync(
                 key=f"subscription_started:{subscription.stripe_subscription_id}",
                 context=_mail_context(subscription),
             )
-        cancelling = subscription.cancel_at_period_end or status == SubscriptionStatus.CANCELED
+        cancelling = subscription.ends_at is not None or status == SubscriptionStatus.CANCELED
         if cancelling and not was_cancelling and subscription.pk:
+            # One mail per cancellation: a member who resumes and cancels again hears of it again.
+            when = (
+                f":{int(subscription.canceled_at.timestamp())}" if subscription.canceled_at else ""
+            )
             mail.queue(
                 mail.SUBSCRIPTION_CANCELLED,
                 user_id=user_id,
-                key=f"subscription_cancelled:{subscription.stripe_subscription_id}",
+                key=f"subscription_cancelled:{subscription.stripe_subscription_id}{when}",
                 context=_mail_context(subscription),
             )
     return subscription
@@ -384,9 +459,7 @@ def membership_sync(*, user_id: int) -> None:
         membership_subscription_set(
             user_id=user_id,
             status=current.status if current else "",
-            ends_at=current.current_period_end
-            if current and current.cancel_at_period_end
-            else None,
+            ends_at=current.ends_at if current else None,
             payment_failed_at=current.first_failed_payment_at if current else None,
         )
 
@@ -433,14 +506,17 @@ def _mail_context(subscription: Subscription) -> dict:
     period_end = (
         f"{subscription.current_period_end:%-d %B %Y}" if subscription.current_period_end else ""
     )
-    reads_until_period_end = (
-        subscription.cancel_at_period_end and subscription.status != SubscriptionStatus.CANCELED
-    )
+    # A pending cancellation: the member reads until then, and may still resume it.
+    ends_at = subscription.ends_at if subscription.status != SubscriptionStatus.CANCELED else None
     return {
         "plan_name": subscription.plan.name if subscription.plan else "",
         "amount": _charged_amount(subscription),
         "period_end": period_end,
-        "cancel_at": period_end if reads_until_period_end else "",
+        "cancel_at": f"{ends_at:%-d %B %Y}" if ends_at else "",
+        # A Stripe trial (kept from the free trial, or the plan's): the first payment waits for it.
+        "first_charge": f"{subscription.trial_end:%-d %B %Y}"
+        if subscription.status == SubscriptionStatus.TRIALING and subscription.trial_end
+        else "",
     }
 
 

@@ -65,9 +65,11 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     trial_days: int | None = None,
+    trial_end: int | None = None,
 ) -> StripeDict:
-    """A subscription-mode session; promotion codes are accepted, and with
-    settings.STRIPE_AUTOMATIC_TAX Stripe Tax adds the tax due (from the billing address the
+    """A Checkout Session for one Price; its trial lasts `trial_days`, or ends at `trial_end`
+    (a Unix time at least 48 hours away, as Stripe requires). Promotion codes are accepted, and
+    with settings.STRIPE_AUTOMATIC_TAX Stripe Tax adds the tax due (from the billing address the
     page asks for, saved on the Customer: Checkout needs it to calculate)."""
     params: dict[str, Any] = {
         "mode": "subscription",
@@ -82,6 +84,8 @@ def checkout_session_create(
     subscription_data: dict[str, Any] = {"metadata": {"user_id": str(user_id)}}
     if trial_days:
         subscription_data["trial_period_days"] = trial_days
+    elif trial_end:
+        subscription_data["trial_end"] = trial_end
     params["subscription_data"] = subscription_data
     if settings.STRIPE_AUTOMATIC_TAX:
         params["automatic_tax"] = {"enabled": True}
@@ -227,6 +231,24 @@ def invoice_preview(*, subscription_id: str) -> StripeDict | None:
         if getattr(error, "code", None) == "invoice_upcoming_none":
             return None
         raise
+
+
+def subscription_cancellation_clear(
+    *, subscription_id: str, clear: str, idempotency_key: str
+) -> StripeDict:
+    """Stop a pending cancellation: `clear` names how it was scheduled.
+
+    `cancel_at_period_end` is turned off with `false`; a date in `cancel_at` is unset with an
+    empty string, as Stripe unsets any nullable field. One at a time: each undoes its own kind.
+    """
+    params: dict[str, Any] = (
+        {"cancel_at_period_end": False} if clear == "cancel_at_period_end" else {"cancel_at": ""}
+    )
+    return _plain(
+        _client().v1.subscriptions.update(
+            subscription_id, params=params, options={"idempotency_key": idempotency_key}
+        )
+    )
 
 
 def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("billing/checkout/", views.checkout, name="checkout"),
     path("billing/success/", views.success, name="success"),
     path("billing/portal/", views.portal, name="portal"),
+    path("billing/resume/", views.resume, name="resume"),
     path("billing/stripe/webhook/", views.webhook, name="webhook"),
 ]

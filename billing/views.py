@@ -1,4 +1,5 @@
 import logging
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -8,9 +9,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts import views as account_views
 from billing import services, stripe_api
 from billing.models import Interval, Plan, SubscriptionStatus
 
@@ -27,6 +30,22 @@ class CheckoutForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.active())
 
 
+def _safe_next(request, value: str | None) -> str:
+    """`next` if it is a path on this site (the article the reader came from), else ""."""
+    value = (value or "").strip()
+    if not value.startswith("/") or not url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return ""
+    return value
+
+
+def _with_next(url: str, next_url: str) -> str:
+    if not next_url:
+        return url
+    return url + ("&" if "?" in url else "?") + urlencode({"next": next_url})
+
+
 def pricing(request):
     plans = list(Plan.objects.active())
     monthly = min(
@@ -37,24 +56,37 @@ def pricing(request):
         messages.info(request, "Checkout was cancelled. Nothing was charged.")
     # In card mode there is no trial at sign-up: the plans' own trials show instead.
     trial_days = settings.TRIAL_DAYS if settings.TRIAL_MODE == "no_card" else None
-    context = {"offers": offers, "trial_days": trial_days, "trial_mode": settings.TRIAL_MODE}
+    context = {
+        "offers": offers,
+        "trial_days": trial_days,
+        "trial_mode": settings.TRIAL_MODE,
+        "next": _safe_next(request, request.GET.get("next")),
+    }
+    if request.user.is_authenticated:
+        # Subscribing during the free trial: the first payment waits for the trial's end.
+        context["charged_from"] = services.checkout_trial_end(user=request.user)
     return render(request, "billing/pricing.html", context)
 
 
 @require_POST
 def checkout(request):
+    # The article the reader was reading, carried through Checkout so the success page leads back.
+    next_url = _safe_next(request, request.POST.get("next"))
+    pricing_url = _with_next(reverse("billing:pricing"), next_url)
     if not request.user.is_authenticated:
         # Back to the plans after signing in: this POST cannot be replayed as a GET.
-        return redirect_to_login(reverse("billing:pricing"))
+        return redirect_to_login(pricing_url)
     form = CheckoutForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the plans below to subscribe.")
-        return redirect("billing:pricing")
+        return redirect(pricing_url)
     plan = form.cleaned_data["plan"]
-    success_url = (
-        settings.SITE_URL + reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}"
+    success_url = settings.SITE_URL + _with_next(
+        reverse("billing:success") + "?session_id={CHECKOUT_SESSION_ID}", next_url
     )
-    cancel_url = settings.SITE_URL + reverse("billing:pricing") + "?checkout=cancelled"
+    cancel_url = settings.SITE_URL + _with_next(
+        reverse("billing:pricing") + "?checkout=cancelled", next_url
+    )
     try:
         url = services.checkout_start(
             user=request.user, plan=plan, success_url=success_url, cancel_url=cancel_url
@@ -65,11 +97,11 @@ def checkout(request):
     except services.PlanNotInStripe:
         log.error("Plan %s has no Stripe price: run manage.py stripe_setup", plan.lookup_key)
         messages.error(request, NOT_READY_MESSAGE)
-        return redirect("billing:pricing")
+        return redirect(pricing_url)
     except stripe_api.StripeError:
         log.exception("Stripe failed while starting checkout for member %s", request.user.pk)
         messages.error(request, OUTAGE_MESSAGE)
-        return redirect("billing:pricing")
+        return redirect(pricing_url)
     return redirect(url)
 
 
@@ -85,7 +117,12 @@ def success(request):
     except stripe_api.StripeError:
         # The webhook will bring the subscription: say so rather than ask to pay again.
         log.exception("Stripe failed while confirming checkout %s", session_id)
-        return render(request, "billing/success.html", {"pending": True, "unconfirmed": True})
+        context = {
+            "pending": True,
+            "unconfirmed": True,
+            "next": _safe_next(request, request.GET.get("next")),
+        }
+        return render(request, "billing/success.html", context)
     if session is None:
         raise Http404("No such checkout session.")
     subscription = services.checkout_subscription(user=request.user, session=session)
@@ -101,7 +138,8 @@ def success(request):
         session.get("payment_status") in ("paid", "no_payment_required")
         and session.get("status") == "complete"
     )
-    return render(request, "billing/success.html", {"pending": not paid})
+    context = {"pending": not paid, "next": _safe_next(request, request.GET.get("next"))}
+    return render(request, "billing/success.html", context)
 
 
 @require_POST
@@ -121,6 +159,43 @@ def portal(request):
         )
         return redirect("billing:pricing")
     return redirect(url)
+
+
+RESUMED_MESSAGE = "Your subscription will continue. Thank you for staying."
+RESUME_FAILED_MESSAGE = (
+    "We couldn't resume your subscription with our payment provider just now, so it still ends "
+    "as planned. Nothing was changed; please try again."
+)
+
+
+@require_POST
+def resume(request):
+    """Resume on the account page: the member's pending cancellation is stopped at Stripe."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("accounts:account") + "#resume")
+    try:
+        subscription = services.subscription_resume(user=request.user)
+    except services.NothingToResume as nothing:
+        # A second click after the first went through, or a subscription that has ended.
+        if nothing.continuing:
+            messages.success(request, RESUMED_MESSAGE)
+        else:
+            messages.info(request, "Your subscription has ended. Choose a plan to subscribe again.")
+            return redirect("billing:pricing")
+        return redirect(reverse("accounts:account") + "#billing")
+    except stripe_api.StripeError:
+        log.exception("Stripe failed while resuming for member %s", request.user.pk)
+        messages.error(request, RESUME_FAILED_MESSAGE)
+        # The account page again, as it was, with the message and the Resume button to retry.
+        response = account_views.account(request)
+        response.status_code = 502
+        return response
+    if subscription.ends_at is None:
+        messages.success(request, RESUMED_MESSAGE)
+    else:
+        log.error("Stripe still ends subscription %s after resuming", subscription)
+        messages.error(request, RESUME_FAILED_MESSAGE)
+    return redirect(reverse("accounts:account") + "#billing")
 
 
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature check below stands in for it

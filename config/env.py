@@ -5,6 +5,7 @@ with ImproperlyConfigured naming the variable, instead of surfacing later as a 5
 """
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -61,3 +62,23 @@ def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
     return value
+
+
+def folder_ready(name: str, path: str | os.PathLike) -> Path:
+    """The folder the setting `name` names, created (with its parents) if it is missing.
+
+    For the paths a process writes (the filesystem broker's messages, the file mail backend's
+    messages, an SQLite file, beat's schedule): made when the process starts, so a fresh clone
+    or a new volume works, and a path that cannot be made stops start-up naming the setting,
+    not the first task that writes there.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"{name} names {str(folder)!r}, which cannot be created: {error.strerror or error}."
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ImproperlyConfigured(f"{name} names {str(folder)!r}, which is not writable.")
+    return folder

@@ -5,13 +5,14 @@ Every variable read here is listed, with its default, in the README's settings t
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from config.env import env, envbool, envchoice, envint, envlist
+from config.env import env, envbool, envchoice, envint, envlist, folder_ready
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,6 +95,8 @@ try:
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is malformed: {error}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    if DATABASES["default"]["NAME"] != ":memory:":  # the file's folder, on a fresh volume
+        folder_ready("DATABASE_URL", Path(DATABASES["default"]["NAME"]).parent)
     # The local run has a web process and a Celery worker writing at once: take the write
     # lock when a transaction begins (a deferred one fails with "database is locked" when
     # two try to upgrade), wait for it rather than fail, and let readers read meanwhile.
@@ -227,11 +230,20 @@ if not DEBUG and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
     )
 if not STRIPE_API_BASE.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"STRIPE_API_BASE must be an http(s) URL, not {STRIPE_API_BASE!r}.")
+# A secret key goes to Stripe only. One exception with DEBUG off: a test key to this machine's
+# loopback, where the production smoke test runs the stand-in (tests/integration/processes/);
+# billing's deploy check (billing.W001) still flags it.
+_standin_on_loopback = urlsplit(STRIPE_API_BASE).hostname in (
+    "127.0.0.1",
+    "localhost",
+    "::1",
+) and STRIPE_SECRET_KEY.startswith(("sk_test_", "rk_test_"))
 if STRIPE_API_BASE != STRIPE_LIVE_API_BASE and (
-    not DEBUG or STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+    STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_")) or not (DEBUG or _standin_on_loopback)
 ):
     raise ImproperlyConfigured(
-        f"STRIPE_API_BASE must be {STRIPE_LIVE_API_BASE} in production or with a live key, not {STRIPE_API_BASE!r}."
+        f"STRIPE_API_BASE must be {STRIPE_LIVE_API_BASE} in production (or a loopback address "
+        f"with a test key) and with a live key, not {STRIPE_API_BASE!r}."
     )
 
 EMAIL_BACKEND = env(
@@ -249,6 +261,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", f"{SITE_NAME} <hello@example.com>
 EMAIL_FILE_PATH = env(
     "EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail")
 )  # for the file-based backend
+if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+    folder_ready("EMAIL_FILE_PATH", EMAIL_FILE_PATH)
 # Mail through a provider's API: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend, and
 # its settings as ANYMAIL_<NAME> (ANYMAIL_POSTMARK_SERVER_TOKEN=... -> ANYMAIL["POSTMARK_SERVER_TOKEN"]).
 ANYMAIL = {
@@ -274,7 +288,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.1,  # seconds between looks at the folder (the default is 1)
     }
     for _folder in ("queue", "processed", "control"):
-        (_celery_folder / _folder).mkdir(parents=True, exist_ok=True)
+        folder_ready("CELERY_FILESYSTEM_FOLDER", _celery_folder / _folder)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Redis hands an unacknowledged task to another worker after this long: longer
     # than any task's hard time limit, or a slow task would run twice at once.
@@ -309,8 +323,21 @@ CELERY_TASK_ROUTES = {
     "articles.tasks.newsletter_send_batch_task": {"queue": CELERY_NEWSLETTER_QUEUE},
     "articles.tasks.newsletter_plan_task": {"queue": CELERY_NEWSLETTER_QUEUE},
 }
+# Beat keeps each job's last run in this file (a shelve): losing it only makes every job
+# wait one interval more. config.celery.Scheduler creates its folder when beat starts, and
+# only there: a web node never needs it.
+CELERY_BEAT_SCHEDULE_FILENAME = env(
+    "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule")
+)
+CELERY_BEAT_SCHEDULER = "config.celery:Scheduler"
+# How often beat ends due trials (the clock already ended their access; this records the end
+# and sends the trial-ended mail). Settable so the production smoke test sees it within seconds.
+TRIAL_END_SWEEP_SECONDS = envint("TRIAL_END_SWEEP_SECONDS", "60", minimum=1)
 CELERY_BEAT_SCHEDULE = {
-    "trials-end-due": {"task": "accounts.tasks.trials_end_due_task", "schedule": 60.0},
+    "trials-end-due": {
+        "task": "accounts.tasks.trials_end_due_task",
+        "schedule": float(TRIAL_END_SWEEP_SECONDS),
+    },
     "trials-remind-ending": {
         "task": "accounts.tasks.trials_remind_ending_task",
         "schedule": 10 * 60.0,
@@ -337,6 +364,13 @@ TRIAL_SWEEP_CHUNK = envint("TRIAL_SWEEP_CHUNK", "5000", minimum=1)
 # Recipients per newsletter sending task: a thousand tasks for a million members, and a
 # task short enough (well under its 240 s limit) to pause or cancel between batches.
 NEWSLETTER_BATCH = envint("NEWSLETTER_BATCH", "500", minimum=1)
+# How a batch goes out (articles/newsletter_transport.py): auto, one provider API call per
+# version of the article when EMAIL_BACKEND is django-anymail's for Mailgun or SparkPost, else a
+# message per recipient; per-message, always the latter; anymail-batch, always the former, and
+# start-up stops when EMAIL_BACKEND cannot (articles/apps.py).
+NEWSLETTER_TRANSPORT = envchoice(
+    "NEWSLETTER_TRANSPORT", "auto", ("auto", "per-message", "anymail-batch")
+)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -344,7 +378,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# Where collectstatic (the release step) writes, and whitenoise serves from on each web node.
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -333,14 +333,17 @@ def subscription_item(*, now, subscription_id, price_obj, quantity, period_start
     return item
 
 
-def subscription(*, now, customer_id, price_obj, quantity, trial_days=None, metadata=None):
-    """A new subscription, ``active`` or ``trialing`` when ``trial_days`` is given."""
+def subscription(
+    *, now, customer_id, price_obj, quantity, trial_days=None, metadata=None, trial_end=None
+):
+    """A new subscription, ``active``, or ``trialing`` until ``trial_end`` (a timestamp) or for
+    ``trial_days``."""
     obj = fixture("subscription")
     sub_id = new_id("sub_")
     interval = price_obj["recurring"]["interval"]
     interval_count = price_obj["recurring"]["interval_count"]
-    if trial_days:
-        trial_end = now + trial_days * 86400
+    if trial_days or trial_end:
+        trial_end = trial_end or now + trial_days * 86400
         period_end, status = trial_end, "trialing"
     else:
         trial_end = None
@@ -357,11 +360,11 @@ def subscription(*, now, customer_id, price_obj, quantity, trial_days=None, meta
         id=sub_id,
         created=now,
         start_date=now,
-        billing_cycle_anchor=period_end if trial_days else now,
+        billing_cycle_anchor=period_end if trial_end else now,
         customer=customer_id,
         currency=price_obj["currency"],
         status=status,
-        trial_start=now if trial_days else None,
+        trial_start=now if trial_end else None,
         trial_end=trial_end,
         metadata=metadata or {},
         items=list_object([item], f"/v1/subscription_items?subscription={sub_id}"),

@@ -97,13 +97,15 @@ def checkout(
     customer_email,
     error=None,
     card_number="",
+    trial_end=None,
     promotion_code="",
     discount=None,
 ):
     """The payment form; ``error`` is shown above it after a failed attempt.
 
-    With ``allow_promotion_codes`` it takes a code; ``discount`` is (code, amount off) once one
-    applies, and the total due today is shown after it and any tax.
+    ``trial_end`` (a timestamp) is when a trial ends, as Stripe's page says when the first
+    payment is taken. With ``allow_promotion_codes`` it takes a code; ``discount`` is (code,
+    amount off) once one applies, and the total due today is shown after it and any tax.
     """
     plan_name = product["name"]
     lines = [
@@ -127,12 +129,18 @@ def checkout(
     if discount or session["total_details"]["amount_tax"]:
         lines.append(
             f'<p>Total due today: <strong id="total">'
-            f"{escape(money(0 if trial_days else session['amount_total'], currency))}"
+            f"{escape(money(0 if trial_days or trial_end else session['amount_total'], currency))}"
             "</strong></p>"
         )
     if trial_days:
         lines.append(
             f"<p>Includes a {trial_days}-day free trial. You will not be charged today.</p>"
+        )
+    if trial_end:
+        then = escape(price_label(price))
+        lines.append(
+            f'<p class="trial">Free until {date(trial_end)}. You won\'t be charged until '
+            f"{date(trial_end)}, then {then} starting that day.</p>"
         )
     if customer_email:
         lines.append(f"<p>Subscribing as {escape(customer_email)}</p>")
@@ -142,7 +150,7 @@ def checkout(
         described_by = "card-error card-help"
     session_id = escape(session["id"])
     invalid = ' aria-invalid="true"' if error else ""
-    button = "Start trial" if trial_days else "Subscribe"
+    button = "Start trial" if trial_days or trial_end else "Subscribe"
     lines.append(
         f'<form method="post" action="/checkout/{session_id}">\n'
         '<label for="card_number">Card number</label>\n'
@@ -233,6 +241,7 @@ NOTICES = {
     "cancel_at_period_end": "Your subscription will end at the close of the current period.",
     "resume": "Your subscription will continue.",
     "cancel_now": "Your subscription has been canceled.",
+    "switch": "Your plan has been updated.",
 }
 
 STATUS_LABELS = {
@@ -245,12 +254,14 @@ STATUS_LABELS = {
 }
 
 
-def portal(session, customer, rows, notice=None, cancel_actions=frozenset()):
+def portal(session, customer, rows, notice=None, cancel_actions=frozenset(), switches=None):
     """The customer's subscriptions; ``rows`` is a list of (subscription, product, price).
 
     ``cancel_actions`` are the cancellation buttons the session's configuration offers
     (``cancel_at_period_end`` or ``cancel_now``); a pending cancellation can always be resumed.
+    ``switches`` maps a subscription id to the (price, product) pairs it may switch to.
     """
+    switches = switches or {}
     lines = ["<h1>Manage your subscription</h1>"]
     if customer.get("email"):
         lines.append(f"<p>Signed in as {escape(customer['email'])}</p>")
@@ -259,14 +270,23 @@ def portal(session, customer, rows, notice=None, cancel_actions=frozenset()):
     if not rows:
         lines.append("<p>You have no subscriptions.</p>")
     for subscription, product, price in rows:
-        lines.append(_portal_subscription(session, subscription, product, price, cancel_actions))
+        lines.append(
+            _portal_subscription(
+                session,
+                subscription,
+                product,
+                price,
+                cancel_actions,
+                switches.get(subscription["id"], []),
+            )
+        )
     if session["return_url"]:
         return_url = escape(session["return_url"])
         lines.append(f'<p><a href="{return_url}">Return to site</a></p>')
     return document("Manage your subscription", "\n".join(lines))
 
 
-def _portal_subscription(session, subscription, product, price, cancel_actions):
+def _portal_subscription(session, subscription, product, price, cancel_actions, switches=()):
     sub_id = escape(subscription["id"])
     item = subscription["items"]["data"][0]
     status = subscription["status"]
@@ -275,7 +295,7 @@ def _portal_subscription(session, subscription, product, price, cancel_actions):
         facts.append(("Trial ends", date(subscription["trial_end"])))
     if status == "canceled":
         facts.append(("Ended", date(subscription["ended_at"])))
-    elif subscription["cancel_at_period_end"]:
+    elif subscription["cancel_at_period_end"] or subscription["cancel_at"]:
         facts.append(("Cancels on", date(subscription["cancel_at"])))
     elif status != "trialing":  # a trial's end is already its next payment date
         facts.append(("Renews on", date(item["current_period_end"])))
@@ -287,7 +307,7 @@ def _portal_subscription(session, subscription, product, price, cancel_actions):
         "</dl>",
     ]
     if status != "canceled":
-        if subscription["cancel_at_period_end"]:
+        if subscription["cancel_at_period_end"] or subscription["cancel_at"]:
             lines.append(_action_form(session, subscription, "resume", "Resume"))
         elif "cancel_at_period_end" in cancel_actions:
             lines.append(
@@ -295,14 +315,18 @@ def _portal_subscription(session, subscription, product, price, cancel_actions):
             )
         if "cancel_now" in cancel_actions:
             lines.append(_action_form(session, subscription, "cancel_now", "Cancel now"))
+        for other, other_product in switches:
+            label = f"Switch to {other_product['name']} ({price_label(other)})"
+            lines.append(_action_form(session, subscription, "switch", label, price=other["id"]))
     lines.append("</section>")
     return "\n".join(lines)
 
 
-def _action_form(session, subscription, action, label):
+def _action_form(session, subscription, action, label, price=None):
+    chosen = f'<input type="hidden" name="price" value="{escape(price)}">' if price else ""
     return (
         f'<form class="inline" method="post" action="/portal/{escape(session["id"])}/action">'
         f'<input type="hidden" name="subscription" value="{escape(subscription["id"])}">'
-        f'<input type="hidden" name="action" value="{action}">'
+        f'<input type="hidden" name="action" value="{action}">{chosen}'
         f'<button type="submit">{escape(label)}</button></form>'
     )

@@ -316,6 +316,8 @@ class App:
                 customer_email,
                 error=error,
                 card_number=card_number,
+                trial_end=plan["trial_end"]
+                or (self.store.now() + plan["trial_days"] * 86400 if plan["trial_days"] else None),
                 promotion_code=promotion_code,
                 discount=self._checkout_discount(id),
             )
@@ -439,7 +441,16 @@ class App:
                 rows.append((subscription, self.store.products[price["product"]], price))
             customer = self.store.customers[session["customer"]]
             cancel_actions = self.store.portal_cancel_actions(id)
-            return html_response(200, pages.portal(session, customer, rows, notice, cancel_actions))
+            switches = {
+                subscription["id"]: [
+                    (price, self.store.products[price["product"]])
+                    for price in self.store.portal_switch_prices(id, subscription)
+                ]
+                for subscription, _, _ in rows
+            }
+            return html_response(
+                200, pages.portal(session, customer, rows, notice, cancel_actions, switches)
+            )
 
     def portal_submit(self, request, id):
         form = parse_params(request.body)
@@ -448,7 +459,9 @@ class App:
             if id not in self.store.portal_sessions:
                 return html_response(404, pages.not_found("No such portal session."))
             try:
-                self.store.portal_action(id, form.get("subscription"), action)
+                self.store.portal_action(
+                    id, form.get("subscription"), action, price_id=form.get("price")
+                )
             except StandinError as error:
                 return html_response(error.status, pages.not_found(error.message))
         # Post/redirect/get, so reloading the page does not repeat the action.

@@ -699,7 +699,9 @@ class Store:
                     param="customer_email",
                 )
         price, quantity = self._checkout_line_item(params.get("line_items"))
-        trial_days, sub_metadata = self._subscription_data(params.get("subscription_data"))
+        trial_days, trial_end, sub_metadata = self._subscription_data(
+            params.get("subscription_data")
+        )
         as_bool(params, "allow_promotion_codes")  # validates the value
         automatic_tax = self._checkout_automatic_tax(params.get("automatic_tax"))
         session = objects.checkout_session(
@@ -715,6 +717,7 @@ class Store:
             "price": price["id"],
             "quantity": quantity,
             "trial_days": trial_days,
+            "trial_end": trial_end,
             "metadata": sub_metadata,
             "automatic_tax": automatic_tax,
             "promotion_code": None,
@@ -825,14 +828,36 @@ class Store:
         quantity = as_int(line, "quantity", default=1, minimum=1)
         return price, quantity
 
+    # subscription_data[trial_end]: "Has to be at least 48 hours in the future." (Stripe's API reference)
+    MIN_CHECKOUT_TRIAL_END = 48 * 3600
+
     def _subscription_data(self, data):
+        """(trial days, trial end, metadata) of a session's subscription_data."""
         if data is None:
-            return None, {}
+            return None, None, {}
         if not isinstance(data, dict):
             raise StandinError("Invalid hash", param="subscription_data")
-        check_known(data, {"trial_period_days", "metadata", "description"})
+        check_known(data, {"trial_period_days", "trial_end", "metadata", "description"})
         trial_days = as_int(data, "trial_period_days", minimum=1, maximum=730)
-        return trial_days, merged_metadata({}, data.get("metadata"), "subscription_data[metadata]")
+        trial_end = as_int(data, "trial_end")
+        if trial_end is not None:
+            param = "subscription_data[trial_end]"
+            if trial_days:
+                raise StandinError(
+                    "You may only specify one of these parameters: "
+                    "subscription_data[trial_end], subscription_data[trial_period_days].",
+                    param=param,
+                )
+            if trial_end < self.now() + self.MIN_CHECKOUT_TRIAL_END:
+                raise StandinError(
+                    "The `trial_end` date has to be at least 2 days in the future.", param=param
+                )
+            if trial_end > self.now() + 730 * 86400:
+                raise StandinError(
+                    "The `trial_end` date can be at most 730 days in the future.", param=param
+                )
+        metadata = merged_metadata({}, data.get("metadata"), "subscription_data[metadata]")
+        return trial_days, trial_end, metadata
 
     def success_redirect(self, session):
         return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
@@ -898,7 +923,8 @@ class Store:
         pending = self.checkout_authentications.get(session["id"])
         if pending is None:
             pending = {"card": card, "subscription": None, "invoice": None}
-            if not self.checkout_plans[session["id"]]["trial_days"]:
+            plan = self.checkout_plans[session["id"]]
+            if not (plan["trial_days"] or plan["trial_end"]):
                 # Checkout makes the subscription before it confirms the first payment: until
                 # the cardholder authenticates, it is `incomplete` and its first invoice open,
                 # its payment requiring action (docs.stripe.com/billing/subscriptions/overview).
@@ -987,6 +1013,7 @@ class Store:
             price_obj=price,
             quantity=plan["quantity"],
             trial_days=plan["trial_days"],
+            trial_end=plan["trial_end"],
             metadata=plan["metadata"],
         )
         if status:
@@ -1038,7 +1065,8 @@ class Store:
         plan = self.checkout_plans[session["id"]]
         subscription = self._checkout_subscription(session, customer)
         price = self.prices[plan["price"]]
-        amount = 0 if plan["trial_days"] else price["unit_amount"] * plan["quantity"]
+        trialing = subscription["status"] == "trialing"
+        amount = 0 if trialing else price["unit_amount"] * plan["quantity"]
         invoice = self._new_invoice(subscription, "subscription_create", amount)
         self._mark_paid(invoice)
         self._checkout_complete(session, customer, subscription, invoice)
@@ -1181,9 +1209,11 @@ class Store:
             raise StandinError(
                 "The subscription does not belong to that customer.", param="customer"
             )
+        period_end = subscription["items"]["data"][0]["current_period_end"]
         if (
             subscription["status"] in ("canceled", "incomplete_expired")
             or subscription["cancel_at_period_end"]
+            or (subscription["cancel_at"] is not None and subscription["cancel_at"] <= period_end)
         ):
             raise StandinError(
                 f"No upcoming invoices for subscription: {subscription['id']}",
@@ -1425,7 +1455,28 @@ class Store:
             return set()
         return {"cancel_at_period_end" if cancel["mode"] == "at_period_end" else "cancel_now"}
 
-    def portal_action(self, portal_id, subscription_id, action):
+    def portal_switch_prices(self, portal_id, subscription):
+        """The prices the session's configuration lets this subscription switch to (not its own)."""
+        session = self.get("portal_sessions", "billing portal session", portal_id)
+        update = self.portal_configurations[session["configuration"]]["features"][
+            "subscription_update"
+        ]
+        if (
+            not update["enabled"]
+            or "price" not in update["default_allowed_updates"]
+            or subscription["status"] not in ("active", "trialing")
+            or subscription["cancel_at"]  # Stripe's portal offers only Renew until it is resumed
+        ):
+            return []
+        current = subscription["items"]["data"][0]["price"]["id"]
+        return [
+            self.prices[price_id]
+            for product in update["products"] or []
+            for price_id in product["prices"]
+            if price_id != current and self.prices[price_id]["active"]
+        ]
+
+    def portal_action(self, portal_id, subscription_id, action, price_id=None):
         """Apply a portal button. Only the portal's own customer's subscriptions may change,
         and only as the session's configuration allows."""
         portal = self.get("portal_sessions", "billing portal session", portal_id)
@@ -1441,24 +1492,112 @@ class Store:
         if action == "cancel_at_period_end":
             return self._set_cancel_at_period_end(subscription, True)
         if action == "resume":
+            if subscription["cancel_at"] and not subscription["cancel_at_period_end"]:
+                return self._resume_scheduled(subscription)
             return self._set_cancel_at_period_end(subscription, False)
         if action == "cancel_now":
             return self.cancel_subscription(subscription_id)
+        if action == "switch":
+            allowed = {p["id"]: p for p in self.portal_switch_prices(portal_id, subscription)}
+            if price_id not in allowed:
+                raise StandinError(
+                    "This portal's configuration does not offer that plan.",
+                    status=403,
+                    param="price",
+                )
+            return self._switch_price(portal_id, subscription, allowed[price_id])
         raise StandinError(f"Unknown portal action: {action}", param="action")
+
+    def _switch_price(self, portal_id, subscription, price):
+        """The portal's plan switch, as Stripe applies it with the configuration's settings.
+
+        Stripe's rules (Change subscriptions, Prorations): a price of the same interval keeps
+        the billing period; a price of another interval (monthly <-> annual) starts a new period
+        now and is invoiced at once. `proration_behavior` decides the credit for the unused part
+        of the old price: `none` gives none; `create_prorations` puts it on the next invoice (at
+        once when the interval changes, since that invoice is made now); `always_invoice`
+        invoices the difference now. A trial ends with `trial_update_behavior=end_trial` (the
+        default) and carries on with `continue_trial`. The stand-in's card always pays, and a
+        credit larger than the new charge stays unused (Stripe would keep it on the balance);
+        a change Stripe would schedule at the period's end (`schedule_at_period_end`) is refused.
+        """
+        session = self.portal_sessions[portal_id]
+        update = self.portal_configurations[session["configuration"]]["features"][
+            "subscription_update"
+        ]
+        item = subscription["items"]["data"][0]
+        old_price, quantity, now = item["price"], item["quantity"], self.now()
+        if update["schedule_at_period_end"]["conditions"]:
+            raise StandinError(
+                "The Stripe stand-in does not schedule plan changes at the period's end.",
+                status=400,
+                param="price",
+            )
+        before = copy.deepcopy(subscription)
+        recurring, old_recurring = price["recurring"], old_price["recurring"]
+        same_interval = (recurring["interval"], recurring["interval_count"]) == (
+            old_recurring["interval"],
+            old_recurring["interval_count"],
+        )
+        trialing = subscription["status"] == "trialing"
+        continue_trial = trialing and update["trial_update_behavior"] == "continue_trial"
+        # The unused share of what the old price paid for (nothing during a trial).
+        start, end = item["current_period_start"], item["current_period_end"]
+        unused = 0.0 if trialing or end <= start else max(0, end - now) / (end - start)
+        credit = round(old_price["unit_amount"] * quantity * unused)
+        full = price["unit_amount"] * quantity
+        item.update(price=copy.deepcopy(price), plan=objects.plan_from_price(price))
+        charge = None
+        if continue_trial:
+            pass  # the trial carries on; its end stays the first payment on the new price
+        elif trialing or not same_interval:
+            # A new period from now, invoiced at once (Stripe resets the billing cycle anchor).
+            item["current_period_start"] = now
+            item["current_period_end"] = objects.add_interval(
+                now, recurring["interval"], recurring["interval_count"]
+            )
+            subscription["billing_cycle_anchor"] = now
+            if trialing:
+                subscription.update(status="active", trial_end=now)
+            prorate = update["proration_behavior"] != "none"
+            charge = max(0, full - (credit if prorate else 0))
+        elif update["proration_behavior"] == "always_invoice":
+            charge = max(0, round(full * unused) - credit)
+        self.emit("customer.subscription.updated", subscription, before)
+        if charge is not None:
+            invoice = self._new_invoice(subscription, "subscription_update", charge)
+            self._mark_paid(invoice)
+            self.emit("invoice.paid", invoice)
+        return subscription
 
     # ---- subscriptions -------------------------------------------------------
 
     def update_subscription(self, subscription_id, params):
         check_known(
-            params, {"cancel_at_period_end", "metadata", "description", "cancellation_details"}
+            params,
+            {
+                "cancel_at_period_end",
+                "cancel_at",
+                "metadata",
+                "description",
+                "cancellation_details",
+            },
         )
         subscription = self.get("subscriptions", "subscription", subscription_id)
         before = copy.deepcopy(subscription)
         cancel_at_period_end = as_bool(params, "cancel_at_period_end")
-        if subscription["status"] == "canceled" and cancel_at_period_end is not None:
+        if subscription["status"] == "canceled" and (
+            cancel_at_period_end is not None or "cancel_at" in params
+        ):
             raise StandinError(
                 "A canceled subscription can only update its cancellation_details and metadata.",
-                param="cancel_at_period_end",
+                param="cancel_at_period_end" if cancel_at_period_end is not None else "cancel_at",
+            )
+        cancel_at = self._cancel_at(subscription, params)
+        if cancel_at and cancel_at_period_end:
+            raise StandinError(
+                "You may only specify one of these parameters: cancel_at, cancel_at_period_end.",
+                param="cancel_at",
             )
         subscription["metadata"] = merged_metadata(subscription["metadata"], params.get("metadata"))
         if "description" in params:
@@ -1468,6 +1607,10 @@ class Store:
             for field in ("comment", "feedback"):
                 if field in details:
                     subscription["cancellation_details"][field] = details[field] or None
+        if (
+            cancel_at is not None
+        ):  # first: `cancel_at=""` with `cancel_at_period_end=true` ends it then
+            self._apply_cancel_at(subscription, cancel_at)
         if (
             cancel_at_period_end is not None
             and cancel_at_period_end != subscription["cancel_at_period_end"]
@@ -1487,6 +1630,15 @@ class Store:
         self.emit("customer.subscription.updated", subscription, before)
         return subscription
 
+    def _resume_scheduled(self, subscription):
+        """The portal's Resume for an end set on a date: the date is unset."""
+        if subscription["status"] == "canceled":
+            raise StandinError("This subscription is already canceled.", param="subscription")
+        before = copy.deepcopy(subscription)
+        self._apply_cancel_at(subscription, 0)
+        self.emit("customer.subscription.updated", subscription, before)
+        return subscription
+
     def _apply_cancel_at_period_end(self, subscription, flag):
         details = subscription["cancellation_details"]
         if flag:
@@ -1494,6 +1646,39 @@ class Store:
                 cancel_at_period_end=True,
                 cancel_at=subscription["items"]["data"][0]["current_period_end"],
                 canceled_at=self.now(),
+            )
+            details["reason"] = "cancellation_requested"
+        else:
+            subscription.update(cancel_at_period_end=False, cancel_at=None, canceled_at=None)
+            details["reason"] = None
+
+    def _cancel_at(self, subscription, params):
+        """`cancel_at` as given: a timestamp, 0 for "" (unset: no scheduled end), None if absent.
+
+        Stripe's `min_period_end`/`max_period_end` resolve to the earliest/latest item's period
+        end at once (one item here: its period end); unlike `cancel_at_period_end`, later period
+        changes do not move them.
+        """
+        if "cancel_at" not in params:
+            return None
+        value = params["cancel_at"]
+        if value == "":
+            return 0
+        if value in ("min_period_end", "max_period_end"):
+            return subscription["items"]["data"][0]["current_period_end"]
+        timestamp = as_int(params, "cancel_at")
+        if timestamp <= self.now():
+            raise StandinError("cancel_at must be in the future.", param="cancel_at")
+        return timestamp
+
+    def _apply_cancel_at(self, subscription, cancel_at):
+        """Schedule the end on a date (a timestamp), or unset any scheduled end (0)."""
+        details = subscription["cancellation_details"]
+        if cancel_at:
+            subscription.update(
+                cancel_at=cancel_at,
+                cancel_at_period_end=False,
+                canceled_at=subscription["canceled_at"] or self.now(),
             )
             details["reason"] = "cancellation_requested"
         else:
@@ -1570,7 +1755,11 @@ class Store:
         status = subscription["status"]
         if status == "canceled":
             raise StandinError(f"Subscription {subscription_id} is canceled.", param="action")
-        if action == "end_period" and subscription["cancel_at_period_end"]:
+        ends = subscription["cancel_at"]  # a date set with cancel_at ends it too, if it comes first
+        period_end = subscription["items"]["data"][0]["current_period_end"]
+        if action == "end_period" and (
+            subscription["cancel_at_period_end"] or (ends and ends <= period_end)
+        ):
             return self._end_at_period_end(subscription)
         if action in ("renew", "end_period"):
             action = "end_trial" if status == "trialing" else "renew"
@@ -1724,7 +1913,9 @@ class Store:
     def _end_at_period_end(self, subscription):
         before = copy.deepcopy(subscription)
         subscription.update(
-            status="canceled", ended_at=subscription["items"]["data"][0]["current_period_end"]
+            status="canceled",
+            ended_at=subscription["cancel_at"]
+            or subscription["items"]["data"][0]["current_period_end"],
         )
         self.emit("customer.subscription.deleted", subscription, before)
         return subscription

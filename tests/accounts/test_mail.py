@@ -61,7 +61,7 @@ EXPECTED = {
     mail.SUBSCRIPTION_CANCELLED: (
         "subscription has been cancelled",
         "until 28 December 2026",
-        f"{SITE}/pricing/",
+        f"{SITE}/account/#resume",  # "changed your mind?": Resume, while it is pending
     ),
 }
 

@@ -228,7 +228,8 @@ def test_a_cancelled_subscription_reads_until_the_period_ends_then_gets_the_teas
 
     with time_machine.travel(period_end - timedelta(minutes=1)):
         assert reads_in_full(premium_page(client, member))
-        assert f"Cancels on {period_end:%-d %B %Y}" in client.get("/account/").content.decode()
+        account = client.get("/account/").content.decode()
+        assert f"Your subscription ends on {period_end:%-d %B %Y}" in account
 
     with time_machine.travel(period_end + timedelta(minutes=1)):
         html = premium_page(client, member)

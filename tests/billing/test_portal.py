@@ -123,7 +123,9 @@ def test_cancelling_in_the_portal_keeps_access_until_the_period_ends_then_shows_
     subscription.refresh_from_db()
     assert subscription.cancel_at_period_end
     period_end = subscription.current_period_end
-    assert f"Cancels on {period_end:%-d %B %Y}" in client.get("/account/").content.decode()
+    account = client.get("/account/").content.decode()
+    assert f"Your subscription ends on {period_end:%-d %B %Y}" in account
+    assert 'action="/billing/resume/"' in account
     assert PREMIUM in client.get("/articles/premium-article/").content.decode()
     cancelled = SentMail.objects.get(user=oscar, kind="subscription_cancelled")
     assert mail.deliver_recorded(cancelled.key)

@@ -44,6 +44,8 @@ def stripe_subscription(*, id, customer, status, price_id, start, period_end, ca
         created=int(start.timestamp()),
         start_date=int(start.timestamp()),
         cancel_at_period_end=cancel_at_period_end,
+        # Stripe sets the date with the flag (the period's end); the example's own is unrelated
+        cancel_at=int(period_end.timestamp()) if cancel_at_period_end else None,
         canceled_at=int(start.timestamp()) if ended or cancel_at_period_end else None,
         ended_at=int(period_end.timestamp()) if ended else None,
         trial_end=int(period_end.timestamp()) if status == "trialing" else None,

@@ -271,11 +271,13 @@ LIFECYCLES = {
     "paid_again": ["fail_renewal", "pay_failed_invoice"],
     "cancelled": ["fail_renewal", "pay_failed_invoice", "cancel"],
     "cancelling": ["renew", "cancel_at_period_end"],
+    "ending_on_a_date": ["cancel_at"],
+    "resumed": ["cancel_at_period_end", "resume"],
 }
 
 
 @hypothesis_settings(
-    max_examples=8,
+    max_examples=12,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -296,6 +298,14 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
             stripe_client.v1.subscriptions.update(
                 subscription_id, params={"cancel_at_period_end": True}
             )
+        elif step == "cancel_at":
+            stripe_client.v1.subscriptions.update(
+                subscription_id, params={"cancel_at": int(time.time()) + 10 * 86400}
+            )
+        elif step == "resume":
+            stripe_client.v1.subscriptions.update(
+                subscription_id, params={"cancel_at_period_end": False}
+            )
         else:
             advance(standin, subscription_id, step)
     status, state = control(standin, "/_standin/state", method="GET")
@@ -311,6 +321,7 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
     ours = Subscription.objects.get(stripe_subscription_id=subscription_id)
     assert ours.status == at_stripe["status"]
     assert ours.cancel_at_period_end == at_stripe["cancel_at_period_end"]
+    assert (int(ours.cancel_at.timestamp()) if ours.cancel_at else None) == at_stripe["cancel_at"]
     assert (
         int(ours.current_period_end.timestamp())
         == at_stripe["items"]["data"][0]["current_period_end"]
@@ -319,13 +330,15 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
     membership = Membership.objects.get(pk=member.pk)  # what access reads follows our copy
     assert membership.subscription_status == ours.status
     assert membership.payment_failed_at == ours.first_failed_payment_at
-    assert membership.subscription_ends_at == (
-        ours.current_period_end if ours.cancel_at_period_end else None
-    )
+    assert membership.subscription_ends_at == ours.ends_at
+    if lifecycle in ("cancelling", "ending_on_a_date"):
+        assert ours.ends_at is not None
     mails = SentMail.objects.filter(user=member)
     assert mails.filter(kind="subscription_started").count() <= 1
+    # Every event's handler copies Stripe's latest state, so a cancellation already undone is
+    # never seen here, and mails no one.
     assert mails.filter(kind="subscription_cancelled").count() == (
-        1 if lifecycle in ("cancelled", "cancelling") else 0
+        1 if lifecycle in ("cancelled", "cancelling", "ending_on_a_date") else 0
     )
     failed_invoices = {
         e["data"]["object"]["id"] for e in events if e["type"] == "invoice.payment_failed"
@@ -401,6 +414,13 @@ def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     )
     assert mail.deliver_recorded(reminder.key)
     assert mailoutbox[-1].to == ["newcomer@example.com"]
+    # They subscribed with a card: the mail says when they will be charged, not how to subscribe.
+    text, (html, _) = mailoutbox[-1].body, mailoutbox[-1].alternatives[0]
+    trial_end = f"{Subscription.objects.get().trial_end:%-d %B %Y}"
+    assert f"Your free trial ends on {trial_end}." in text
+    assert "your first payment of £12.00 is taken that day" in text
+    assert "you will not be charged" not in text and "/pricing/" not in text + html
+    assert 'href="http://testserver/account/"' in html
 
 
 # ---- posted by the stand-in itself, to a running site ---------------------------------

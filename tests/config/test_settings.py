@@ -34,6 +34,8 @@ PROJECT_VARIABLES = {
     "STRIPE_API_BASE",
     "TRIAL_MODE",
     "PAYMENT_GRACE_DAYS",
+    "EMAIL_BACKEND",
+    "NEWSLETTER_TRANSPORT",
 }
 
 
@@ -78,6 +80,9 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "DATABASE_URL": "nonsense://x"}, "DATABASE_URL"),
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
+        ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "fast"}, "NEWSLETTER_TRANSPORT"),
+        # the console backend (DEBUG's) has no batch API to send through
+        ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "anymail-batch"}, "NEWSLETTER_TRANSPORT"),
     ],
     ids=[
         "debug-not-a-boolean",
@@ -90,6 +95,8 @@ def start(**variables) -> subprocess.CompletedProcess:
         "database-url-unknown-scheme",
         "site-url-not-http",
         "redis-url-not-redis",
+        "newsletter-transport-unknown",
+        "newsletter-batch-without-a-batch-api",
     ],
 )
 def test_a_malformed_setting_stops_start_up_and_names_the_variable(variables, named):
@@ -118,6 +125,16 @@ def test_development_starts_with_no_variables_but_debug():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_newsletters_can_be_sent_through_a_providers_batch_api():
+    result = start(
+        DEBUG="1",
+        EMAIL_BACKEND="anymail.backends.mailgun.EmailBackend",
+        NEWSLETTER_TRANSPORT="anymail-batch",
+    )
+
+    assert result.returncode == 0, result.stderr
 
 
 # ---- Stripe ---------------------------------------------------------------------------
@@ -200,6 +217,18 @@ def test_production_starts_with_a_test_or_restricted_stripe_key(key):
     assert result.returncode == 0, result.stderr
 
 
+def test_production_may_point_a_test_key_at_a_stand_in_on_the_loopback():
+    """For the production smoke test (tests/integration/processes/test_smoke.py); the deploy
+    check flags it (below)."""
+    for base in ("http://127.0.0.1:12111", "http://localhost:12111"):
+        result = start(
+            **{**PRODUCTION, **STRIPE_PRODUCTION, "STRIPE_SECRET_KEY": "sk_test_x"},
+            STRIPE_API_BASE=base,
+        )
+
+        assert result.returncode == 0, result.stderr
+
+
 # ---- `manage.py check --deploy --fail-level WARNING`, as CI runs it (.ci/run) --------------
 
 
@@ -240,6 +269,13 @@ def test_the_deploy_check_refuses_the_development_webhook_secret():
 
     assert result.returncode != 0
     assert "billing.E002" in result.stdout + result.stderr
+
+
+def test_the_deploy_check_flags_a_stripe_api_base_that_is_not_stripe():
+    result = deploy_check(STRIPE_API_BASE="http://127.0.0.1:12111")
+
+    assert result.returncode != 0
+    assert "billing.W001" in result.stdout + result.stderr
 
 
 def test_the_deploy_check_would_catch_hsts_turned_off():
@@ -317,3 +353,48 @@ def test_the_session_engine_can_be_chosen_and_a_wrong_one_is_refused():
         timeout=60,
     )
     assert result.returncode != 0 and "SESSION_ENGINE" in result.stderr
+
+
+# ---- the folders a process writes ----------------------------------------------------------
+# Made when a process starts (a fresh clone, a new volume), or start-up stops naming the setting.
+
+FILE_MAIL = "django.core.mail.backends.filebased.EmailBackend"
+
+
+def folder_settings(root: Path) -> dict[str, str]:
+    return {
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{root / 'database' / 'site.sqlite3'}",
+        "EMAIL_BACKEND": FILE_MAIL,
+        "EMAIL_FILE_PATH": str(root / "mail"),
+        "CELERY_BROKER_URL": "filesystem://localhost/",
+        "CELERY_FILESYSTEM_FOLDER": str(root / "celery"),
+    }
+
+
+def test_the_folders_the_settings_name_are_made_at_start_up(tmp_path):
+    root = tmp_path / "not-there-yet"
+
+    result = start(**folder_settings(root))
+
+    assert result.returncode == 0, result.stderr
+    assert (root / "database").is_dir()
+    assert (root / "mail").is_dir()
+    assert {p.name for p in (root / "celery").iterdir()} == {"queue", "processed", "control"}
+
+
+@pytest.mark.parametrize("named", ["DATABASE_URL", "EMAIL_FILE_PATH", "CELERY_FILESYSTEM_FOLDER"])
+def test_a_folder_that_cannot_be_made_stops_start_up_naming_its_setting(tmp_path, named):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    variables = {  # only the one setting under the file; the others where they can be made
+        **folder_settings(tmp_path / "fine"),
+        named: folder_settings(blocker / "inside")[named],
+    }
+
+    result = start(**variables)
+
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in last_line
+    assert f"{named} names" in last_line and "cannot be created" in last_line

@@ -2,7 +2,9 @@
 
 - browser/: Debian's Chromium driven through the reader's journey and axe-core's checks;
 - worker/: a real Celery worker process running the periodic jobs and member mail;
-- stripe_standin/: the Stripe stand-in's own suite, against the real process.
+- stripe_standin/: the Stripe stand-in's own suite, against the real process;
+- processes/: the Procfiles' process sets through honcho: the production set's smoke test
+  (DEBUG off, gunicorn, workers, beat, the release step) and the folders each set writes.
 
 Every test under this folder is marked `integration`, so `pytest -m "not integration"` is the
 fast inner loop; `make test` (and CI) run everything. Billing's own tests, which use the

@@ -159,7 +159,7 @@ def test_the_whole_journey_through_checkout_and_the_portal(
         page.reload()
         screenshot(page, "account-cancelling")
         assert page.get_by_text(
-            f"Cancels on {timezone.localtime(period_end):%-d %B %Y}"
+            f"Your subscription ends on {timezone.localtime(period_end):%-d %B %Y}"
         ).is_visible()
         assert reads_in_full(page)
 

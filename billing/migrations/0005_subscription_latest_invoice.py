@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0003_complimentary_access_moved_to_accounts"),
+        ("billing", "0004_subscription_cancel_at"),
     ]
 
     operations = [
