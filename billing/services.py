@@ -310,7 +310,9 @@ def subscription_resume(*, user: User) -> Subscription:
         )
         if not data.get("cancel_at_period_end") and not data.get("cancel_at"):
             break
-    return subscription_sync(stripe_subscription=data) or subscription
+    # It renews again: what the next invoice charges, fetched before anything is written.
+    upcoming = _upcoming_invoice(stripe_subscription=data)
+    return subscription_sync(stripe_subscription=data, upcoming_invoice=upcoming) or subscription
 
 
 def subscription_refresh(

@@ -132,4 +132,6 @@ def test_a_cancelled_subscription_shows_no_next_amount(
 
     subscription.refresh_from_db()
     assert subscription.amount is None
-    assert f"Cancels on {subscription.current_period_end:%-d %B %Y}" in page(client, "/account/")
+    html = page(client, "/account/")
+    assert f"Your subscription ends on {subscription.current_period_end:%-d %B %Y}." in html
+    assert "Next billing date" not in html
