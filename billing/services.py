@@ -389,9 +389,8 @@ def subscription_sync(
         subscription.plan = _plan_for(price)
         subscription.status = status
         subscription.started_at = _from_unix(data.get("start_date") or data["created"])
-        subscription.current_period_end = _from_unix(
-            item.get("current_period_end") or data.get("current_period_end")
-        )
+        # On the item since API version 2025-03-31.basil, which removed the subscription's own.
+        subscription.current_period_end = _from_unix(item.get("current_period_end"))
         subscription.cancel_at_period_end = bool(data.get("cancel_at_period_end"))
         subscription.cancel_at = _from_unix(data.get("cancel_at"))
         subscription.canceled_at = _from_unix(data.get("canceled_at"))
@@ -418,8 +417,23 @@ def subscription_sync(
                 key=f"subscription_started:{subscription.stripe_subscription_id}",
                 context=_mail_context(subscription),
             )
+        # Stripe's retries all failed: it cancelled the subscription or put it on hold (unpaid), as
+        # the account's settings say. One mail says so, once per failed invoice, in place of the
+        # cancellation mail (nobody chose this; "changed your mind?" would not fit).
+        ended_unpaid = (
+            status == SubscriptionStatus.CANCELED
+            and (data.get("cancellation_details") or {}).get("reason") == "payment_failed"
+        )
+        if ended_unpaid or status == SubscriptionStatus.UNPAID:
+            mail.queue(
+                mail.PAYMENT_FAILED_FINAL,
+                user_id=user_id,
+                key=f"payment_failed_final:{subscription.stripe_subscription_id}:"
+                f"{_id_of(data.get('latest_invoice'))}",
+                context={**_mail_context(subscription), "ended": ended_unpaid},
+            )
         cancelling = subscription.ends_at is not None or status == SubscriptionStatus.CANCELED
-        if cancelling and not was_cancelling and subscription.pk:
+        if cancelling and not was_cancelling and subscription.pk and not ended_unpaid:
             # One mail per cancellation: a member who resumes and cancels again hears of it again.
             when = (
                 f":{int(subscription.canceled_at.timestamp())}" if subscription.canceled_at else ""
@@ -447,6 +461,11 @@ def _latest_invoice_copy(subscription: Subscription, latest: dict | str | None) 
         subscription.latest_invoice_status = ""
         subscription.latest_invoice_total = None
         subscription.latest_invoice_url = ""
+
+
+def _id_of(value) -> str:
+    """An expandable field's id, whether Stripe sent the id or the object."""
+    return (value.get("id") if isinstance(value, dict) else value) or ""
 
 
 def membership_sync(*, user_id: int) -> None:
@@ -577,9 +596,10 @@ def _object(event: dict) -> dict:
 
 
 def _invoice_subscription_id(invoice: dict) -> str | None:
+    # parent.subscription_details since API version 2025-03-31.basil (invoice.subscription is gone).
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
-    subscription = details.get("subscription") or invoice.get("subscription")
+    subscription = details.get("subscription")
     return subscription["id"] if isinstance(subscription, dict) else subscription
 
 

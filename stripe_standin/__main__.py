@@ -36,7 +36,15 @@ def parse_args(argv=None):
         "--retry-base",
         type=float,
         default=0.5,
-        help="first webhook retry delay in seconds, doubling each time (default 0.5)",
+        help="first webhook retry delay in seconds, standing for Stripe's hour: later ones "
+        "follow Stripe's schedule (see --webhook-retries) at that scale (default 0.5)",
+    )
+    parser.add_argument(
+        "--webhook-retries",
+        choices=("test", "live"),
+        default="test",
+        help="Stripe's retry schedule: test (3 retries over some hours, as in sandboxes; the "
+        "default) or live (for up to 3 days)",
     )
     args = parser.parse_args(argv)
     if args.webhook_url and not args.webhook_secret:
@@ -53,6 +61,7 @@ def main(argv=None):
         webhook_secret=args.webhook_secret,
         api_key=args.api_key,
         retry_base=args.retry_base,
+        webhook_retries=args.webhook_retries,
     )
     print(f"Stripe stand-in listening on {server.base_url}", flush=True)
     try:

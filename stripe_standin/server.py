@@ -40,6 +40,9 @@ def redirect(location):
     return Response(303, headers={"Location": location})
 
 
+IDEMPOTENCY_KEY_LIFETIME = 24 * 3600
+
+
 def route(pattern):
     """``"/v1/customers/{id}"`` -> a regex with a named group per placeholder."""
     return re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern))
@@ -47,12 +50,21 @@ def route(pattern):
 
 class App:
     def __init__(
-        self, base_url, *, webhook_url=None, webhook_secret=None, api_key=None, retry_base=0.5
+        self,
+        base_url,
+        *,
+        webhook_url=None,
+        webhook_secret=None,
+        api_key=None,
+        retry_base=0.5,
+        webhook_retries="test",
     ):
         self.base_url = base_url
         self.api_key = api_key
         self.store = Store(base_url, webhook_url=webhook_url, webhook_secret=webhook_secret)
-        self.deliverer = Deliverer(self.store, webhook_url, retry_base=retry_base)
+        self.deliverer = Deliverer(
+            self.store, webhook_url, retry_base=retry_base, retries=webhook_retries
+        )
         self.store.on_event = self.deliverer.enqueue
         s = self.store
         # (method, path, handler(params, **path_ids) -> Stripe object)
@@ -108,8 +120,29 @@ class App:
             ),
             ("GET", "/v1/subscriptions", s.list_subscriptions),
             ("GET", "/v1/subscriptions/{id}", self._retrieve("subscriptions", "subscription")),
-            ("POST", "/v1/subscriptions/{id}", lambda p, id: s.update_subscription(id, p)),
+            (
+                "POST",
+                "/v1/subscriptions/{id}",
+                lambda p, id: self._on_its_clock(id, lambda: s.update_subscription(id, p)),
+            ),
             ("DELETE", "/v1/subscriptions/{id}", self._cancel_subscription),
+            ("POST", "/v1/test_helpers/test_clocks", s.create_test_clock),
+            ("GET", "/v1/test_helpers/test_clocks", s.list_test_clocks),
+            (
+                "GET",
+                "/v1/test_helpers/test_clocks/{id}",
+                self._retrieve("test_clocks", "test_clock"),
+            ),
+            (
+                "DELETE",
+                "/v1/test_helpers/test_clocks/{id}",
+                lambda p, id: s.delete_test_clock(id, p),
+            ),
+            (
+                "POST",
+                "/v1/test_helpers/test_clocks/{id}/advance",
+                lambda p, id: s.advance_test_clock(id, p),
+            ),
             ("GET", "/v1/invoices", s.list_invoices),
             ("POST", "/v1/invoices/create_preview", s.preview_invoice),
             ("GET", "/v1/invoices/{id}", self._retrieve("invoices", "invoice")),
@@ -158,6 +191,9 @@ class App:
             ("POST", "/_standin/reset", self.control_reset),
             ("GET", "/_standin/clock", self.control_clock),
             ("POST", "/_standin/clock", self.control_clock),
+            ("POST", "/_standin/customers/{id}/card", self.control_card),
+            ("GET", "/_standin/settings/billing", self.control_billing_settings),
+            ("POST", "/_standin/settings/billing", self.control_billing_settings),
         ]
         self.api_routes = [(m, route(p), h) for m, p, h in self.api_routes]
         self.other_routes = [(m, route(p), h) for m, p, h in self.other_routes]
@@ -171,7 +207,15 @@ class App:
 
     def _cancel_subscription(self, params, id):
         check_known(params, {"invoice_now", "prorate", "cancellation_details"})
-        return self.store.cancel_subscription(id)
+        return self._on_its_clock(id, lambda: self.store.cancel_subscription(id))
+
+    def _on_its_clock(self, subscription_id, change):
+        """Run ``change`` at the time of the subscription's test clock, if its customer has one."""
+        subscription = self.store.subscriptions.get(subscription_id)
+        if subscription is None:
+            return change()  # its own 404
+        with self.store._customer_time(subscription["customer"]):
+            return change()
 
     # ---- dispatch ------------------------------------------------------------
 
@@ -235,6 +279,7 @@ class App:
             # a request that failed validation may be retried with the same key.
             if idempotency_key and response.status == 200:
                 self.store.idempotency[(api_key, idempotency_key)] = {
+                    "created": self.store.now(),
                     "method": request.method,
                     "path": path,
                     "params": params,
@@ -272,6 +317,11 @@ class App:
     def _idempotent_replay(self, api_key, key, method, path, params):
         saved = self.store.idempotency.get((api_key, key))
         if saved is None:
+            return None
+        # "You can remove keys from the system automatically after they're at least 24 hours
+        # old": a key reused later is a new request (by the stand-in's clock, which tests move).
+        if self.store.now() - saved["created"] >= IDEMPOTENCY_KEY_LIFETIME:
+            del self.store.idempotency[(api_key, key)]
             return None
         if (saved["method"], saved["path"], saved["params"]) != (method, path, params):
             error = StandinError(
@@ -560,6 +610,26 @@ class App:
 
         return self._control(clock)
 
+    def control_card(self, request, id):
+        """The card the customer's later charges go to (as updating it in the portal would):
+        ``{"card": "4000000000000341"}`` makes renewals and retries fail, 4242... pay them."""
+        return self._control(
+            lambda: json_response(
+                200, self.store.set_customer_card(id, self._json_body(request).get("card"))
+            )
+        )
+
+    def control_billing_settings(self, request):
+        """The account's retry settings: ``{"retry_days": [1, 2, 2, 2], "after_retries":
+        "cancel" | "unpaid" | "past_due"}`` (GET shows them)."""
+
+        def settings():
+            if request.method == "GET":
+                return json_response(200, self.store.billing_settings)
+            return json_response(200, self.store.update_billing_settings(self._json_body(request)))
+
+        return self._control(settings)
+
 
 class Request:
     def __init__(self, method, path, query, headers, body, client_host):
@@ -635,6 +705,7 @@ def create_server(
     webhook_secret=None,
     api_key=None,
     retry_base=0.5,
+    webhook_retries="test",
 ):
     """Bind the stand-in (port 0 picks a free one); call ``serve_forever()`` to run it."""
     server = StandinServer((host, port), Handler)
@@ -646,6 +717,7 @@ def create_server(
         webhook_secret=webhook_secret,
         api_key=api_key,
         retry_base=retry_base,
+        webhook_retries=webhook_retries,
     )
     server.base_url = base_url
     return server

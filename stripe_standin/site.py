@@ -44,6 +44,9 @@ def main():
         base.port or 12111,
         webhook_url=webhook_url,
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+        # Stripe's test-mode retries (three, over hours) in seconds: a site restarting under
+        # runserver's autoreload for a minute still gets every event.
+        retry_base=10.0,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ decoded request parameters (strings, dicts, lists; see forms.py) and raise
 ``StandinError`` with Stripe's error shape when a request is invalid.
 """
 
+import contextlib
 import copy
 import threading
 import time
@@ -39,12 +40,22 @@ AUTHENTICATION_FAILED = (
 # only) a challenge nobody answers while Checkout still completes the session, as Stripe's events
 # show it can: checkout.session.completed with the subscription `incomplete`.
 AUTHENTICATION_OUTCOMES = ("complete", "fail", "unanswered")
+# Stripe's "attaches to the customer, but charges fail" card: accepted where nothing is charged
+# now (a checkout starting a trial), declined by every charge after that (renewals, retries).
+ATTACH_ONLY_CARDS = {"4000000000000341": "Your card was declined."}
 ALREADY_COMPLETE = "This checkout session is already complete."
 EXPIRED = "This checkout session has expired."
 
-# How long Stripe waits before retrying a failed renewal payment (smart
-# retries vary; three days is a typical first retry).
-RETRY_PAYMENT_AFTER = 3 * 86400
+# What the account's Billing > Revenue recovery settings say, changed through the control API
+# (POST /_standin/settings/billing). Smart Retries pick their own times (8 tries within 2 weeks by
+# default); the stand-in follows a custom schedule, as Stripe's Dashboard also offers one:
+# `retry_days` are the days after the previous attempt, here retries on days 1, 3, 5 and 7 after
+# the failed renewal. `after_retries` is "If all retries for a payment fail": cancel the
+# subscription (Stripe's default), mark it unpaid, or leave it past_due.
+DEFAULT_BILLING_SETTINGS = {"retry_days": [1, 2, 2, 2], "after_retries": "cancel"}
+AFTER_RETRIES = ("cancel", "unpaid", "past_due")
+# customer.subscription.trial_will_end comes three days before the trial ends (at once if less).
+TRIAL_WILL_END_BEFORE = 3 * 86400
 
 # What a portal session without a `configuration` meets in an account whose portal settings were
 # never saved in the Dashboard (the hand work issue 13 describes); close to Stripe's wording.
@@ -296,6 +307,14 @@ class Store:
             self.checkout_plans = {}
             self.idempotency = {}
             self.clock_offset = 0
+            # While the clock engine runs a moment's work, "now" is that moment (see _at()).
+            self.frozen_now = None
+            self.test_clocks = {}
+            # The card each customer's payments are charged to (the last one given at checkout or
+            # to the control API); not part of Stripe's customer object.
+            self.customer_cards = {}
+            self.trial_will_end_sent = set()  # subscription ids
+            self.billing_settings = copy.deepcopy(DEFAULT_BILLING_SETTINGS)
             self.portal_configurations = {}
             self.webhook_endpoints = {}
             self.coupons = {}
@@ -305,10 +324,8 @@ class Store:
             # Each invoice's payments (invoice_payment objects, oldest first): its includable
             # `payments` field, in a response only when expanded.
             self.invoice_payments = {}
-            # Not Stripe objects: the test card each customer last paid with (what their default
-            # payment method would be), a Checkout payment waiting for 3-D Secure, and the
-            # discounts of duration `once` that have had their invoice.
-            self.customer_cards = {}
+            # Not Stripe objects: a Checkout payment waiting for 3-D Secure, and the discounts of
+            # duration `once` that have had their invoice.
             self.checkout_authentications = {}
             self.spent_discounts = set()
             # Each endpoint's signing secret: in the create response only, as at Stripe.
@@ -332,9 +349,31 @@ class Store:
     # ---- time and events -----------------------------------------------------
 
     def now(self):
+        if self.frozen_now is not None:
+            return self.frozen_now
         return int(time.time() + self.clock_offset)
 
+    @contextlib.contextmanager
+    def _at(self, moment):
+        """Make "now" ``moment`` (a test clock's time, or when a renewal fell due) meanwhile."""
+        previous, self.frozen_now = self.frozen_now, moment
+        try:
+            yield
+        finally:
+            self.frozen_now = previous
+
+    def _customer_time(self, customer_id):
+        """Make "now" the customer's test clock time meanwhile (the account's, if on none)."""
+        customer = self.customers.get(customer_id)
+        clock = self.test_clocks.get(customer["test_clock"]) if customer else None
+        return self._at(clock["frozen_time"] if clock else self.frozen_now)
+
     def advance_clock(self, seconds):
+        """Move the account's clock on; what fell due meanwhile for the customers on no test
+        clock happens, in order, each at its own moment (as time passing at Stripe does)."""
+        until = self.now() + int(seconds)
+        on_real_time = [s["id"] for s in self.subscriptions.values() if s["test_clock"] is None]
+        self._run_due(on_real_time, until)
         self.clock_offset += seconds
         return self.clock_state()
 
@@ -390,6 +429,7 @@ class Store:
             "billing_portal_sessions": self.portal_sessions,
             "billing_portal_configurations": self.portal_configurations,
             "webhook_endpoints": self.webhook_endpoints,
+            "test_clocks": self.test_clocks,
             "subscriptions": self.subscriptions,
             "invoices": self.invoices,
             "coupons": self.coupons,
@@ -402,6 +442,7 @@ class Store:
     def dump(self):
         state = {name: copy.deepcopy(c) for name, c in self._collections().items()}
         state["clock"] = self.clock_state()
+        state["billing_settings"] = copy.deepcopy(self.billing_settings)
         # Never in an API response after the create: here so a test can check a secret it was shown.
         state["webhook_endpoint_secrets"] = dict(self.webhook_secrets)
         return state
@@ -450,9 +491,18 @@ class Store:
     CUSTOMER_PARAMS = frozenset({"email", "name", "description", "phone", "metadata"})
 
     def create_customer(self, params):
-        check_known(params, self.CUSTOMER_PARAMS)
+        check_known(params, self.CUSTOMER_PARAMS | {"test_clock"})
+        clock = None
+        if params.get("test_clock"):
+            clock = self.get("test_clocks", "test_clock", params["test_clock"], param="test_clock")
+        # A customer on a test clock lives at the clock's time from its creation on.
+        with self._at(clock["frozen_time"] if clock else self.frozen_now):
+            return self._create_customer(params, clock)
+
+    def _create_customer(self, params, clock):
         customer = objects.customer(
             now=self.now(),
+            test_clock=clock["id"] if clock else None,
             email=params.get("email") or None,
             name=params.get("name") or None,
             description=params.get("description") or None,
@@ -476,11 +526,12 @@ class Store:
         return customer
 
     def list_customers(self, params):
-        check_known(params, {"email", "limit", "starting_after", "ending_before"})
+        check_known(params, {"email", "test_clock", "limit", "starting_after", "ending_before"})
         found = [
             c
             for c in reversed(self.customers.values())
-            if not params.get("email") or c["email"] == params["email"]
+            if (not params.get("email") or c["email"] == params["email"])
+            and (not params.get("test_clock") or c["test_clock"] == params["test_clock"])
         ]
         return paginate(found, params, "/v1/customers")
 
@@ -890,7 +941,8 @@ class Store:
             return dict(result, error=EXPIRED, http_status=409)
         card = "".join(ch for ch in (card_number or "") if ch.isdigit())
         if card in THREE_D_SECURE_CARDS:
-            self._checkout_authentication_start(session, card)
+            with self._customer_time(session["customer"]):
+                self._checkout_authentication_start(session, card)
             if authentication is None:
                 return dict(
                     result,
@@ -899,11 +951,17 @@ class Store:
                     http_status=200,
                 )
             return self.authenticate_checkout_session(session_id, authentication)
-        decline = CARD_OUTCOMES.get(card, INCORRECT_CARD)
+        if card in ATTACH_ONLY_CARDS:  # saved for later; declined if anything is due now
+            decline = (
+                None if self.checkout_plans[session_id]["trial_days"] else ATTACH_ONLY_CARDS[card]
+            )
+        else:
+            decline = CARD_OUTCOMES.get(card, INCORRECT_CARD)
         if decline:
             return dict(result, error=decline, http_status=402)
 
-        subscription = self._subscribe_from_checkout(session, card)
+        with self._customer_time(session["customer"]):
+            subscription = self._subscribe_from_checkout(session, card)
         return dict(
             result,
             status="complete",
@@ -934,6 +992,7 @@ class Store:
                 self._payment_attempt(invoice, "requires_action")
                 pending.update(subscription=subscription["id"], invoice=invoice["id"])
                 self.emit("customer.subscription.created", subscription)
+                self._emit_finalized(invoice)
             self.checkout_authentications[session["id"]] = pending
         pending["card"] = card
         return pending
@@ -984,7 +1043,8 @@ class Store:
                 subscription=pending["subscription"],
                 http_status=200,
             )
-        subscription = self._subscribe_from_checkout(session, pending["card"])
+        with self._customer_time(session["customer"]):
+            subscription = self._subscribe_from_checkout(session, pending["card"])
         return dict(
             result,
             status="complete",
@@ -1015,6 +1075,7 @@ class Store:
             trial_days=plan["trial_days"],
             trial_end=plan["trial_end"],
             metadata=plan["metadata"],
+            test_clock=customer["test_clock"],
         )
         if status:
             subscription["status"] = status
@@ -1058,6 +1119,7 @@ class Store:
             self._mark_paid(invoice)
             self._checkout_complete(session, customer, subscription, invoice)
             self.emit("invoice.paid", invoice)
+            self.emit("invoice.payment_succeeded", invoice)
             self.emit("customer.subscription.updated", subscription, before)
             self.emit("checkout.session.completed", session)
             return subscription
@@ -1068,11 +1130,14 @@ class Store:
         trialing = subscription["status"] == "trialing"
         amount = 0 if trialing else price["unit_amount"] * plan["quantity"]
         invoice = self._new_invoice(subscription, "subscription_create", amount)
-        self._mark_paid(invoice)
         self._checkout_complete(session, customer, subscription, invoice)
         self.emit("customer.subscription.created", subscription)
-        if amount:
-            self.emit("invoice.paid", invoice)
+        self._emit_finalized(invoice)
+        self._mark_paid(invoice)
+        self.emit("invoice.paid", invoice)
+        self.emit("invoice.payment_succeeded", invoice)
+        # A trial of three days or less is told it will end at once.
+        self._run_due([subscription["id"]], self.now())
         self.emit("checkout.session.completed", session)
         return subscription
 
@@ -1160,11 +1225,16 @@ class Store:
             self._payment_attempt(invoice, "succeeded")
 
     def _mark_failed(self, invoice):
-        invoice.update(
-            attempted=True,
-            attempt_count=invoice["attempt_count"] + 1,
-            next_payment_attempt=self.now() + RETRY_PAYMENT_AFTER,
+        """Count a failed attempt and schedule the next retry (None once the schedule is used up)."""
+        attempts = invoice["attempt_count"] + 1
+        retry_days = self.billing_settings["retry_days"]
+        retries_made = attempts - 1
+        next_attempt = (
+            self.now() + int(retry_days[retries_made] * 86400)
+            if retries_made < len(retry_days)
+            else None
         )
+        invoice.update(attempted=True, attempt_count=attempts, next_payment_attempt=next_attempt)
         self._payment_attempt(invoice, "requires_payment_method")
 
     def _payment_attempt(self, invoice, status):
@@ -1236,6 +1306,15 @@ class Store:
         self._price_invoice(invoice, upcoming, spend=False)
         return invoice
 
+    def _emit_finalized(self, invoice):
+        """invoice.created and invoice.finalized: Stripe makes a draft, then finalizes it (an hour
+        later at a renewal; the stand-in does both at once)."""
+        draft = copy.deepcopy(invoice)
+        draft.update(status="draft", number=None, effective_at=None)
+        draft["status_transitions"]["finalized_at"] = None
+        self.emit("invoice.created", draft)
+        self.emit("invoice.finalized", invoice)
+
     def list_invoices(self, params):
         check_known(
             params,
@@ -1244,9 +1323,10 @@ class Store:
         found = [
             i
             for i in reversed(self.invoices.values())
-            if all(
-                not params.get(f) or i[f] == params[f]
-                for f in ("customer", "subscription", "status")
+            if all(not params.get(f) or i[f] == params[f] for f in ("customer", "status"))
+            and (
+                not params.get("subscription")
+                or i["parent"]["subscription_details"]["subscription"] == params["subscription"]
             )
         ]
         return paginate(found, params, "/v1/invoices")
@@ -1465,7 +1545,10 @@ class Store:
             not update["enabled"]
             or "price" not in update["default_allowed_updates"]
             or subscription["status"] not in ("active", "trialing")
-            or subscription["cancel_at"]  # Stripe's portal offers only Renew until it is resumed
+            or subscription["cancel_at"]
+            or subscription[
+                "cancel_at_period_end"
+            ]  # Stripe's portal offers only Renew until it is resumed
         ):
             return []
         current = subscription["items"]["data"][0]["price"]["id"]
@@ -1473,7 +1556,7 @@ class Store:
             self.prices[price_id]
             for product in update["products"] or []
             for price_id in product["prices"]
-            if price_id != current and self.prices[price_id]["active"]
+            if price_id != current and price_id in self.prices and self.prices[price_id]["active"]
         ]
 
     def portal_action(self, portal_id, subscription_id, action, price_id=None):
@@ -1489,6 +1572,11 @@ class Store:
             raise StandinError(
                 "This portal's configuration does not offer that.", status=403, param="action"
             )
+        with self._customer_time(subscription["customer"]):
+            return self._portal_action(portal_id, subscription, action, price_id)
+
+    def _portal_action(self, portal_id, subscription, action, price_id):
+        subscription_id = subscription["id"]
         if action == "cancel_at_period_end":
             return self._set_cancel_at_period_end(subscription, True)
         if action == "resume":
@@ -1547,7 +1635,7 @@ class Store:
         credit = round(old_price["unit_amount"] * quantity * unused)
         full = price["unit_amount"] * quantity
         item.update(price=copy.deepcopy(price), plan=objects.plan_from_price(price))
-        charge = None
+        charge, prorated = None, False
         if continue_trial:
             pass  # the trial carries on; its end stays the first payment on the new price
         elif trialing or not same_interval:
@@ -1559,15 +1647,40 @@ class Store:
             subscription["billing_cycle_anchor"] = now
             if trialing:
                 subscription.update(status="active", trial_end=now)
-            prorate = update["proration_behavior"] != "none"
-            charge = max(0, full - (credit if prorate else 0))
+            prorated = update["proration_behavior"] != "none"
+            charge = max(0, full - (credit if prorated else 0))
         elif update["proration_behavior"] == "always_invoice":
             charge = max(0, round(full * unused) - credit)
         self.emit("customer.subscription.updated", subscription, before)
-        if charge is not None:
-            invoice = self._new_invoice(subscription, "subscription_update", charge)
-            self._mark_paid(invoice)
-            self.emit("invoice.paid", invoice)
+        if charge is None:
+            return subscription
+        invoice = self._new_invoice(subscription, "subscription_update", charge)
+        if credit and prorated:
+            lines = invoice["lines"]["data"]
+            lines[0].update(amount=full, subtotal=full)
+            credit_line = copy.deepcopy(lines[0])
+            credit_line.update(
+                id=objects.new_id("il_"),
+                amount=-credit,
+                subtotal=-credit,
+                description=f"Unused time on {self.products[old_price['product']]['name']}",
+                period={"start": now, "end": end},
+            )
+            credit_line["parent"]["subscription_item_details"]["proration"] = True
+            credit_line["pricing"]["unit_amount_decimal"] = old_price["unit_amount_decimal"]
+            lines.append(credit_line)
+            # More credit than the new plan costs (annual to monthly): nothing is due, and the
+            # rest goes to the customer's balance, as at Stripe.
+            total = full - credit
+            invoice.update(
+                subtotal=total,
+                subtotal_excluding_tax=total,
+                total=total,
+                total_excluding_tax=total,
+                ending_balance=min(0, total),
+            )
+        self._emit_finalized(invoice)
+        self._attempt_payment(subscription, invoice)
         return subscription
 
     # ---- subscriptions -------------------------------------------------------
@@ -1772,7 +1885,7 @@ class Store:
         if action == "fail_renewal":
             self._require_status(subscription, ("active", "trialing"), action)
             return self._fail_renewal(subscription)
-        self._require_status(subscription, "past_due", action)
+        self._require_status(subscription, ("past_due", "unpaid"), action)
         return self._pay_failed_invoice(subscription)
 
     def _require_status(self, subscription, allowed, action):
@@ -1799,7 +1912,7 @@ class Store:
         """Whether an off-session payment for it must wait for the cardholder (3-D Secure)."""
         return self.customer_cards.get(subscription["customer"]) == ALWAYS_AUTHENTICATE
 
-    def _renewal_needs_action(self, subscription):
+    def _payment_needs_action(self, subscription, invoice):
         """A renewal whose payment the bank wants the cardholder to authenticate.
 
         As Stripe documents for a recurring payment that requires action: the invoice stays open
@@ -1809,49 +1922,89 @@ class Store:
         invoice page.
         """
         before = copy.deepcopy(subscription)
-        self._start_next_period(subscription)
-        subscription["status"] = "past_due"
-        invoice = self._new_invoice(subscription, "subscription_cycle")
-        invoice.update(attempted=True, attempt_count=1, next_payment_attempt=None)
+        invoice.update(
+            attempted=True, attempt_count=invoice["attempt_count"] + 1, next_payment_attempt=None
+        )
         self._payment_attempt(invoice, "requires_action")
         self.emit("invoice.payment_failed", invoice)
         self.emit("invoice.payment_action_required", invoice)
-        self.emit("customer.subscription.updated", subscription, before)
-        return subscription
+        subscription["status"] = "past_due"
+        if subscription != before:
+            self.emit("customer.subscription.updated", subscription, before)
 
     def _end_trial(self, subscription):
-        if self._needs_authentication(subscription):
-            return self._renewal_needs_action(subscription)
-        before = copy.deepcopy(subscription)
-        self._start_next_period(subscription)
-        subscription["status"] = "active"
-        invoice = self._new_invoice(subscription, "subscription_cycle")
-        self._mark_paid(invoice)
-        self.emit("customer.subscription.updated", subscription, before)
-        self.emit("invoice.paid", invoice)
-        return subscription
+        return self._cycle(subscription, succeed=True)
 
     def _renew(self, subscription):
-        if self._needs_authentication(subscription):
-            return self._renewal_needs_action(subscription)
-        before = copy.deepcopy(subscription)
-        self._start_next_period(subscription)
-        invoice = self._new_invoice(subscription, "subscription_cycle")
-        self._mark_paid(invoice)
-        self.emit("invoice.paid", invoice)
-        self.emit("customer.subscription.updated", subscription, before)
-        return subscription
+        return self._cycle(subscription, succeed=True)
 
     def _fail_renewal(self, subscription):
-        # Stripe starts the new period even when its invoice cannot be paid.
+        return self._cycle(subscription, succeed=False)
+
+    def _cycle(self, subscription, succeed=None):
+        """A period ends: the next one starts (a trial's end makes the subscription active) and its
+        invoice is charged. ``succeed`` None: as the customer's card answers.
+
+        Stripe's order: customer.subscription.updated (the new period), invoice.created,
+        invoice.finalized, then invoice.paid and invoice.payment_succeeded, or
+        invoice.payment_failed and a customer.subscription.updated to past_due.
+        Stripe starts the new period even when its invoice cannot be paid.
+        """
         before = copy.deepcopy(subscription)
         self._start_next_period(subscription)
-        subscription["status"] = "past_due"
+        if subscription["status"] == "trialing":
+            subscription["status"] = "active"
+        self.emit("customer.subscription.updated", subscription, before)
         invoice = self._new_invoice(subscription, "subscription_cycle")
+        self._emit_finalized(invoice)
+        if (
+            succeed is not False
+            and invoice["amount_due"]
+            and self._needs_authentication(subscription)
+        ):
+            self._payment_needs_action(subscription, invoice)
+        else:
+            self._attempt_payment(subscription, invoice, succeed)
+        return subscription
+
+    def _card_declines(self, customer_id):
+        """Why a charge to the customer's card fails now, or None when it goes through."""
+        card = self.customer_cards.get(customer_id, "4242424242424242")
+        if card in THREE_D_SECURE_CARDS:
+            return None  # set up by an authenticated payment; one that always asks never gets here
+        return ATTACH_ONLY_CARDS.get(card) or CARD_OUTCOMES.get(card, INCORRECT_CARD)
+
+    def _attempt_payment(self, subscription, invoice, succeed=None):
+        """Charge an open invoice once; a failure schedules the next retry, and the last one
+        does what the account's settings say (``after_retries``)."""
+        if succeed is None:
+            succeed = self._card_declines(subscription["customer"]) is None
+        before = copy.deepcopy(subscription)
+        if succeed:
+            self._mark_paid(invoice)
+            self.emit("invoice.paid", invoice)
+            self.emit("invoice.payment_succeeded", invoice)
+            if subscription["status"] in ("past_due", "unpaid"):
+                subscription["status"] = "active"
+                self.emit("customer.subscription.updated", subscription, before)
+            return True
         self._mark_failed(invoice)
         self.emit("invoice.payment_failed", invoice)
-        self.emit("customer.subscription.updated", subscription, before)
-        return subscription
+        outcome = "past_due"
+        if invoice["next_payment_attempt"] is None:  # that was the last try
+            outcome = self.billing_settings["after_retries"]
+        if outcome == "cancel":
+            now = self.now()
+            subscription.update(
+                status="canceled", canceled_at=now, ended_at=now, cancel_at_period_end=False
+            )
+            subscription["cancellation_details"]["reason"] = "payment_failed"
+            self.emit("customer.subscription.deleted", subscription, before)
+        else:
+            subscription["status"] = outcome
+            if subscription != before:
+                self.emit("customer.subscription.updated", subscription, before)
+        return False
 
     def _pay_failed_invoice(self, subscription):
         invoice = self.invoices.get(subscription["latest_invoice"])
@@ -1859,11 +2012,7 @@ class Store:
             raise StandinError(
                 f"Subscription {subscription['id']} has no open invoice.", param="action"
             )
-        before = copy.deepcopy(subscription)
-        self._mark_paid(invoice)
-        subscription["status"] = "active"
-        self.emit("invoice.paid", invoice)
-        self.emit("customer.subscription.updated", subscription, before)
+        self._attempt_payment(subscription, invoice, succeed=True)
         return subscription
 
     # ---- the hosted invoice page ------------------------------------------------
@@ -1901,6 +2050,7 @@ class Store:
         before = copy.deepcopy(subscription) if subscription else None
         self._mark_paid(invoice)
         self.emit("invoice.paid", invoice)
+        self.emit("invoice.payment_succeeded", invoice)
         if (
             subscription
             and subscription["status"] in ("past_due", "unpaid", "incomplete")
@@ -1909,6 +2059,170 @@ class Store:
             subscription["status"] = "active"
             self.emit("customer.subscription.updated", subscription, before)
         return None
+
+    # ---- time passing: trial ends, renewals and retries, in order --------------
+
+    def _next_due(self, subscription):
+        """(when, order, what) of the next thing time brings this subscription, or None."""
+        status = subscription["status"]
+        due = []
+        if status == "trialing" and subscription["id"] not in self.trial_will_end_sent:
+            due.append((subscription["trial_end"] - TRIAL_WILL_END_BEFORE, 0, "trial_will_end"))
+        invoice = self.invoices.get(subscription["latest_invoice"])
+        if (
+            status in ("past_due", "unpaid")
+            and invoice
+            and invoice["status"] == "open"
+            and invoice["next_payment_attempt"]
+        ):
+            due.append((invoice["next_payment_attempt"], 1, "retry_payment"))
+        # An unpaid subscription's later invoices stay drafts at Stripe: the stand-in makes none.
+        if status in ("trialing", "active", "past_due"):
+            due.append((subscription["items"]["data"][0]["current_period_end"], 2, "period_end"))
+        return min(due) if due else None
+
+    def _run_due(self, subscription_ids, until):
+        """Make everything due up to ``until`` happen, earliest first, each at its own moment
+        (never before the current one): the engine under the account's clock and test clocks."""
+        for _ in range(100_000):  # a daily plan moved on by years stays well below
+            due = []
+            for subscription_id in subscription_ids:
+                next_due = self._next_due(self.subscriptions[subscription_id])
+                if next_due and next_due[0] <= until:
+                    due.append((*next_due, subscription_id))
+            if not due:
+                return
+            when, _, what, subscription_id = min(due)
+            subscription = self.subscriptions[subscription_id]
+            with self._at(max(when, self.now())):
+                if what == "trial_will_end":
+                    self.trial_will_end_sent.add(subscription_id)
+                    self.emit("customer.subscription.trial_will_end", subscription)
+                elif what == "retry_payment":
+                    invoice = self.invoices[subscription["latest_invoice"]]
+                    self._attempt_payment(subscription, invoice)
+                elif subscription["cancel_at_period_end"]:
+                    self._end_at_period_end(subscription)
+                else:
+                    self._cycle(subscription)
+
+    def set_customer_card(self, customer_id, card):
+        """The card the customer's next charges go to, as updating it in the portal does."""
+        customer = self.get("customers", "customer", customer_id)
+        card = "".join(ch for ch in str(card or "") if ch.isdigit())
+        if card not in CARD_OUTCOMES and card not in ATTACH_ONLY_CARDS | set(THREE_D_SECURE_CARDS):
+            raise StandinError(INCORRECT_CARD, param="card")
+        self.customer_cards[customer["id"]] = card
+        return {"customer": customer["id"], "card": card}
+
+    def update_billing_settings(self, data):
+        """The account's retry settings (control API): ``retry_days``, ``after_retries``."""
+        check_known(data, {"retry_days", "after_retries"})
+        settings = copy.deepcopy(self.billing_settings)
+        if "retry_days" in data:
+            days = data["retry_days"]
+            if not isinstance(days, list) or not all(
+                isinstance(d, (int, float)) and not isinstance(d, bool) and d > 0 for d in days
+            ):
+                raise StandinError(
+                    "retry_days must be a list of positive numbers of days.", param="retry_days"
+                )
+            settings["retry_days"] = list(days)
+        if "after_retries" in data:
+            if data["after_retries"] not in AFTER_RETRIES:
+                raise StandinError(
+                    f"after_retries must be one of: {', '.join(AFTER_RETRIES)}",
+                    param="after_retries",
+                )
+            settings["after_retries"] = data["after_retries"]
+        self.billing_settings = settings
+        return copy.deepcopy(settings)
+
+    # ---- test clocks ---------------------------------------------------------
+
+    def create_test_clock(self, params):
+        check_known(params, {"frozen_time", "name"})
+        if params.get("frozen_time") in (None, ""):
+            raise StandinError("Missing required param: frozen_time.", param="frozen_time")
+        clock = objects.clock(
+            now=self.now(),
+            frozen_time=as_int(params, "frozen_time", minimum=0),
+            name=params.get("name") or None,
+        )
+        self.test_clocks[clock["id"]] = clock
+        self.emit("test_helpers.test_clock.created", clock)
+        return clock
+
+    def list_test_clocks(self, params):
+        check_known(params, {"limit", "starting_after", "ending_before"})
+        return paginate(
+            list(reversed(self.test_clocks.values())), params, "/v1/test_helpers/test_clocks"
+        )
+
+    def delete_test_clock(self, clock_id, params):
+        """Deleting a clock deletes the customers on it, and their subscriptions and invoices."""
+        check_known(params, set())
+        clock = self.get("test_clocks", "test_clock", clock_id)
+        customers = {c for c, obj in self.customers.items() if obj["test_clock"] == clock_id}
+        for collection in (self.subscriptions, self.invoices):
+            for object_id in [i for i, obj in collection.items() if obj["customer"] in customers]:
+                del collection[object_id]
+        for customer_id in customers:
+            del self.customers[customer_id]
+            self.customer_cards.pop(customer_id, None)
+        del self.test_clocks[clock_id]
+        self.emit("test_helpers.test_clock.deleted", clock)
+        return {"id": clock_id, "object": "test_helpers.test_clock", "deleted": True}
+
+    def advance_test_clock(self, clock_id, params):
+        """Move the clock to ``frozen_time``; everything due for its customers meanwhile happens
+        in order, stamped with its own moment. Answers the clock ``advancing``, as Stripe does
+        (its work is done by the time anyone can look: a retrieve shows it ``ready``)."""
+        check_known(params, {"frozen_time"})
+        clock = self.get("test_clocks", "test_clock", clock_id)
+        if params.get("frozen_time") in (None, ""):
+            raise StandinError("Missing required param: frozen_time.", param="frozen_time")
+        target = as_int(params, "frozen_time")
+        if target <= clock["frozen_time"]:
+            raise StandinError(
+                "The frozen_time must be after the test clock's current frozen_time.",
+                param="frozen_time",
+            )
+        subscriptions = [
+            s
+            for s in self.subscriptions.values()
+            if s["test_clock"] == clock_id and s["status"] != "canceled"
+        ]
+        # "Cannot be more than two intervals in the future from the shortest subscription in this
+        # test clock. If there are no subscriptions in this test clock, it cannot be more than two
+        # years in the future."
+        limit = min(
+            (
+                objects.add_interval(
+                    clock["frozen_time"],
+                    s["items"]["data"][0]["price"]["recurring"]["interval"],
+                    2 * s["items"]["data"][0]["price"]["recurring"]["interval_count"],
+                )
+                for s in subscriptions
+            ),
+            default=objects.add_interval(clock["frozen_time"], "year", 2),
+        )
+        if target > limit:
+            raise StandinError(
+                "Cannot advance more than two intervals of the shortest subscription on this "
+                f"test clock (or two years without one): at most {limit}.",
+                param="frozen_time",
+            )
+        clock.update(status="advancing")
+        with self._at(clock["frozen_time"]):
+            self.emit("test_helpers.test_clock.advancing", clock)
+        answer = copy.deepcopy(clock)
+        with self._at(clock["frozen_time"]):
+            self._run_due([s["id"] for s in subscriptions], target)
+        clock.update(status="ready", frozen_time=target)
+        with self._at(target):
+            self.emit("test_helpers.test_clock.ready", clock)
+        return answer
 
     def _end_at_period_end(self, subscription):
         before = copy.deepcopy(subscription)

@@ -4,8 +4,9 @@ The URL is the stand-in's posting endpoint, a webhook endpoint object in the sto
 ``--webhook-url``): each attempt posts to its current url, signed with its secret, and the store
 queues only the events its ``enabled_events`` subscribe to. One background thread posts events
 in creation order. A failed delivery
-(non-2xx, redirect, timeout, refused connection) is retried with a doubling
-backoff and given up after ``max_attempts``; meanwhile later events go out,
+(non-2xx, redirect, timeout, refused connection) is retried on Stripe's schedule
+(``retry_delays``: three retries over some hours in test mode, up to three days
+in live mode, scaled by ``retry_base``) and then given up; meanwhile later events go out,
 since Stripe does not promise ordering either. Given-up events stay listed in
 GET /v1/events with ``pending_webhooks`` still 1, as at Stripe.
 """
@@ -22,6 +23,18 @@ import stripe
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 
 
+# Stripe's automatic retries: "In live mode, Stripe attempts to deliver a given event to your
+# webhook endpoint for up to 3 days with an exponential back off. In sandboxes, Stripe retries
+# three times over a few hours." It publishes no intervals; these double from an hour, the live
+# ones cut to end at 72 hours. Hours, scaled to seconds by the retry base (the first retry's delay).
+RETRY_HOURS = {"test": (1, 2, 4), "live": (1, 2, 4, 8, 16, 32, 9)}
+
+
+def retry_delays(mode="test", retry_base=3600.0):
+    """Seconds to wait before each retry: Stripe's schedule with an hour made ``retry_base``."""
+    return [hours * retry_base for hours in RETRY_HOURS[mode]]
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     # Stripe treats a redirect as a failed delivery rather than following it.
     def redirect_request(self, *args, **kwargs):
@@ -33,11 +46,11 @@ _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedire
 
 
 class Deliverer:
-    def __init__(self, store, url, *, retry_base=0.5, max_attempts=8, timeout=5.0, log=None):
+    def __init__(self, store, url, *, retry_base=0.5, retries="test", timeout=5.0, log=None):
         self.store = store
         self.url = url
-        self.retry_base = retry_base
-        self.max_attempts = max_attempts
+        self.retry_delays = retry_delays(retries, retry_base)
+        self.max_attempts = len(self.retry_delays) + 1
         self.timeout = timeout
         self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
         self.condition = threading.Condition()
@@ -135,7 +148,7 @@ class Deliverer:
                 self.failed += 1
                 self.log(f"webhook {job['event_id']} gave up after {job['attempts']} attempts")
             else:
-                job["next_at"] = time.monotonic() + self.retry_base * 2 ** (job["attempts"] - 1)
+                job["next_at"] = time.monotonic() + self.retry_delays[job["attempts"] - 1]
             self.condition.notify_all()
 
     def _post(self, event_id, event_type, payload, url, secret):

@@ -53,6 +53,11 @@ EXPECTED = {
         "payment of £12.00",
         f"{SITE}/account/",
     ),
+    mail.PAYMENT_FAILED_FINAL: (  # without "ended": put on hold (unpaid), not cancelled
+        "Your Masthead subscription is on hold: your payment did not go through",
+        "payment of £12.00",
+        f"{SITE}/account/",
+    ),
     mail.SUBSCRIPTION_STARTED: (
         "your Masthead subscription has started",
         "renews on 28 December 2026",

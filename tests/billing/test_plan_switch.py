@@ -49,7 +49,13 @@ def test_switching_to_annual_in_the_portal_moves_our_copy_and_the_account_page_w
         },
     )
     events = [e for e in stripe_events.pending() if not e["type"].startswith("billing_portal.")]
-    assert [e["type"] for e in events] == ["customer.subscription.updated", "invoice.paid"]
+    assert [e["type"] for e in events] == [
+        "customer.subscription.updated",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+    ]
     for event in events if order == "as sent" else events[::-1]:
         assert stripe_events.deliver([event]) == [200]
         # Each step is Stripe's latest state; the member reads throughout.

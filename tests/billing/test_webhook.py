@@ -273,11 +273,15 @@ LIFECYCLES = {
     "cancelling": ["renew", "cancel_at_period_end"],
     "ending_on_a_date": ["cancel_at"],
     "resumed": ["cancel_at_period_end", "resume"],
+    # The card keeps failing and Stripe's clock runs through every retry (days 1, 3, 5, 7).
+    "retried_to_cancel": ["fail_renewal", "failing_card", "8 days"],
+    "retried_to_unpaid": ["unpaid_after_retries", "fail_renewal", "failing_card", "8 days"],
 }
+GAVE_UP = {"retried_to_cancel", "retried_to_unpaid"}
 
 
 @hypothesis_settings(
-    max_examples=12,
+    max_examples=18,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -306,6 +310,13 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
             stripe_client.v1.subscriptions.update(
                 subscription_id, params={"cancel_at_period_end": False}
             )
+        elif step == "failing_card":
+            customer = member.stripe_customer.stripe_customer_id
+            control(standin, f"/_standin/customers/{customer}/card", {"card": "4000000000000341"})
+        elif step == "unpaid_after_retries":
+            control(standin, "/_standin/settings/billing", {"after_retries": "unpaid"})
+        elif step == "8 days":
+            control(standin, "/_standin/clock", {"advance_seconds": 8 * 86400})
         else:
             advance(standin, subscription_id, step)
     status, state = control(standin, "/_standin/state", method="GET")
@@ -326,7 +337,9 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
         int(ours.current_period_end.timestamp())
         == at_stripe["items"]["data"][0]["current_period_end"]
     )
-    assert (ours.first_failed_payment_at is not None) == (at_stripe["status"] == "past_due")
+    assert (ours.first_failed_payment_at is not None) == (
+        at_stripe["status"] in ("past_due", "unpaid")
+    )
     membership = Membership.objects.get(pk=member.pk)  # what access reads follows our copy
     assert membership.subscription_status == ours.status
     assert membership.payment_failed_at == ours.first_failed_payment_at
@@ -346,6 +359,8 @@ def test_every_delivery_order_of_a_subscriptions_events_ends_in_stripes_latest_s
     assert mails.filter(kind="payment_failed").count() <= len(failed_invoices)
     if lifecycle == "past_due":
         assert mails.filter(kind="payment_failed").count() == 1
+    # However late the events, Stripe giving up is told once, and is not a cancellation mail.
+    assert mails.filter(kind="payment_failed_final").count() == (1 if lifecycle in GAVE_UP else 0)
 
 
 # ---- what each event does ------------------------------------------------------------
@@ -388,23 +403,15 @@ def test_trial_will_end_mails_the_member_once_about_their_stripe_trial(
     settings.TRIAL_MODE = "card"
     Plan.objects.filter(interval="month").update(trial_days=14)
     member = make_member("newcomer@example.com")
-    subscription_id = subscribe(client, member, Plan.objects.get(interval="month"), standin)
+    subscribe(client, member, Plan.objects.get(interval="month"), standin)
     stripe_events.deliver()
-    status, state = control(standin, "/_standin/state", method="GET")
-    assert status == 200
-    at_stripe = state["subscriptions"][subscription_id]
-    event = {  # Stripe sends this three days before a trial ends; the stand-in's clock never gets there
-        "id": "evt_trial_will_end",
-        "object": "event",
-        "type": "customer.subscription.trial_will_end",
-        "api_version": "2026-10-28.endive",
-        "created": int(time.time()),
-        "livemode": False,
-        "data": {"object": at_stripe},
-        "pending_webhooks": 1,
-        "request": {"id": None, "idempotency_key": None},
-    }
+    assert not SentMail.objects.filter(user=member, kind="trial_ending").exists()
 
+    # Stripe sends it three days before the trial ends: move its clock there.
+    control(standin, "/_standin/clock", {"advance_seconds": 11 * 86400 + 60})
+    [event] = [
+        e for e in stripe_events.pending() if e["type"] == "customer.subscription.trial_will_end"
+    ]
     assert post_event(client, event).status_code == 200
     assert post_event(client, event).status_code == 200
 

@@ -5,6 +5,7 @@ session; each test starts from a reset state and an empty receiver.
 """
 
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -41,6 +42,7 @@ class WebhookReceiver:
                     receiver.fail_next -= failing
                     receiver.received.append(
                         {
+                            "at": time.monotonic(),
                             "path": self.path,
                             "body": body,
                             "headers": dict(self.headers),
@@ -175,13 +177,17 @@ def portal_configuration(stripe_client):
 def subscribe(stripe_client, standin, monthly_price):
     """Make a customer, a checkout session for the monthly plan, and pay it with a card.
 
-    Returns (session, pay result); ``trial_days`` starts a trial.
+    Returns (session, pay result); ``trial_days`` starts a trial, ``test_clock`` (an id) puts the
+    customer on that test clock.
     """
 
-    def subscribe(card="4242424242424242", trial_days=None, email="reader@example.com"):
-        customer = stripe_client.v1.customers.create(
-            params={"email": email, "metadata": {"user_id": "42"}}
-        )
+    def subscribe(
+        card="4242424242424242", trial_days=None, email="reader@example.com", test_clock=None
+    ):
+        customer_params = {"email": email, "metadata": {"user_id": "42"}}
+        if test_clock:
+            customer_params["test_clock"] = test_clock
+        customer = stripe_client.v1.customers.create(params=customer_params)
         params = {
             "mode": "subscription",
             "customer": customer.id,

@@ -65,9 +65,12 @@ def test_paying_with_4242_activates_the_subscription_and_sends_signed_events(
 
     wait_for_deliveries(standin)
     events = webhook_receiver.accepted_events()  # each one's signature verified
-    assert [e.type for e in events][-3:] == [
+    assert [e.type for e in events][-6:] == [  # Stripe's order
         "customer.subscription.created",
+        "invoice.created",
+        "invoice.finalized",
         "invoice.paid",
+        "invoice.payment_succeeded",
         "checkout.session.completed",
     ]
     assert events[-1].data.object.subscription == session.subscription.id
@@ -81,12 +84,22 @@ def test_a_trial_checkout_starts_trialing_without_a_charge(stripe_client, standi
     assert subscription.trial_end - subscription.trial_start == 14 * 86400
     session = stripe_client.v1.checkout.sessions.retrieve(session.id)
     assert session.payment_status == "no_payment_required"
-    types = [e.type for e in stripe_client.v1.events.list(params={"limit": 3}).data]
-    assert types == [
+    types = [e.type for e in stripe_client.v1.events.list(params={"limit": 7}).data]
+    assert types == [  # newest first: the trial's £0 invoice is paid at once, as at Stripe
         "checkout.session.completed",
+        "invoice.payment_succeeded",
+        "invoice.paid",
+        "invoice.finalized",
+        "invoice.created",
         "customer.subscription.created",
         "customer.created",
     ]
+    invoice = stripe_client.v1.invoices.retrieve(subscription.latest_invoice)
+    assert (invoice.billing_reason, invoice.amount_paid, invoice.status) == (
+        "subscription_create",
+        0,
+        "paid",
+    )
 
 
 @pytest.mark.parametrize(
@@ -418,8 +431,14 @@ def test_renewing_moves_the_period_on_by_one_interval(stripe_client, standin, su
 
     assert after["current_period_start"] == before.current_period_end
     assert 28 * 86400 <= after["current_period_end"] - after["current_period_start"] <= 31 * 86400
-    types = [e.type for e in stripe_client.v1.events.list(params={"limit": 2}).data]
-    assert types == ["customer.subscription.updated", "invoice.paid"]
+    types = [e.type for e in stripe_client.v1.events.list(params={"limit": 5}).data]
+    assert types == [  # newest first
+        "invoice.payment_succeeded",
+        "invoice.paid",
+        "invoice.finalized",
+        "invoice.created",
+        "customer.subscription.updated",
+    ]
 
 
 def test_ending_a_trial_charges_and_activates(stripe_client, standin, subscribe):

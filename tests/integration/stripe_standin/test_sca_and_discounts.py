@@ -97,9 +97,12 @@ def test_completing_the_challenge_pays_and_returns_to_the_site(
     assert (session.status, session.payment_status) == ("complete", "paid")
     assert session.subscription.status == "active"
     assert session.subscription.latest_invoice.status == "paid"
-    assert event_types(webhook_receiver, standin)[-4:] == [
+    assert event_types(webhook_receiver, standin)[-7:] == [
         "customer.subscription.created",  # incomplete, while the bank asked
+        "invoice.created",
+        "invoice.finalized",
         "invoice.paid",
+        "invoice.payment_succeeded",
         "customer.subscription.updated",  # active
         "checkout.session.completed",
     ]
@@ -213,9 +216,12 @@ def test_a_renewal_with_the_always_authenticate_card_waits_for_the_member(
     assert invoice.next_payment_attempt is None  # Stripe does not retry an authentication
     assert invoice.hosted_invoice_url.endswith(f"/i/{invoice.id}")
     assert event_types(webhook_receiver, standin) == [
+        "customer.subscription.updated",  # the new period
+        "invoice.created",
+        "invoice.finalized",
         "invoice.payment_failed",
         "invoice.payment_action_required",
-        "customer.subscription.updated",
+        "customer.subscription.updated",  # past_due
     ]
     for event in delivered(webhook_receiver):
         assert_event_shape(event)
@@ -248,6 +254,7 @@ def test_confirming_on_the_hosted_invoice_page_pays_it_and_reactivates(
     assert stripe_client.v1.subscriptions.retrieve(done["subscription"]).status == "active"
     assert event_types(webhook_receiver, standin) == [
         "invoice.paid",
+        "invoice.payment_succeeded",
         "customer.subscription.updated",
     ]
 
