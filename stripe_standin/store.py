@@ -2110,7 +2110,8 @@ class Store:
         """The card the customer's next charges go to, as updating it in the portal does."""
         customer = self.get("customers", "customer", customer_id)
         card = "".join(ch for ch in str(card or "") if ch.isdigit())
-        if card not in CARD_OUTCOMES and card not in ATTACH_ONLY_CARDS | set(THREE_D_SECURE_CARDS):
+        known = card in CARD_OUTCOMES or card in ATTACH_ONLY_CARDS or card in THREE_D_SECURE_CARDS
+        if not known:
             raise StandinError(INCORRECT_CARD, param="card")
         self.customer_cards[customer["id"]] = card
         return {"customer": customer["id"], "card": card}

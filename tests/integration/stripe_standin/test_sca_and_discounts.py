@@ -533,3 +533,20 @@ def test_a_3ds_card_starting_a_trial_is_challenged_then_trials_without_a_charge(
     assert stripe_client.v1.checkout.sessions.retrieve(session.id).payment_status == (
         "no_payment_required"
     )
+
+
+def test_a_card_changed_to_one_that_always_asks_makes_the_next_renewal_wait(
+    stripe_client, standin, subscribe
+):
+    _, paid = subscribe()
+    customer = stripe_client.v1.subscriptions.retrieve(paid["subscription"]).customer
+    status, _ = control(
+        standin, f"/_standin/customers/{customer}/card", {"card": ALWAYS_AUTHENTICATE}
+    )
+    assert status == 200
+
+    renewed = advance(standin, paid["subscription"], "renew")
+
+    assert renewed["status"] == "past_due"
+    (payment,) = expanded_payments(stripe_client, renewed["latest_invoice"])
+    assert payment["payment"]["payment_intent"]["status"] == "requires_action"
