@@ -123,6 +123,13 @@ class Customer(models.Model):
     )
     stripe_customer_id = models.CharField(max_length=255, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    checkout_window_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the member's current window of Subscribe clicks opened: the clicks in it "
+        "share one Stripe idempotency key per plan, so a double click makes one session.",
+    )
 
     def __str__(self):
         return self.stripe_customer_id
@@ -226,6 +233,18 @@ class Subscription(models.Model):
     )
     grace_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
     synced_at = models.DateTimeField(help_text="When Stripe's state was last copied here.")
+    sync_ticket = models.BigIntegerField(
+        default=0,
+        editable=False,
+        help_text="The SyncTicket taken before fetching the copy held here: a copy fetched "
+        "under a lower ticket never overwrites it.",
+    )
+    stripe_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="sha256 of Stripe's object as copied, so the reconcile job skips unchanged ones.",
+    )
 
     objects = SubscriptionQuerySet.as_manager()
 
@@ -284,11 +303,32 @@ class Subscription(models.Model):
         return ""
 
 
+class SyncTicket(models.Model):
+    """A number from one counter that every web process and worker shares: the database's.
+
+    Stripe's objects carry no version to say which of two copies is newer, so each fetch of a
+    subscription takes a ticket first, and a copy is written only over one fetched under a lower
+    ticket (billing.services.subscription_sync). The row itself is deleted at once; only its
+    number, handed out in the order the fetches began, is used.
+    """
+
+    def __str__(self):
+        return str(self.pk)
+
+
+# What a signed webhook body that is no event is recorded as (billing.services.webhook_event_malformed).
+MALFORMED_EVENT_TYPE = "(malformed)"
+
+
 class WebhookEvent(models.Model):
     """Each Stripe event, recorded once (the unique id) and processed at most once.
 
-    A failed handler leaves the row unprocessed with its error, and answers 500 so
-    Stripe delivers the event again.
+    Processing claims the row for a while (`claimed_until`), runs the handler with no lock
+    held (it calls Stripe), and marks it processed. A failed handler leaves the row
+    unprocessed with its error, and answers 500 so Stripe delivers the event again; a process
+    that died mid-way leaves a claim that runs out, after which Stripe's retry or the reconcile
+    job claims it again. A signed body that is no event is kept as type "(malformed)", already
+    processed, with what was wrong in `last_error`.
     """
 
     stripe_event_id = models.CharField(max_length=255, unique=True)
@@ -296,6 +336,9 @@ class WebhookEvent(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text="Being processed until then (a lease, not a lock)."
+    )
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 

@@ -1,18 +1,28 @@
-"""Writes to billing records. Each function is atomic and safe to call twice.
+"""Writes to billing records. Each function is safe to call twice.
 
 Stripe is the source of truth for subscriptions: we never compute a subscription's
-state, we copy Stripe's current one (`subscription_refresh`), under a row lock, so
-whatever order events arrive in, the last copy made is Stripe's latest state. Each copy
-reports the member's current subscription to their Membership (`membership_sync`), in
-the same transaction: that row is what access reads.
+state, we copy Stripe's current one (`subscription_refresh`), so whatever order events
+arrive in, the copy kept is Stripe's latest state. Each copy reports the member's current
+subscription to their Membership (`membership_sync`), in the same transaction: that row is
+what access reads.
+
+No Stripe call is made while a transaction is open (tests/billing/conftest.py fails any
+test that does): a request to Stripe can take seconds, or a minute with retries, and a row
+lock or an open transaction held that long stalls every other writer of that member and
+pins a database connection. So each function fetches first, with nothing held, and then
+writes in a short transaction of its own, only if what it fetched is newer than what is
+stored (`SyncTicket`). Double clicks are absorbed by Stripe's idempotency keys instead of a
+lock; webhook events are claimed with a lease instead of a row lock.
 """
 
+import hashlib
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import mail
@@ -21,11 +31,13 @@ from accounts.models import TrialClaim, User
 from accounts.services import membership_for, membership_lock, membership_subscription_set
 from billing import stripe_api
 from billing.models import (
+    MALFORMED_EVENT_TYPE,
     CheckoutSession,
     Customer,
     Plan,
     Subscription,
     SubscriptionStatus,
+    SyncTicket,
     WebhookEvent,
     format_amount,
 )
@@ -34,6 +46,14 @@ log = logging.getLogger(__name__)
 
 # Reuse an open Checkout Session only if the reader has this long left to pay in it.
 CHECKOUT_REUSE_MARGIN = timedelta(minutes=30)
+# Clicks on Subscribe this close together share a Stripe idempotency key (per plan), so Stripe
+# answers the later ones with the session the first made: long enough for any double click or
+# retried request, short enough that a member who comes back later gets a fresh session.
+CHECKOUT_CLICK_WINDOW = timedelta(minutes=5)
+# How long a webhook event stays claimed by the process handling it. Longer than any handler
+# takes (a few Stripe calls, each with the SDK's timeout and retries); a process that died
+# leaves the event to Stripe's next retry or the reconcile job once it runs out.
+WEBHOOK_EVENT_LEASE = timedelta(minutes=10)
 PAID_STATUSES = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE}
 # Stripe makes no next invoice for these: a first payment still waits, or the subscription is over.
 NO_UPCOMING_INVOICE_STATUSES = {
@@ -52,6 +72,10 @@ class PlanNotInStripe(Exception):
     """The plan has no Stripe Price yet (run `manage.py stripe_setup`)."""
 
 
+class EventInProgress(Exception):
+    """Another process holds this webhook event's claim: it is being applied right now."""
+
+
 def _from_unix(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if value else None
 
@@ -62,53 +86,88 @@ def _from_unix(value: int | None) -> datetime | None:
 def customer_get_or_create(*, user: User, replacing: str | None = None) -> Customer:
     """The member's one Stripe Customer, created in Stripe on first use.
 
-    Call inside a transaction that holds the member's row lock. The idempotency key
-    is derived from the member, so if Stripe created the Customer but our write was
-    lost (an outage, a crash), the retry gets the same Customer back, not a second.
-    `replacing` names a stored Customer that Stripe no longer knows.
+    Calls Stripe, so call it outside any transaction. The idempotency key is derived from
+    the member: two requests at once get one Customer from Stripe and store it once, and if
+    Stripe created it but our write was lost (an outage, a crash), the retry gets the same
+    Customer back, not a second. `replacing` names a stored Customer that Stripe no longer knows.
     """
     existing = Customer.objects.filter(user=user).first()
     if existing and existing.stripe_customer_id != replacing:
         return existing
-    key = f"masthead-customer-{user.pk}" + (f"-replacing-{replacing}" if replacing else "")
+    key = f"customer-{user.pk}" + (f"-replacing-{replacing}" if replacing else "")
     created = stripe_api.customer_create(email=user.email, user_id=user.pk, idempotency_key=key)
     if existing:
-        existing.stripe_customer_id = created["id"]
-        existing.save(update_fields=["stripe_customer_id"])
-        return existing
-    return Customer.objects.create(user=user, stripe_customer_id=created["id"])
+        Customer.objects.filter(pk=existing.pk, stripe_customer_id=replacing).update(
+            stripe_customer_id=created["id"]
+        )
+        return Customer.objects.get(pk=existing.pk)
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(user=user, stripe_customer_id=created["id"])
+    except IntegrityError:
+        return Customer.objects.get(user=user)  # the other request stored the same one
 
 
 def checkout_start(*, user: User, plan: Plan, success_url: str, cancel_url: str) -> str:
     """The URL of a Checkout Session for `plan`; raises AlreadySubscribed, PlanNotInStripe, StripeError.
 
-    A double click gets the same session: the member's row is locked while we look
-    for an open one, so the second request waits and then reuses the first's.
-    On any Stripe error the transaction rolls back: nothing half-written remains.
+    Nothing is locked while Stripe is called. A double click gets the same session: a
+    second click finds the first's session stored, or, if both are at Stripe at once, both
+    send the same idempotency key (`_checkout_session_create`) and Stripe makes one session.
+    Any other open session of the member is expired, so two tabs can never pay for two
+    subscriptions. On a Stripe error nothing is stored but what Stripe really made (the
+    member's Customer, which the retry reuses).
     """
     if not plan.stripe_price_id:
         raise PlanNotInStripe(plan.lookup_key)
-    now = timezone.now()
-    with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).first()
-        if Subscription.objects.filter(user=user).live().exists():
-            raise AlreadySubscribed()
-        open_sessions = CheckoutSession.objects.filter(user=user, expires_at__gt=now)
-        reusable = (
-            open_sessions.filter(plan=plan, expires_at__gt=now + CHECKOUT_REUSE_MARGIN)
-            .order_by("-created_at")
-            .first()
+    for _ in range(2):
+        url = _checkout_start_once(
+            user=user, plan=plan, success_url=success_url, cancel_url=cancel_url
         )
-        if reusable:
-            return reusable.url
-        # Paid meanwhile (its webhook not yet here): its subscription is now copied, and committed below.
-        # Every open one is closed, not only those up to the first that was paid.
-        closed = [_checkout_session_close(other) for other in open_sessions]
-        if all(closed):
-            return _checkout_session_create(
-                user=user, plan=plan, success_url=success_url, cancel_url=cancel_url
-            )
-    raise AlreadySubscribed()
+        if url:
+            return url
+    raise stripe_api.StripeError("Every session made was closed by another click meanwhile.")
+
+
+def _checkout_start_once(
+    *, user: User, plan: Plan, success_url: str, cancel_url: str
+) -> str | None:
+    """The URL, or None when a click on another plan at the same moment closed ours."""
+    now = timezone.now()
+    if Subscription.objects.filter(user=user).live().exists():
+        raise AlreadySubscribed()
+    open_sessions = CheckoutSession.objects.filter(user=user, expires_at__gt=now)
+    reusable = (
+        open_sessions.filter(plan=plan, expires_at__gt=now + CHECKOUT_REUSE_MARGIN)
+        .order_by("-created_at")
+        .first()
+    )
+    if reusable:
+        return reusable.url
+    # Paid meanwhile (its webhook not yet here): its subscription is now copied.
+    # Every open one is closed, not only those up to the first that was paid.
+    closed = [_checkout_session_close(other) for other in open_sessions]
+    if not all(closed):
+        raise AlreadySubscribed()
+    url = _checkout_session_create(
+        user=user, plan=plan, success_url=success_url, cancel_url=cancel_url
+    )
+    # Clicks on two plans at the same moment (two tabs) each made a session: whichever
+    # request looks last, only the newest stays open. (Ours by its URL, not its expiry: that
+    # is Stripe's clock, and ours may differ.)
+    sessions = list(
+        CheckoutSession.objects.filter(user=user)
+        .filter(Q(expires_at__gt=now) | Q(url=url))
+        .order_by("-pk")
+    )
+    if not sessions:
+        return None
+    newest, older = sessions[0], sessions[1:]
+    closed = [_checkout_session_close(other) for other in older]  # each, even after a paid one
+    if not all(closed):
+        _checkout_session_close(newest)
+        raise AlreadySubscribed()
+    return newest.url
 
 
 def _checkout_session_create(*, user: User, plan: Plan, success_url: str, cancel_url: str) -> str:
@@ -121,29 +180,79 @@ def _checkout_session_create(*, user: User, plan: Plan, success_url: str, cancel
         "trial_days": _checkout_trial_days(user=user, plan=plan),
         "trial_end": _unix(checkout_trial_end(user=user)),
     }
-    try:
-        session = stripe_api.checkout_session_create(
-            customer_id=customer.stripe_customer_id, **create
-        )
-    except stripe_api.InvalidRequestError as error:
-        if (
-            getattr(error, "code", None) != "resource_missing"
-            or getattr(error, "param", None) != "customer"
-        ):
-            raise
-        # Stripe no longer knows the stored Customer (deleted there): make a new one.
-        customer = customer_get_or_create(user=user, replacing=customer.stripe_customer_id)
-        session = stripe_api.checkout_session_create(
-            customer_id=customer.stripe_customer_id, **create
-        )
-    CheckoutSession.objects.create(
+    for _ in range(3):
+        try:
+            session = _checkout_session_create_once(customer=customer, plan=plan, create=create)
+        except stripe_api.InvalidRequestError as error:
+            if (
+                getattr(error, "code", None) != "resource_missing"
+                or getattr(error, "param", None) != "customer"
+            ):
+                raise
+            # Stripe no longer knows the stored Customer (deleted there): make a new one.
+            customer = customer_get_or_create(user=user, replacing=customer.stripe_customer_id)
+            continue
+        if session["status"] == "open":
+            break
+        if session["status"] == "complete":  # a replay of a session paid meanwhile
+            _checkout_session_copy_subscription(session)
+            raise AlreadySubscribed()
+        # A replay of a session expired meanwhile (the member chose another plan and came
+        # back): a new window, so a new key and a new session.
+        _checkout_window_close(customer=customer)
+    else:
+        raise stripe_api.StripeError("Checkout kept answering with closed sessions.")
+    CheckoutSession.objects.get_or_create(
         stripe_session_id=session["id"],
-        user=user,
-        plan=plan,
-        url=session["url"],
-        expires_at=_from_unix(session["expires_at"]),
+        defaults={
+            "user": user,
+            "plan": plan,
+            "url": session["url"],
+            "expires_at": _from_unix(session["expires_at"]),
+        },
     )
     return session["url"]
+
+
+def _checkout_session_create_once(*, customer: Customer, plan: Plan, create: dict) -> dict:
+    """Ask Stripe for a session with the key of the member's current click window.
+
+    The key names the member, the plan, the window and a digest of every parameter sent:
+    the clicks of one window get one session, and a click with other parameters (another
+    `next` article, a trial end) never meets Stripe's "keys can only be used with the same
+    parameters" error. Two clicks whose requests are at Stripe at the same moment: Stripe
+    answers the second 409 while the first is in flight, and the SDK retries it
+    (STRIPE_NETWORK_RETRIES), getting the first's session.
+    """
+    window = _checkout_window(customer=customer)
+    params = {"customer_id": customer.stripe_customer_id, **create}
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+    key = f"checkout-{customer.user_id}-{plan.pk}-{window.timestamp():.6f}-{digest[:16]}"
+    return stripe_api.checkout_session_create(**params, idempotency_key=key)
+
+
+def _checkout_window(*, customer: Customer) -> datetime:
+    """When the member's current click window opened; a new one opens if the last is over.
+
+    One conditional UPDATE (no lock held past it): requests at once all read the window the
+    first of them opened.
+    """
+    now = timezone.now()
+    Customer.objects.filter(pk=customer.pk).filter(
+        Q(checkout_window_at__isnull=True) | Q(checkout_window_at__lte=now - CHECKOUT_CLICK_WINDOW)
+    ).update(checkout_window_at=now)
+    window = Customer.objects.values_list("checkout_window_at", flat=True).get(pk=customer.pk)
+    customer.checkout_window_at = window
+    return window
+
+
+def _checkout_window_close(*, customer: Customer) -> None:
+    """Open a new window now, unless another request already replaced the one we used."""
+    used = customer.checkout_window_at
+    later = max(timezone.now(), used + timedelta(microseconds=1))
+    Customer.objects.filter(pk=customer.pk, checkout_window_at=used).update(
+        checkout_window_at=later
+    )
 
 
 def _checkout_session_close(session: CheckoutSession) -> bool:
@@ -156,17 +265,21 @@ def _checkout_session_close(session: CheckoutSession) -> bool:
     except stripe_api.InvalidRequestError:
         current = stripe_api.checkout_session_retrieve(session_id=session.stripe_session_id)
         if current.get("status") == "complete":
-            subscription = current.get("subscription")
-            if subscription:  # copy it now, so the account page the member is sent to shows it
-                subscription_refresh(
-                    stripe_subscription_id=subscription["id"]
-                    if isinstance(subscription, dict)
-                    else subscription,
-                    stripe_customer_id=current.get("customer"),
-                )
+            _checkout_session_copy_subscription(current)
             return False
     session.delete()
     return True
+
+
+def _checkout_session_copy_subscription(session: dict) -> None:
+    """Copy a paid session's subscription now, so the account page the member is sent to shows it."""
+    subscription = session.get("subscription")
+    if subscription:
+        subscription_refresh(
+            stripe_subscription_id=subscription["id"]
+            if isinstance(subscription, dict)
+            else subscription
+        )
 
 
 def _checkout_trial_days(*, user: User, plan: Plan) -> int | None:
@@ -225,12 +338,7 @@ def checkout_confirm(*, user: User, session_id: str) -> dict | None:
         or session.get("customer") != customer.stripe_customer_id
     ):
         return None
-    subscription = session.get("subscription")
-    if subscription:
-        subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
-        subscription_refresh(
-            stripe_subscription_id=subscription_id, stripe_customer_id=customer.stripe_customer_id
-        )
+    _checkout_session_copy_subscription(session)
     return session
 
 
@@ -298,7 +406,8 @@ def subscription_resume(*, user: User) -> Subscription:
     if subscription is None or subscription.ends_at is None:
         raise NothingToResume(continuing=subscription is not None)
     cancelled = int(subscription.canceled_at.timestamp()) if subscription.canceled_at else 0
-    key = f"masthead-resume-{subscription.stripe_subscription_id}-{cancelled}"
+    key = f"resume-{subscription.stripe_subscription_id}-{cancelled}"
+    ticket = sync_ticket()
     ways = ["cancel_at_period_end", "cancel_at"]
     if not subscription.cancel_at_period_end:
         ways.reverse()
@@ -312,45 +421,56 @@ def subscription_resume(*, user: User) -> Subscription:
             break
     # It renews again: what the next invoice charges, fetched before anything is written.
     upcoming = _upcoming_invoice(stripe_subscription=data)
-    return subscription_sync(stripe_subscription=data, upcoming_invoice=upcoming) or subscription
+    return (
+        subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
+        or subscription
+    )
 
 
-def subscription_refresh(
-    *, stripe_subscription_id: str, stripe_customer_id: str | None = None
-) -> Subscription | None:
+def sync_ticket() -> int:
+    """A number larger than any handed out before, from the database every process shares.
+
+    Take it before fetching from Stripe, and pass it to `subscription_sync` with what was
+    fetched. Stripe's objects have no version, and event timestamps are whole seconds that
+    say nothing of a re-fetch, so "newer" means "fetched later": a copy is written only over
+    one whose fetch began earlier. What this rules out is a delayed copy (a slow request, a
+    retried task, a webhook and the success page at once) landing over one fetched after it.
+    Two fetches that overlap may still reach Stripe in either order, so the later ticket may
+    hold the older state for a moment; but then Stripe changed after that ticket was taken,
+    and the change sends an event whose refresh takes a higher ticket still (the reconcile
+    job stands in for a lost one), so the last copy written is Stripe's latest.
+
+    A database counter rather than a clock: web nodes' and workers' clocks differ, and the
+    database hands out its numbers in the order the fetches began, whichever process asks.
+    """
+    ticket = SyncTicket.objects.create().pk
+    SyncTicket.objects.filter(pk=ticket).delete()  # only the number is needed
+    return ticket
+
+
+def subscription_refresh(*, stripe_subscription_id: str) -> Subscription | None:
     """Copy Stripe's current state of one subscription into ours.
 
-    Fetched while holding the member's Customer row (and our subscription row) locked:
-    two refreshes of the same subscription run one after the other, and the later one
-    fetched later, so an older state never overwrites a newer one.
+    Fetched with nothing locked, then written in a short transaction, unless a copy fetched
+    later is there already (`sync_ticket`). Call it outside any transaction.
     """
-    with transaction.atomic():
-        if stripe_customer_id:
-            Customer.objects.select_for_update().filter(
-                stripe_customer_id=stripe_customer_id
-            ).first()
-        Subscription.objects.select_for_update().filter(
-            stripe_subscription_id=stripe_subscription_id
-        ).first()
-        try:
-            data = stripe_api.subscription_retrieve(subscription_id=stripe_subscription_id)
-        except stripe_api.InvalidRequestError as error:
-            if getattr(error, "code", None) != "resource_missing":
-                raise
-            # Gone at Stripe (deleted test data): nothing to copy, and retrying will not bring it back.
-            log.warning("Stripe has no subscription %s; left as it was", stripe_subscription_id)
-            return Subscription.objects.filter(
-                stripe_subscription_id=stripe_subscription_id
-            ).first()
-        return subscription_sync(
-            stripe_subscription=data, upcoming_invoice=_upcoming_invoice(stripe_subscription=data)
-        )
+    ticket = sync_ticket()
+    try:
+        data = stripe_api.subscription_retrieve(subscription_id=stripe_subscription_id)
+    except stripe_api.InvalidRequestError as error:
+        if getattr(error, "code", None) != "resource_missing":
+            raise
+        # Gone at Stripe (deleted test data): nothing to copy, and retrying will not bring it back.
+        log.warning("Stripe has no subscription %s; left as it was", stripe_subscription_id)
+        return Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
+    upcoming = _upcoming_invoice(stripe_subscription=data)
+    return subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
 
 
 def _upcoming_invoice(*, stripe_subscription: dict) -> dict | None:
     """Stripe's preview of the next invoice of a subscription that will invoice again: the amount
     the account page and mail quote, as Stripe will charge it (discounts, tax), never a price
-    times a quantity."""
+    times a quantity. A Stripe call: make it before any transaction, with the subscription."""
     data = stripe_subscription
     if data["status"] in NO_UPCOMING_INVOICE_STATUSES or data.get("cancel_at_period_end"):
         return None
@@ -358,12 +478,17 @@ def _upcoming_invoice(*, stripe_subscription: dict) -> dict | None:
 
 
 def subscription_sync(
-    *, stripe_subscription: dict, upcoming_invoice: dict | None = None
+    *,
+    stripe_subscription: dict,
+    ticket: int | None = None,
+    upcoming_invoice: dict | None = None,
 ) -> Subscription | None:
     """Overwrite our copy with `stripe_subscription` (Stripe's JSON), and queue the mail a change calls for.
 
-    `upcoming_invoice` is Stripe's preview of its next invoice (None: none is coming, or not
-    known). Returns None for a subscription of a customer we do not know (made outside Masthead).
+    `ticket` is the `sync_ticket()` taken before it was fetched; None means it was fetched just
+    now. Our copy is left alone if it was fetched under a later ticket. `upcoming_invoice` is
+    Stripe's preview of its next invoice, fetched with it (None: none is coming, or not known).
+    Returns None for a subscription of a customer we do not know (made outside Masthead).
     """
     data = stripe_subscription
     user_id = _user_id_for(data)
@@ -376,11 +501,18 @@ def subscription_sync(
         return None
     item = data["items"]["data"][0]
     price = item["price"]
+    ticket = sync_ticket() if ticket is None else ticket
     now = timezone.now()
     with transaction.atomic():
+        # The member first, as every writer of their subscriptions does: two syncs of a new
+        # subscription go one after the other, and the second finds the first's row.
+        membership_lock(user_id=user_id)
         subscription = Subscription.objects.select_for_update().filter(
             stripe_subscription_id=data["id"]
         ).first() or Subscription(stripe_subscription_id=data["id"], user_id=user_id)
+        if subscription.pk is not None and subscription.sync_ticket > ticket:
+            log.info("Kept %s: our copy was fetched after this one", data["id"])
+            return subscription
         was_paid = subscription.pk is not None and subscription.status in PAID_STATUSES
         was_cancelling = subscription.pk is not None and (
             subscription.ends_at is not None or subscription.status == SubscriptionStatus.CANCELED
@@ -405,6 +537,8 @@ def subscription_sync(
             subscription.first_failed_payment_at = None
             subscription.grace_ended_at = None
         subscription.synced_at = now
+        subscription.sync_ticket = ticket
+        subscription.stripe_digest = stripe_digest(data)
         subscription.save()
         membership_sync(user_id=user_id)
 
@@ -466,6 +600,11 @@ def _latest_invoice_copy(subscription: Subscription, latest: dict | str | None) 
 def _id_of(value) -> str:
     """An expandable field's id, whether Stripe sent the id or the object."""
     return (value.get("id") if isinstance(value, dict) else value) or ""
+
+
+def stripe_digest(data: dict) -> str:
+    """A digest of a Stripe object's JSON: equal digests, nothing changed."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def membership_sync(*, user_id: int) -> None:
@@ -563,32 +702,63 @@ def webhook_event_record(*, event: dict) -> WebhookEvent:
         return WebhookEvent.objects.get(stripe_event_id=event["id"])
 
 
-def webhook_event_process(*, webhook_event: WebhookEvent) -> bool:
-    """Apply one event's effect exactly once. Returns whether this call applied it.
+def webhook_event_malformed(*, payload: bytes, problem: str) -> WebhookEvent:
+    """Record a correctly signed body that is no event, once per body, for staff to see.
 
-    The event row is locked and marked processed in the same transaction as the
-    effect: a concurrent duplicate waits and then finds it done; a handler that
-    raises rolls everything back, records the error, and re-raises (the webhook
-    answers 500 and Stripe retries).
+    It is kept as already processed (there is nothing to apply, and no retry will change
+    that), under an id made from the body, so Stripe's retries of it add no rows.
     """
+    text = payload.decode("utf-8", "replace")
+    digest = hashlib.sha256(payload).hexdigest()[:32]
+    log.error("A signed Stripe webhook was not an event (%s): %.200s", problem, text)
+    row, _ = WebhookEvent.objects.get_or_create(
+        stripe_event_id=f"malformed_{digest}",
+        defaults={
+            "type": MALFORMED_EVENT_TYPE,
+            "payload": {"body": text[:10_000]},
+            "processed_at": timezone.now(),
+            "last_error": f"Malformed: {problem}",
+        },
+    )
+    return row
+
+
+def webhook_event_process(*, webhook_event: WebhookEvent) -> bool:
+    """Apply one event's effect once. Returns whether this call applied it (False: done before).
+
+    No lock is held while the handler runs (handlers call Stripe). The row is claimed
+    instead: one UPDATE sets `claimed_until` if the event is unprocessed and nobody else's
+    claim is running; a concurrent duplicate finds it claimed and gets EventInProgress. The
+    handler's writes are each their own short transaction and safe to repeat (copies are
+    re-fetched and ordered by `sync_ticket`, mail has unique keys), so an event whose process
+    died half-way is simply applied again once its claim runs out. A handler that raises
+    releases the claim, records the error, and re-raises (the webhook answers 500 and Stripe
+    retries).
+    """
+    now = timezone.now()
+    claimed = (
+        WebhookEvent.objects.filter(pk=webhook_event.pk, processed_at__isnull=True)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + WEBHOOK_EVENT_LEASE, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        if WebhookEvent.objects.filter(pk=webhook_event.pk, processed_at__isnull=True).exists():
+            raise EventInProgress(webhook_event.stripe_event_id)
+        return False
+    row = WebhookEvent.objects.get(pk=webhook_event.pk)
     try:
-        with transaction.atomic():
-            row = WebhookEvent.objects.select_for_update().get(pk=webhook_event.pk)
-            if row.processed_at is not None:
-                return False
-            handler = HANDLERS.get(row.type)
-            if handler:
-                handler(row.payload)
-            row.processed_at = timezone.now()
-            row.attempts = F("attempts") + 1
-            row.last_error = ""
-            row.save(update_fields=["processed_at", "attempts", "last_error"])
-            return True
+        handler = HANDLERS.get(row.type)
+        if handler:
+            handler(row.payload)
     except Exception as error:
-        WebhookEvent.objects.filter(pk=webhook_event.pk).update(
-            attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:2000]
+        WebhookEvent.objects.filter(pk=row.pk).update(
+            claimed_until=None, last_error=f"{type(error).__name__}: {error}"[:2000]
         )
         raise
+    WebhookEvent.objects.filter(pk=row.pk).update(
+        processed_at=timezone.now(), claimed_until=None, last_error=""
+    )
+    return True
 
 
 def _object(event: dict) -> dict:
@@ -619,16 +789,11 @@ def _on_checkout_completed(event: dict) -> None:
         Customer.objects.get_or_create(
             user_id=int(user_id), defaults={"stripe_customer_id": customer_id}
         )
-    subscription = session["subscription"]
-    subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
-    subscription_refresh(stripe_subscription_id=subscription_id, stripe_customer_id=customer_id)
+    _checkout_session_copy_subscription(session)
 
 
 def _on_subscription_changed(event: dict) -> None:
-    subscription = _object(event)
-    subscription_refresh(
-        stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer")
-    )
+    subscription_refresh(stripe_subscription_id=_object(event)["id"])
 
 
 def _on_invoice(event: dict) -> Subscription | None:
@@ -636,9 +801,7 @@ def _on_invoice(event: dict) -> Subscription | None:
     subscription_id = _invoice_subscription_id(invoice)
     if not subscription_id:
         return None
-    return subscription_refresh(
-        stripe_subscription_id=subscription_id, stripe_customer_id=invoice.get("customer")
-    )
+    return subscription_refresh(stripe_subscription_id=subscription_id)
 
 
 def _on_invoice_payment_failed(event: dict) -> None:
@@ -657,29 +820,33 @@ def _on_invoice_payment_failed(event: dict) -> None:
         _payment_action_required(subscription=subscription, invoice=invoice)
         return
     failed_at = _from_unix(event.get("created"))
-    if (
-        failed_at
-        and subscription.first_failed_payment_at
-        and failed_at < subscription.first_failed_payment_at
-    ):
-        # The grace period counts from the failure itself, not from when we heard of it.
-        subscription.first_failed_payment_at = failed_at
-        subscription.save(update_fields=["first_failed_payment_at"])
-        membership_sync(user_id=subscription.user_id)
-    mail.queue(
-        mail.PAYMENT_FAILED,
-        user_id=subscription.user_id,
-        key=f"payment_failed:{invoice['id']}",
-        context={
-            **_mail_context(subscription),
-            "amount": format_amount(
-                invoice.get("amount_due") or 0, invoice.get("currency") or subscription.currency
-            ),
-            "grace_ends_at": subscription.grace_ends_at.isoformat()
-            if subscription.grace_ends_at
-            else "",
-        },
-    )
+    with transaction.atomic():
+        membership_lock(user_id=subscription.user_id)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        if (
+            failed_at
+            and subscription.first_failed_payment_at
+            and failed_at < subscription.first_failed_payment_at
+        ):
+            # The grace period counts from the failure itself, not from when we heard of it.
+            subscription.first_failed_payment_at = failed_at
+            subscription.save(update_fields=["first_failed_payment_at"])
+            membership_sync(user_id=subscription.user_id)
+        mail.queue(
+            mail.PAYMENT_FAILED,
+            user_id=subscription.user_id,
+            key=f"payment_failed:{invoice['id']}",
+            context={
+                **_mail_context(subscription),
+                "amount": format_amount(
+                    invoice.get("amount_due") or 0,
+                    invoice.get("currency") or subscription.currency,
+                ),
+                "grace_ends_at": subscription.grace_ends_at.isoformat()
+                if subscription.grace_ends_at
+                else "",
+            },
+        )
 
 
 def _on_invoice_payment_action_required(event: dict) -> None:
@@ -697,12 +864,19 @@ def _on_invoice_payment_action_required(event: dict) -> None:
 
 
 def _payment_action_required(*, subscription: Subscription, invoice: dict) -> None:
-    """Record that `invoice` waits for the member, and mail them the link while it does."""
-    subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
-    subscription.action_required_invoice_id = invoice["id"]
-    subscription.save(update_fields=["action_required_invoice_id"])
-    if not subscription.payment_action_url:
-        return
+    """Record that `invoice` waits for the member, and mail them the link while it does.
+
+    One short transaction, no Stripe call: the copy it reads was refreshed just before."""
+    with transaction.atomic():
+        membership_lock(user_id=subscription.user_id)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription.action_required_invoice_id = invoice["id"]
+        subscription.save(update_fields=["action_required_invoice_id"])
+        if subscription.payment_action_url:
+            _payment_action_mail(subscription=subscription, invoice=invoice)
+
+
+def _payment_action_mail(*, subscription: Subscription, invoice: dict) -> None:
     mail.queue(
         mail.PAYMENT_ACTION_REQUIRED,
         user_id=subscription.user_id,
@@ -722,10 +896,7 @@ def _payment_action_required(*, subscription: Subscription, invoice: dict) -> No
 
 
 def _on_trial_will_end(event: dict) -> None:
-    subscription = _object(event)
-    synced = subscription_refresh(
-        stripe_subscription_id=subscription["id"], stripe_customer_id=subscription.get("customer")
-    )
+    synced = subscription_refresh(stripe_subscription_id=_object(event)["id"])
     if synced is None or synced.status != SubscriptionStatus.TRIALING or synced.trial_end is None:
         return
     mail.queue(
@@ -766,18 +937,74 @@ def grace_end_due(*, now: datetime | None = None) -> int:
     ).update(grace_ended_at=now)
 
 
-def stripe_reconcile(*, days: int = 3) -> int:
-    """Process any recent Stripe event we missed, then refresh every subscription Stripe still bills.
+def stripe_reconcile_events(*, days: int = 3) -> int:
+    """Process any recent Stripe event we missed, and any whose processing died half-way.
 
-    A safety net for lost webhooks. Returns the number of events processed here.
+    A safety net for lost webhooks. Stripe's events are read a page at a time (one page in
+    memory however many there are); those already processed here cost one query per page.
+    Returns the number of events processed here.
     """
     since = int((timezone.now() - timedelta(days=days)).timestamp())
     processed = 0
-    for event in stripe_api.events_list(created_gte=since, types=sorted(HANDLERS)):
-        row = webhook_event_record(event=event)
-        if row.processed_at is None and webhook_event_process(webhook_event=row):
-            processed += 1
-    live = Subscription.objects.live().values_list("stripe_subscription_id", flat=True)
-    for subscription_id in list(live):
-        subscription_refresh(stripe_subscription_id=subscription_id)
+    for page in stripe_api.events_pages(created_gte=since, types=sorted(HANDLERS)):
+        done = set(
+            WebhookEvent.objects.filter(
+                stripe_event_id__in=[e["id"] for e in page], processed_at__isnull=False
+            ).values_list("stripe_event_id", flat=True)
+        )
+        for event in page:
+            if event["id"] not in done:
+                processed += _webhook_event_catch_up(webhook_event_record(event=event))
+    # Recorded here but never finished (a handler that failed, a process that died, an event
+    # older than the window above): nobody is applying them now, or their claim ran out.
+    now = timezone.now()
+    stale = WebhookEvent.objects.filter(processed_at__isnull=True).filter(
+        Q(claimed_until__lt=now)
+        | Q(claimed_until__isnull=True, received_at__lt=now - timedelta(minutes=5))
+    )
+    for row in stale.only("pk", "stripe_event_id").iterator(chunk_size=100):
+        processed += _webhook_event_catch_up(row)
     return processed
+
+
+def _webhook_event_catch_up(row: WebhookEvent) -> int:
+    try:
+        return int(webhook_event_process(webhook_event=row))
+    except EventInProgress:
+        return 0  # a webhook delivery is applying it right now
+    except Exception:
+        # Recorded on the row for the admin; the other events still get their turn.
+        log.exception("Reconcile could not apply Stripe event %s", row.stripe_event_id)
+        return 0
+
+
+def stripe_reconcile_subscriptions(*, starting_after: str | None = None) -> str | None:
+    """Copy one page (100) of Stripe's subscriptions, those that changed; returns the next cursor.
+
+    Pages through every subscription of the account (`status=all`, so endings are seen too)
+    with Stripe's `starting_after` cursor; the caller (a task per page) goes on with the cursor
+    returned, until None. A subscription is copied only if it is ours (its customer is, or we
+    have it) and Stripe's object differs from the one we copied (`stripe_digest`), so an
+    unchanged account costs a page request and two queries per hundred subscribers.
+    """
+    ticket = sync_ticket()  # before the page is fetched: its copies are at least this new
+    page, next_cursor = stripe_api.subscriptions_page(starting_after=starting_after)
+    ours = dict(
+        Subscription.objects.filter(stripe_subscription_id__in=[s["id"] for s in page]).values_list(
+            "stripe_subscription_id", "stripe_digest"
+        )
+    )
+    our_customers = set(
+        Customer.objects.filter(
+            stripe_customer_id__in={s.get("customer") for s in page}
+        ).values_list("stripe_customer_id", flat=True)
+    )
+    for data in page:
+        known = data["id"] in ours
+        if (known and ours[data["id"]] == stripe_digest(data)) or (
+            not known and data.get("customer") not in our_customers
+        ):
+            continue  # unchanged, or another site's (an account shared with staging)
+        upcoming = _upcoming_invoice(stripe_subscription=data)  # changed: what it charges next
+        subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
+    return next_cursor

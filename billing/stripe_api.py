@@ -7,6 +7,7 @@ the SDK's object types; failures raise `StripeError` (or its `APIConnectionError
 """
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import stripe
@@ -29,12 +30,25 @@ PORTAL_PRODUCTS = "features.subscription_update.products"
 
 
 def _client() -> stripe.StripeClient:
-    # Built per call: cheap, and settings changed by tests take effect at once.
+    # Built per call: cheap, and settings changed by tests take effect at once. The SDK waits
+    # 80 s for an answer by default, longer than gunicorn lets a request live (30 s): a Stripe
+    # that hangs would get the worker killed, not the member told. STRIPE_TIMEOUT_SECONDS bounds
+    # each try, so the member sees "couldn't reach our payment provider" instead.
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=settings.STRIPE_NETWORK_RETRIES,
+        http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
     )
+
+
+def _idempotent(key: str) -> dict:
+    """Request options with this site's idempotency key: the settings' prefix, then `key`.
+
+    Stripe keeps a key for 24 hours per account, not per site; two sites on one account (or a
+    staging copy) would otherwise get each other's results back for the same member number.
+    """
+    return {"idempotency_key": settings.STRIPE_IDEMPOTENCY_PREFIX + key}
 
 
 def _plain(obj) -> StripeDict:
@@ -42,17 +56,36 @@ def _plain(obj) -> StripeDict:
     return json.loads(json.dumps(obj.to_dict(), default=str))
 
 
+class MalformedEvent(ValueError):
+    """A correctly signed body that is not an event: not a JSON object, or no `id` or `type`."""
+
+
 def webhook_event_construct(*, payload: bytes, signature: str | None) -> StripeDict:
-    """Verify a webhook's signature on the raw body; raises SignatureVerificationError or ValueError."""
-    stripe.Webhook.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
-    return json.loads(payload)  # the event exactly as Stripe sent it
+    """Verify a webhook's signature on the raw body, then its shape.
+
+    Raises SignatureVerificationError (or ValueError) when it is not provably from Stripe, and
+    MalformedEvent when it is signed but is not an event (the caller records that).
+    """
+    stripe.WebhookSignature.verify_header(
+        payload, signature, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
+    )
+    try:
+        event = json.loads(payload)  # the event exactly as Stripe sent it
+    except ValueError as error:
+        raise MalformedEvent(f"not JSON: {error}") from None
+    if not isinstance(event, dict):
+        raise MalformedEvent(f"a JSON {type(event).__name__}, not an object")
+    for field in ("id", "type"):
+        if not isinstance(event.get(field), str) or not event[field]:
+            raise MalformedEvent(f"no {field}")
+    return event
 
 
 def customer_create(*, email: str, user_id: int, idempotency_key: str) -> StripeDict:
     return _plain(
         _client().v1.customers.create(
             params={"email": email, "metadata": {"user_id": str(user_id)}},
-            options={"idempotency_key": idempotency_key},
+            options=_idempotent(idempotency_key),
         )
     )
 
@@ -66,11 +99,17 @@ def checkout_session_create(
     cancel_url: str,
     trial_days: int | None = None,
     trial_end: int | None = None,
+    idempotency_key: str | None = None,
 ) -> StripeDict:
-    """A Checkout Session for one Price; its trial lasts `trial_days`, or ends at `trial_end`
-    (a Unix time at least 48 hours away, as Stripe requires). Promotion codes are accepted, and
-    with settings.STRIPE_AUTOMATIC_TAX Stripe Tax adds the tax due (from the billing address the
-    page asks for, saved on the Customer: Checkout needs it to calculate)."""
+    """A new Checkout Session for one Price, or, for a repeated `idempotency_key`, the one it
+    made. Its trial lasts `trial_days`, or ends at `trial_end` (a Unix time at least 48 hours
+    away, as Stripe requires). Promotion codes are accepted, and with
+    settings.STRIPE_AUTOMATIC_TAX Stripe Tax adds the tax due (from the billing address the page
+    asks for, saved on the Customer: Checkout needs it to calculate).
+
+    Stripe answers a repeat with the first response as it was then; the session may have been
+    expired or paid since, so a replayed one is fetched again and returned as it is now.
+    """
     params: dict[str, Any] = {
         "mode": "subscription",
         "customer": customer_id,
@@ -90,7 +129,13 @@ def checkout_session_create(
     if settings.STRIPE_AUTOMATIC_TAX:
         params["automatic_tax"] = {"enabled": True}
         params["customer_update"] = {"address": "auto"}
-    return _plain(_client().v1.checkout.sessions.create(params=params))
+    client = _client()
+    options = _idempotent(idempotency_key) if idempotency_key else {}
+    session = client.v1.checkout.sessions.create(params=params, options=options)
+    headers = {k.lower(): v for k, v in (session.last_response.headers or {}).items()}
+    if headers.get("idempotent-replayed") == "true":
+        session = client.v1.checkout.sessions.retrieve(session.id)
+    return _plain(session)
 
 
 def checkout_session_retrieve(*, session_id: str) -> StripeDict:
@@ -246,17 +291,39 @@ def subscription_cancellation_clear(
     )
     return _plain(
         _client().v1.subscriptions.update(
-            subscription_id, params=params, options={"idempotency_key": idempotency_key}
+            subscription_id, params=params, options=_idempotent(idempotency_key)
         )
     )
 
 
-def events_list(*, created_gte: int, types: list[str]) -> list[StripeDict]:
-    """Events created since `created_gte` (a Unix time), oldest first."""
-    page = _client().v1.events.list(
-        params={"created": {"gte": created_gte}, "types": types, "limit": 100}
-    )
-    return list(reversed([_plain(e) for e in page.auto_paging_iter()]))
+def _list_page(path: str, params: dict[str, Any]) -> StripeDict:
+    """One page of a list, as Stripe's JSON: no SDK objects made for thousands of rows."""
+    return _client().raw_request("get", path, **params).data
+
+
+def events_pages(*, created_gte: int, types: list[str]) -> Iterator[list[StripeDict]]:
+    """Events created since `created_gte` (a Unix time), a page of up to 100 at a time, newest
+    first: one page in memory at once, however many there are."""
+    params: dict[str, Any] = {"created": {"gte": created_gte}, "types": types, "limit": 100}
+    while True:
+        page = _list_page("/v1/events", params)
+        yield page["data"]
+        if not page["has_more"] or not page["data"]:
+            return
+        params["starting_after"] = page["data"][-1]["id"]
+
+
+def subscriptions_page(*, starting_after: str | None = None) -> tuple[list[StripeDict], str | None]:
+    """One page (up to 100) of every subscription of the account, whatever its status, newest
+    first, each with its latest invoice (as `subscription_retrieve` has it); and the cursor of
+    the next page (None after the last)."""
+    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": ["data.latest_invoice"]}
+    if starting_after:
+        params["starting_after"] = starting_after
+    page = _list_page("/v1/subscriptions", params)
+    subscriptions = page["data"]
+    more = page["has_more"] and subscriptions
+    return subscriptions, subscriptions[-1]["id"] if more else None
 
 
 def prices_by_lookup_keys(*, lookup_keys: list[str]) -> list[StripeDict]:
@@ -283,9 +350,7 @@ def prices_list_active() -> list[StripeDict]:
 
 def product_create(*, name: str, idempotency_key: str) -> StripeDict:
     return _plain(
-        _client().v1.products.create(
-            params={"name": name}, options={"idempotency_key": idempotency_key}
-        )
+        _client().v1.products.create(params={"name": name}, options=_idempotent(idempotency_key))
     )
 
 

@@ -27,10 +27,30 @@ def grace_end_due_task() -> int:
     time_limit=600,
 )
 def stripe_reconcile_task() -> int:
-    """Process recent Stripe events we have not, and refresh every live subscription."""
-    processed = services.stripe_reconcile()
+    """Process recent Stripe events we have not, then start refreshing subscriptions, a page per task."""
+    processed = services.stripe_reconcile_events()
     if processed:
         log.warning(
             "Reconcile processed %s Stripe event(s) that no webhook had delivered", processed
         )
+    stripe_reconcile_subscriptions_task.delay()
     return processed
+
+
+@shared_task(
+    autoretry_for=(stripe_api.APIConnectionError,),
+    retry_backoff=60,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def stripe_reconcile_subscriptions_task(starting_after: str | None = None) -> str | None:
+    """Copy the changed subscriptions of one page of Stripe's, and queue the next page.
+
+    A task per hundred subscriptions: however many there are, each task is short, a retry
+    repeats one page, and workers interleave the pages with other work.
+    """
+    next_cursor = services.stripe_reconcile_subscriptions(starting_after=starting_after)
+    if next_cursor:
+        stripe_reconcile_subscriptions_task.delay(starting_after=next_cursor)
+    return next_cursor

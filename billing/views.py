@@ -205,11 +205,19 @@ def webhook(request):
         event = stripe_api.webhook_event_construct(
             payload=request.body, signature=request.headers.get("Stripe-Signature")
         )
+    except stripe_api.MalformedEvent as problem:
+        # Signed by Stripe (or whoever holds our secret) but not an event: kept for staff to see.
+        services.webhook_event_malformed(payload=request.body, problem=str(problem))
+        return HttpResponseBadRequest("Not a Stripe event.")
     except (ValueError, stripe_api.SignatureVerificationError):
         return HttpResponseBadRequest("Invalid signature.")
     row = services.webhook_event_record(event=event)
     try:
         services.webhook_event_process(webhook_event=row)
+    except services.EventInProgress:
+        # Another delivery of it is being applied right now. Not a 2xx: if that one fails,
+        # Stripe must still deliver it again.
+        return HttpResponse("Being processed; retry.", status=409)
     except Exception:
         # 500 so Stripe delivers it again; the row keeps the error for the admin.
         log.exception("Stripe event %s (%s) failed", event["id"], event["type"])

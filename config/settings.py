@@ -210,6 +210,17 @@ STRIPE_WEBHOOK_SECRET = env(
     "STRIPE_WEBHOOK_SECRET", STRIPE_DEVELOPMENT_WEBHOOK_SECRET if DEBUG else ""
 )
 STRIPE_NETWORK_RETRIES = envint("STRIPE_NETWORK_RETRIES", "2", minimum=0)
+# Each try's limit: (retries + 1) tries must fit in gunicorn's 30 s request timeout.
+STRIPE_TIMEOUT_SECONDS = envint("STRIPE_TIMEOUT_SECONDS", "8", minimum=1)
+# Every idempotency key the site sends Stripe starts with this, so two sites sharing a Stripe
+# account (a staging copy in test mode) never answer each other's requests with a replay.
+STRIPE_IDEMPOTENCY_PREFIX = env(
+    "STRIPE_IDEMPOTENCY_PREFIX", SITE_URL.split("://", 1)[-1].rstrip("/") + ":"
+)
+if len(STRIPE_IDEMPOTENCY_PREFIX) > 100:
+    raise ImproperlyConfigured(
+        "STRIPE_IDEMPOTENCY_PREFIX must be at most 100 characters (Stripe's keys hold 255)."
+    )
 # Stripe Tax in Checkout: the tax due is added to each invoice, and shown as Stripe charges it.
 STRIPE_AUTOMATIC_TAX = envbool("STRIPE_AUTOMATIC_TAX", "False")
 if DEBUG and STRIPE_USES_STANDIN:

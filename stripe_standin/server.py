@@ -181,6 +181,7 @@ class App:
             ("POST", "/_standin/subscriptions/{id}/advance", self.control_advance),
             ("POST", "/_standin/checkout/{id}/pay", self.control_pay),
             ("POST", "/_standin/invoices/{id}/pay", self.control_invoice_pay),
+            ("POST", "/_standin/subscriptions/bulk", self.control_bulk_subscriptions),
             ("POST", "/_standin/deliveries/wait", self.control_wait),
             (
                 "POST",
@@ -567,6 +568,16 @@ class App:
             return json_response(402 if error else 200, {"error": error, "invoice": invoice})
 
         return self._control(pay)
+
+    def control_bulk_subscriptions(self, request):
+        def bulk():
+            body = self._json_body(request)
+            made = self.store.bulk_subscriptions(body.get("count"), body.get("price"))
+            # As the list API would show them; compact, since there may be a hundred thousand.
+            body = json.dumps({"subscriptions": made})
+            return Response(200, body)
+
+        return self._control(bulk)
 
     def control_wait(self, request):
         try:

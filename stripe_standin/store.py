@@ -445,6 +445,8 @@ class Store:
         state["billing_settings"] = copy.deepcopy(self.billing_settings)
         # Never in an API response after the create: here so a test can check a secret it was shown.
         state["webhook_endpoint_secrets"] = dict(self.webhook_secrets)
+        # The Idempotency-Key of every request kept for replay, as Stripe's request log shows them.
+        state["idempotency_keys"] = [key for _api_key, key in self.idempotency]
         return state
 
     def get(self, collection, label, object_id, param="id"):
@@ -1840,7 +1842,11 @@ class Store:
                 return True
             if status in (None, ""):
                 return sub["status"] != "canceled"  # Stripe's default hides canceled ones
-            return sub["status"] == ("canceled" if status == "ended" else status)
+            if (
+                status == "ended"
+            ):  # "canceled and subscriptions that are expired due to incomplete payment"
+                return sub["status"] in ("canceled", "incomplete_expired")
+            return sub["status"] == status
 
         found = [
             s
@@ -2594,6 +2600,32 @@ class Store:
                 if not update[field]:
                     param = f"features[subscription_update][{field}]"
                     raise StandinError(f"Missing required param: {param}.", param=param)
+
+    # ---- many subscribers at once (control API) -----------------------------
+
+    def bulk_subscriptions(self, count, price_id):
+        """``count`` customers, each with an active subscription to ``price_id``, made at once.
+
+        For load tests (the reconcile job over thousands of subscribers): as if they had
+        subscribed long ago, so no events and no invoices. Returns the subscriptions, newest
+        first, as the list API orders them.
+        """
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 100_000:
+            raise StandinError("count must be a whole number from 1 to 100000.", param="count")
+        price = self.get("prices", "price", price_id, param="price")
+        if price["type"] != "recurring":
+            raise StandinError(f"The price {price_id} is not recurring.", param="price")
+        now, made = self.now(), []
+        for number in range(count):
+            customer = objects.customer(now=now, email=f"bulk-{number}@example.com")
+            customer["currency"] = price["currency"]
+            self.customers[customer["id"]] = customer
+            subscription = objects.subscription(
+                now=now, customer_id=customer["id"], price_obj=price, quantity=1
+            )
+            self.subscriptions[subscription["id"]] = subscription
+            made.append(subscription)
+        return list(reversed(made))
 
     # ---- events --------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 import stripe
 from django.core.management import call_command
+from django.db import connection
+from stripe._http_client import HTTPClient
 
 from billing.models import Plan
 from tests.integration.stripe_standin.process import control, running_standin
@@ -23,6 +25,35 @@ WEBHOOK_SECRET = "whsec_billing_tests"
 API_KEY = "sk_test_billing_tests"
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
+
+
+def _our_atomic_blocks() -> int:
+    """Transactions open on this thread's connection, not counting the test's own wrapping one
+    (pytest-django's `db` runs each test inside atomic blocks that Django marks as the test case's)."""
+    return sum(not block._from_testcase for block in connection.atomic_blocks)
+
+
+@pytest.fixture(autouse=True)
+def no_stripe_call_inside_a_transaction(monkeypatch):
+    """Fail any test in which the site calls Stripe while a transaction is open.
+
+    A Stripe request can take seconds (a minute with retries); made inside `transaction.atomic`
+    it would hold the rows locked there, and a database connection, all that time. The hook is
+    the SDK's HTTP client itself (every request, whichever client class `stripe_api._client()`
+    gets, passes through it), so every path of every billing test is covered, on every thread.
+    """
+    violations = []
+    send = HTTPClient._request_with_retries_internal
+
+    def checked(self, method, url, *args, **kwargs):
+        if connection.in_atomic_block and _our_atomic_blocks():
+            violations.append(f"{method.upper()} {url}")
+            raise AssertionError(f"Stripe called inside transaction.atomic: {method} {url}")
+        return send(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(HTTPClient, "_request_with_retries_internal", checked)
+    yield violations
+    assert violations == [], f"Stripe was called inside a transaction: {violations}"
 
 
 @pytest.fixture(scope="session")

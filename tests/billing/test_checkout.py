@@ -4,18 +4,24 @@ Checkout Session in use, never a second subscription; paying opens the premium a
 Against the stand-in; an outage is Stripe's address pointing at a closed port on 127.0.0.1.
 """
 
+import socket
 import threading
+import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from hypothesis import given
 
 from accounts import mail
 from accounts.models import SentMail, TrialClaim
 from billing.models import CheckoutSession, Customer, Subscription
+from billing.services import CHECKOUT_CLICK_WINDOW
 from tests.billing.conftest import (
     DECLINED_CARD,
     checkout_url,
@@ -228,20 +234,47 @@ def test_stripe_unreachable_gives_a_clear_message_and_writes_nothing(
     assert not CheckoutSession.objects.exists()
 
 
-def test_stripe_failing_after_making_the_customer_writes_nothing_and_the_retry_reuses_that_customer(
-    client, oscar, stripe_plans, stripe_client
+def test_a_stripe_that_accepts_and_never_answers_times_out_with_the_same_message(
+    client, oscar, stripe_plans, stripe_settings
+):
+    # A listening socket nobody reads: the connection opens, no answer ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        stripe_settings.STRIPE_API_BASE = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        stripe_settings.STRIPE_TIMEOUT_SECONDS = 1
+        stripe_settings.STRIPE_NETWORK_RETRIES = 0
+
+        started = time.monotonic()
+        response = client.post(
+            "/billing/checkout/", {"plan": stripe_plans["month"].pk}, follow=True
+        )
+        waited = time.monotonic() - started
+
+    # Answered before gunicorn's 30 s would kill the request (the SDK's own limit is 80 s).
+    assert waited < 30
+    assert response.redirect_chain == [("/pricing/", 302)]
+    assert OUTAGE in response.content.decode()
+    assert not Customer.objects.exists()
+    assert not CheckoutSession.objects.exists()
+
+
+def test_stripe_failing_after_making_the_customer_keeps_only_that_customer_and_the_retry_reuses_it(
+    client, oscar, stripe_plans, stripe_client, settings
 ):
     # The first attempt reached Stripe and made the customer, then failed before our write.
     made = stripe_client.v1.customers.create(
         params={"email": oscar.email, "metadata": {"user_id": str(oscar.pk)}},
-        options={"idempotency_key": f"masthead-customer-{oscar.pk}"},
+        options={"idempotency_key": f"{settings.STRIPE_IDEMPOTENCY_PREFIX}customer-{oscar.pk}"},
     )
     stripe_client.v1.prices.update(stripe_plans["month"].stripe_price_id, params={"active": False})
 
     response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk}, follow=True)
     assert response.redirect_chain == [("/pricing/", 302)]
     assert OUTAGE in response.content.decode()
-    assert not Customer.objects.exists()  # rolled back with the failed session
+    # What Stripe really made is kept (its idempotency key gave the same one back), nothing else.
+    assert Customer.objects.get(user=oscar).stripe_customer_id == made.id
+    assert not CheckoutSession.objects.exists()
 
     stripe_client.v1.prices.update(stripe_plans["month"].stripe_price_id, params={"active": True})
     response = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})
@@ -338,3 +371,116 @@ def test_in_card_mode_checkout_starts_the_plans_trial_once_per_person(
     pay(standin, f"{standin}/checkout/{session_id}")
     client.get(f"/billing/success/?session_id={session_id}")
     assert Subscription.objects.get(user=again).status == "active"
+
+
+# ---- no lock held while Stripe is called: idempotency keys absorb repeats ----------------
+
+
+def test_a_repeated_click_whose_first_session_was_never_stored_gets_that_session_back(
+    client, oscar, stripe_plans, standin
+):
+    first = checkout_url(client, stripe_plans["month"])
+    CheckoutSession.objects.all().delete()  # the first request died after Stripe answered it
+
+    second = checkout_url(client, stripe_plans["month"])
+
+    assert second == first  # Stripe's answer to the same idempotency key
+    assert len(control(standin, "/_standin/state", method="GET")[1]["checkout_sessions"]) == 1
+    assert CheckoutSession.objects.get().url == first
+
+
+def test_the_shared_key_lasts_a_short_window_only(client, oscar, stripe_plans, standin):
+    first = checkout_url(client, stripe_plans["month"])
+    CheckoutSession.objects.all().delete()  # so only Stripe's idempotency could answer the same
+
+    with time_machine.travel(timezone.now() + CHECKOUT_CLICK_WINDOW + timedelta(seconds=1)):
+        later = checkout_url(client, stripe_plans["month"])
+
+    assert later != first
+    assert len(control(standin, "/_standin/state", method="GET")[1]["checkout_sessions"]) == 2
+
+
+def test_coming_back_to_a_plan_whose_session_was_closed_gets_a_new_session_that_can_be_paid(
+    client, oscar, stripe_plans, standin
+):
+    monthly = start_checkout(client, stripe_plans["month"])
+    start_checkout(client, stripe_plans["year"])  # closes the monthly one
+
+    again = start_checkout(client, stripe_plans["month"])  # within the same click window
+
+    assert again != monthly
+    status, paid = pay(standin, f"{standin}/checkout/{again}")
+    assert status == 200, paid
+    assert list(CheckoutSession.objects.values_list("stripe_session_id", flat=True)) == [again]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribe_to_two_plans_at_once_leaves_one_session_that_can_be_paid(
+    make_member, stripe_plans, standin
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent requests need PostgreSQL: SQLite serialises whole transactions")
+    oscar = make_member("oscar@example.com", trial="over")
+    start = threading.Barrier(2)
+    locations = []
+
+    def click(plan):
+        try:
+            browser = Client()
+            browser.force_login(oscar)
+            start.wait(timeout=10)
+            locations.append(browser.post("/billing/checkout/", {"plan": plan.pk})["Location"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click, args=(p,)) for p in stripe_plans.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    sessions = control(standin, "/_standin/state", method="GET")[1]["checkout_sessions"]
+    payable = [s for s in sessions.values() if s["status"] == "open"]
+    assert len(payable) == 1, [s["status"] for s in sessions.values()]
+    assert CheckoutSession.objects.get().stripe_session_id == payable[0]["id"]
+    assert payable[0]["url"] in locations
+
+
+def test_idempotency_keys_carry_the_sites_prefix(client, oscar, stripe_plans, standin, settings):
+    settings.STRIPE_IDEMPOTENCY_PREFIX = "staging.example.com:"
+    before = set(control(standin, "/_standin/state", method="GET")[1]["idempotency_keys"])
+
+    checkout_url(client, stripe_plans["month"])
+
+    keys = set(control(standin, "/_standin/state", method="GET")[1]["idempotency_keys"]) - before
+    assert f"staging.example.com:customer-{oscar.pk}" in keys
+    assert any(
+        k.startswith(f"staging.example.com:checkout-{oscar.pk}-{stripe_plans['month'].pk}-")
+        for k in keys
+    )
+    assert len(keys) == 2
+
+
+def test_two_sites_sharing_a_stripe_account_never_get_each_others_customer(
+    client, oscar, stripe_plans, stripe_client, settings
+):
+    settings.STRIPE_IDEMPOTENCY_PREFIX = "example.com:"
+    checkout_url(client, stripe_plans["month"])
+    production = Customer.objects.get(user=oscar).stripe_customer_id
+    # The staging copy: its own database, where member number oscar.pk is someone else.
+    CheckoutSession.objects.all().delete()
+    Customer.objects.all().delete()
+    settings.STRIPE_IDEMPOTENCY_PREFIX = "staging.example.com:"
+
+    checkout_url(client, stripe_plans["month"])
+
+    staging = Customer.objects.get(user=oscar).stripe_customer_id
+    assert staging != production
+    assert {c.id for c in stripe_customers(stripe_client)} == {production, staging}
+
+
+def test_the_default_prefix_is_the_sites_address():
+    from django.conf import settings
+
+    expected = settings.SITE_URL.split("://", 1)[1] + ":"
+    assert expected == settings.STRIPE_IDEMPOTENCY_PREFIX

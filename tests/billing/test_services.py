@@ -13,15 +13,19 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.entitlements import resolve
-from accounts.models import Membership, SubscriptionStatus
+from accounts.models import Membership, SentMail, SubscriptionStatus
+from billing import stripe_api
 from billing.models import Customer, Subscription
-from billing.services import subscription_sync
+from billing.services import subscription_sync, sync_ticket
+from tests.billing.conftest import pay
 
 FIXTURES = Path(__file__).resolve().parents[2] / "stripe_standin" / "fixtures.json"
 
@@ -117,3 +121,59 @@ def test_the_membership_follows_the_current_subscription_after_any_sequence_of_s
         access = resolve(membership, moment)
         assert access.has_premium == reads_in_full(current, moment, 7), (current.status, moment)
         assert access.subscription_status == current.status
+
+
+# ---- no Stripe call inside a transaction, and the newer copy wins -------------------------
+
+
+def test_the_guard_fails_a_stripe_call_made_inside_a_transaction(
+    no_stripe_call_inside_a_transaction, standin, db
+):
+    stripe_api.prices_list_active()  # inside the test's own transaction only: allowed
+
+    with pytest.raises(AssertionError, match=r"inside transaction\.atomic"), transaction.atomic():
+        stripe_api.prices_list_active()
+
+    [call] = no_stripe_call_inside_a_transaction
+    assert call.startswith(f"GET {standin}/v1/prices?")
+    no_stripe_call_inside_a_transaction.clear()  # seen; the fixture's own check would fail the test
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_guard_holds_in_tests_without_a_wrapping_transaction_too(
+    no_stripe_call_inside_a_transaction, standin
+):
+    stripe_api.prices_list_active()
+
+    with pytest.raises(AssertionError), transaction.atomic():
+        stripe_api.prices_list_active()
+
+    assert len(no_stripe_call_inside_a_transaction) == 1
+    no_stripe_call_inside_a_transaction.clear()
+
+
+def test_a_copy_fetched_before_another_never_overwrites_it_whatever_order_they_land_in(
+    client, oscar, stripe_plans, standin, stripe_client
+):
+    session_url = client.post("/billing/checkout/", {"plan": stripe_plans["month"].pk})["Location"]
+    subscription_id = pay(standin, session_url)[1]["subscription"]
+    # Two refreshes of one subscription at once: the first fetches, the member cancels at
+    # Stripe, the second fetches; the second's write lands first, the slow first one after it.
+    first_ticket = sync_ticket()
+    before = stripe_api.subscription_retrieve(subscription_id=subscription_id)
+    stripe_client.v1.subscriptions.update(subscription_id, params={"cancel_at_period_end": True})
+    second_ticket = sync_ticket()
+    after = stripe_api.subscription_retrieve(subscription_id=subscription_id)
+
+    subscription_sync(stripe_subscription=after, ticket=second_ticket)
+    subscription_sync(stripe_subscription=before, ticket=first_ticket)
+
+    ours = Subscription.objects.get(stripe_subscription_id=subscription_id)
+    assert ours.cancel_at_period_end is True and ours.sync_ticket == second_ticket
+    assert Membership.objects.get(pk=oscar.pk).subscription_ends_at == ours.current_period_end
+    assert SentMail.objects.filter(user=oscar, kind="subscription_cancelled").count() == 1
+
+
+def test_sync_tickets_only_grow(db):
+    tickets = [sync_ticket() for _ in range(5)]
+    assert tickets == sorted(set(tickets))

@@ -16,12 +16,14 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts import mail
 from accounts.models import Membership, SentMail
+from billing import tasks
 from billing.models import Plan, Subscription, WebhookEvent
 from tests.billing.conftest import (
     WEBHOOK_SECRET,
@@ -121,6 +123,23 @@ def test_the_stripe_webhook_refuses_garbage(client, db, body, signature):
     assert row_counts(client, "/") == before
 
 
+@pytest.mark.parametrize("body", ["[]", '"x"', "{}", '{"id": "evt_1"}', '{"type": "invoice.paid"}'])
+def test_a_signed_body_that_is_no_event_gets_400_and_is_recorded_for_staff(
+    client, client_for, superuser, stripe_settings, body
+):
+    response = post_event(client, body)
+    again = post_event(client, body)  # Stripe retries what got a 400
+
+    assert response.status_code == again.status_code == 400
+    assert response.content == b"Not a Stripe event."
+    row = WebhookEvent.objects.get()  # one row, however often it comes
+    assert row.type == "(malformed)" and row.payload == {"body": body}
+    assert row.last_error.startswith("Malformed: ") and row.processed_at is not None
+    assert not Subscription.objects.exists()
+    listing = client_for(superuser).get("/admin/billing/webhookevent/?type=%28malformed%29")
+    assert "Malformed: " in listing.content.decode()
+
+
 def test_a_genuine_event_is_recorded_and_applied(client, signed_event):
     response = post_event(client, signed_event, signature=good_signature(signed_event))
 
@@ -207,7 +226,10 @@ def test_the_same_event_delivered_twice_at_once_changes_the_state_once_and_mails
     for thread in threads:
         thread.join(timeout=30)
 
-    assert codes == [200, 200]
+    # The second either finds it done (200) or being applied (409, so Stripe delivers it again
+    # in case the first fails); nothing was locked while the first called Stripe.
+    assert sorted(codes) in ([200, 200], [200, 409])
+    assert post_event(Client(), event).status_code == 200  # Stripe's retry of the 409
     assert Subscription.objects.count() == 1
     assert WebhookEvent.objects.get().attempts == 1
     assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
@@ -235,6 +257,48 @@ def test_a_failing_handler_answers_500_keeps_the_event_and_a_retry_applies_it_on
     assert row.processed_at is not None and row.attempts == 2 and row.last_error == ""
     assert Subscription.objects.get().status == "active"
     assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
+
+
+def test_an_event_being_applied_elsewhere_gets_409_so_stripe_delivers_it_again(
+    client, oscar, stripe_plans, standin, stripe_events
+):
+    subscribe(client, oscar, stripe_plans["month"], standin)
+    event = subscription_created_event(stripe_events)
+    stripe_events.deliver()
+    # What a webhook request applying it right now holds: a claim, not a lock.
+    row = WebhookEvent.objects.get(stripe_event_id=event["id"])
+    WebhookEvent.objects.filter(pk=row.pk).update(
+        processed_at=None, claimed_until=timezone.now() + timedelta(minutes=5)
+    )
+
+    assert post_event(client, event).status_code == 409
+    assert tasks.stripe_reconcile_task() == 0  # nor does the reconcile job step in
+    WebhookEvent.objects.filter(pk=row.pk).update(claimed_until=None, processed_at=timezone.now())
+    assert post_event(client, event).status_code == 200
+
+
+def test_an_event_whose_process_died_half_way_is_applied_by_the_reconcile_job_once(
+    client, oscar, stripe_plans, standin, stripe_events, eager_tasks
+):
+    subscribe(client, oscar, stripe_plans["month"], standin)
+    event = subscription_created_event(stripe_events)
+    # A worker claimed it and was killed: the row says so, with a claim that has run out.
+    died = WebhookEvent.objects.create(
+        stripe_event_id=event["id"],
+        type=event["type"],
+        payload=event,
+        attempts=1,
+        claimed_until=timezone.now() - timedelta(seconds=1),
+    )
+
+    tasks.stripe_reconcile_task()
+
+    died.refresh_from_db()
+    assert died.processed_at is not None and died.claimed_until is None and died.attempts == 2
+    assert Subscription.objects.get(user=oscar).status == "active"
+    assert SentMail.objects.filter(user=oscar, kind="subscription_started").count() == 1
+    assert post_event(client, event).status_code == 200  # Stripe's own retry, later: nothing again
+    assert WebhookEvent.objects.get(pk=died.pk).attempts == 2
 
 
 def test_staff_can_reprocess_an_event_from_the_admin(

@@ -81,6 +81,7 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "SITE_URL": "ftp://example.com"}, "SITE_URL"),
         ({"DEBUG": "1", "REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"),
         ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "fast"}, "NEWSLETTER_TRANSPORT"),
+        ({"DEBUG": "1", "STRIPE_TIMEOUT_SECONDS": "0"}, "STRIPE_TIMEOUT_SECONDS"),
         # the console backend (DEBUG's) has no batch API to send through
         ({"DEBUG": "1", "NEWSLETTER_TRANSPORT": "anymail-batch"}, "NEWSLETTER_TRANSPORT"),
     ],
@@ -96,6 +97,7 @@ def start(**variables) -> subprocess.CompletedProcess:
         "site-url-not-http",
         "redis-url-not-redis",
         "newsletter-transport-unknown",
+        "stripe-timeout-zero",
         "newsletter-batch-without-a-batch-api",
     ],
 )
@@ -206,6 +208,30 @@ def test_a_stripe_setting_that_cannot_work_stops_start_up_naming_it(variables, n
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
     assert "ImproperlyConfigured" in last_line and named in last_line
+
+
+def test_idempotency_keys_are_the_sites_own_unless_a_prefix_is_set():
+    show = "from django.conf import settings as s; print(repr(s.STRIPE_IDEMPOTENCY_PREFIX))"
+
+    def prefix(**variables):
+        environment = {k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES}
+        environment.pop("STRIPE_IDEMPOTENCY_PREFIX", None)
+        environment.update(DEBUG="1", **variables)
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", show],
+            cwd=REPO,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return result.stdout.strip().splitlines()[-1] if result.returncode == 0 else result.stderr
+
+    assert prefix(SITE_URL="https://staging.example.com") == "'staging.example.com:'"
+    assert prefix(SITE_URL="https://example.com") == "'example.com:'"
+    assert prefix(STRIPE_IDEMPOTENCY_PREFIX="shop-eu/") == "'shop-eu/'"
+    too_long = prefix(STRIPE_IDEMPOTENCY_PREFIX="x" * 101).strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in too_long and "STRIPE_IDEMPOTENCY_PREFIX" in too_long
 
 
 @pytest.mark.parametrize(

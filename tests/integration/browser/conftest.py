@@ -17,6 +17,7 @@ from articles.models import SiteSettings
 # Billing's cast: the Stripe stand-in as a real process, our settings pointed at it, plans
 # synced to it, and Stripe's postman (events delivered, signed, when the test says so).
 from tests.billing.conftest import (  # noqa: F401  (fixtures, used by name)
+    no_stripe_call_inside_a_transaction,  # autouse: the journeys' Stripe calls are held to it too
     standin,
     standin_process,
     stripe_events,

@@ -475,3 +475,34 @@ def test_the_clock_can_be_moved_forward(stripe_client, standin):
     customer = stripe_client.v1.customers.create(params={"email": "ann@example.com"})
 
     assert customer.created >= before["now"] + 86400
+
+
+# ---- listing many subscriptions ----------------------------------------------------------
+
+
+def test_subscriptions_list_pages_with_limit_and_starting_after_and_filters_by_status(
+    stripe_client, standin, monthly_price
+):
+    status, made = control(
+        standin, "/_standin/subscriptions/bulk", {"count": 250, "price": monthly_price.id}
+    )
+    assert status == 200 and len(made["subscriptions"]) == 250
+    ended = made["subscriptions"][7]["id"]
+    stripe_client.v1.subscriptions.cancel(ended)
+
+    seen, params = [], {"status": "all", "limit": 100}
+    while True:
+        page = stripe_client.v1.subscriptions.list(params=params)
+        seen += [s.id for s in page.data]
+        if not page.has_more:
+            break
+        params["starting_after"] = page.data[-1].id
+
+    assert seen == [s["id"] for s in made["subscriptions"]]  # newest first, each once
+    default = stripe_client.v1.subscriptions.list(params={"limit": 100}).auto_paging_iter()
+    assert ended not in {s.id for s in default}  # Stripe's default leaves canceled ones out
+    assert [s.id for s in stripe_client.v1.subscriptions.list(params={"status": "ended"})] == [
+        ended
+    ]
+    with pytest.raises(stripe.InvalidRequestError, match="limit"):  # 1 to 100, as at Stripe
+        stripe_client.v1.subscriptions.list(params={"status": "all", "limit": 101})

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("billing", "0004_subscription_cancel_at"),
+        ("billing", "0005_stripe_calls_outside_transactions"),
     ]
 
     operations = [
