@@ -6,6 +6,7 @@ import pytest
 from accounts import mail
 from accounts.models import SentMail
 from billing.models import Subscription
+from billing.services import stripe_reconcile_subscriptions
 from tests.billing.conftest import advance, checkout_url, control
 from tests.pages import page
 
@@ -135,3 +136,21 @@ def test_a_cancelled_subscription_shows_no_next_amount(
     html = page(client, "/account/")
     assert f"Your subscription ends on {subscription.current_period_end:%-d %B %Y}." in html
     assert "Next billing date" not in html
+
+
+def test_reconcile_brings_the_charged_amounts_of_a_renewal_no_webhook_delivered(
+    client, oscar, stripe_plans, standin, stripe_events, promotion_code
+):
+    promotion_code("FIRSTMONTH", percent_off=100, duration="once")
+    subscription = subscribe(
+        client, standin, stripe_plans["month"], stripe_events, promotion_code="FIRSTMONTH"
+    )
+    assert (subscription.latest_invoice_total, subscription.amount) == (0, 1200)
+    advance(standin, subscription.stripe_subscription_id, "renew")  # its events are lost
+
+    assert stripe_reconcile_subscriptions() is None  # one page: every subscription seen
+
+    subscription.refresh_from_db()
+    assert subscription.latest_invoice_total == 1200 and subscription.amount == 1200
+    assert subscription.latest_invoice_status == "paid"
+    assert "Last invoice: £12.00 (paid)" in page(client, "/account/")
