@@ -59,7 +59,7 @@ REASONS = {
     State.TRIAL_OVER: "Your free trial has ended. Subscribe to keep reading.",
     State.NO_SUBSCRIPTION: "Subscribe to read this article.",
     State.PAYMENT_FAILED: "Your last payment didn't go through. Update your card to keep reading.",
-    State.PAYMENT_INCOMPLETE: "Your payment hasn't gone through yet. Subscribe again to keep reading.",
+    State.PAYMENT_INCOMPLETE: "Your payment hasn't gone through yet. Confirm it to start reading.",
     State.CANCELLED: "Your subscription has ended. Subscribe again to keep reading.",
     State.PAUSED: "Your subscription is paused. Resume it to keep reading.",
 }

@@ -30,6 +30,7 @@ TRIAL_STARTED = "trial_started"
 TRIAL_ENDING = "trial_ending"
 TRIAL_ENDED = "trial_ended"
 PAYMENT_FAILED = "payment_failed"
+PAYMENT_ACTION_REQUIRED = "payment_action_required"
 # Stripe's retries all failed: the subscription was cancelled, or put on hold (unpaid).
 PAYMENT_FAILED_FINAL = "payment_failed_final"
 SUBSCRIPTION_STARTED = "subscription_started"
@@ -155,6 +156,10 @@ def send_payment_failed(user: User, context: dict) -> None:
     _send(PAYMENT_FAILED, user, context)
 
 
+def send_payment_action_required(user: User, context: dict) -> None:
+    _send(PAYMENT_ACTION_REQUIRED, user, context)
+
+
 def send_payment_failed_final(user: User, context: dict) -> None:
     _send(PAYMENT_FAILED_FINAL, user, context)
 
@@ -176,6 +181,7 @@ SENDERS = {
     TRIAL_ENDING: send_trial_ending,
     TRIAL_ENDED: send_trial_ended,
     PAYMENT_FAILED: send_payment_failed,
+    PAYMENT_ACTION_REQUIRED: send_payment_action_required,
     PAYMENT_FAILED_FINAL: send_payment_failed_final,
     SUBSCRIPTION_STARTED: send_subscription_started,
     SUBSCRIPTION_CANCELLED: send_subscription_cancelled,

@@ -205,9 +205,27 @@ class Subscription(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     trial_end = models.DateTimeField(null=True, blank=True)
     amount = models.PositiveIntegerField(
-        null=True, blank=True, help_text="What the next invoice charges, in minor units."
+        null=True,
+        blank=True,
+        help_text="What the next invoice charges, in minor units, as Stripe previews it "
+        "(discounts, tax); empty when no invoice is coming.",
     )
     currency = models.CharField(max_length=3, blank=True)
+    # Stripe's latest invoice of the subscription: what it charged, and where the member pays it.
+    latest_invoice_id = models.CharField(max_length=255, blank=True)
+    latest_invoice_status = models.CharField(max_length=20, blank=True)
+    latest_invoice_total = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="What the latest invoice charged (or asks), after discounts and tax, in minor units.",
+    )
+    latest_invoice_url = models.URLField(max_length=2000, blank=True)
+    action_required_invoice_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The last invoice whose payment Stripe said needs the member to confirm "
+        "(3-D Secure: invoice.payment_action_required).",
+    )
     first_failed_payment_at = models.DateTimeField(
         null=True,
         blank=True,
@@ -258,6 +276,31 @@ class Subscription(models.Model):
             if self.amount is not None and self.currency
             else ""
         )
+
+    @property
+    def display_latest_total(self) -> str:
+        return (
+            format_amount(self.latest_invoice_total, self.currency)
+            if self.latest_invoice_total is not None and self.currency
+            else ""
+        )
+
+    @property
+    def payment_action_url(self) -> str:
+        """Stripe's hosted invoice page where the member confirms a payment that waits for them.
+
+        A first payment is waiting while the subscription is incomplete; a renewal, while the
+        invoice Stripe said needs action is still the latest and still open. "" otherwise, so a
+        late event about an invoice paid since shows nothing.
+        """
+        if self.latest_invoice_status != "open" or not self.latest_invoice_url:
+            return ""
+        if self.status == SubscriptionStatus.INCOMPLETE or (
+            self.action_required_invoice_id
+            and self.action_required_invoice_id == self.latest_invoice_id
+        ):
+            return self.latest_invoice_url
+        return ""
 
 
 class SyncTicket(models.Model):

@@ -55,6 +55,12 @@ CHECKOUT_CLICK_WINDOW = timedelta(minutes=5)
 # leaves the event to Stripe's next retry or the reconcile job once it runs out.
 WEBHOOK_EVENT_LEASE = timedelta(minutes=10)
 PAID_STATUSES = {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE}
+# Stripe makes no next invoice for these: a first payment still waits, or the subscription is over.
+NO_UPCOMING_INVOICE_STATUSES = {
+    SubscriptionStatus.INCOMPLETE,
+    SubscriptionStatus.INCOMPLETE_EXPIRED,
+    SubscriptionStatus.CANCELED,
+}
 FAILED_PAYMENT_STATUSES = {SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID}
 
 
@@ -336,6 +342,19 @@ def checkout_confirm(*, user: User, session_id: str) -> dict | None:
     return session
 
 
+def checkout_subscription(*, user: User, session: dict) -> Subscription | None:
+    """Our copy of the subscription a member's Checkout Session made (None before it made one)."""
+    subscription = session.get("subscription")
+    if not subscription:
+        return None
+    subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
+    return (
+        Subscription.objects.filter(user=user, stripe_subscription_id=subscription_id)
+        .select_related("plan")
+        .first()
+    )
+
+
 def portal_start(*, user: User, return_url: str) -> str | None:
     """The URL of a Customer Portal session, or None for a member with no Stripe Customer.
 
@@ -400,7 +419,12 @@ def subscription_resume(*, user: User) -> Subscription:
         )
         if not data.get("cancel_at_period_end") and not data.get("cancel_at"):
             break
-    return subscription_sync(stripe_subscription=data, ticket=ticket) or subscription
+    # It renews again: what the next invoice charges, fetched before anything is written.
+    upcoming = _upcoming_invoice(stripe_subscription=data)
+    return (
+        subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
+        or subscription
+    )
 
 
 def sync_ticket() -> int:
@@ -439,17 +463,32 @@ def subscription_refresh(*, stripe_subscription_id: str) -> Subscription | None:
         # Gone at Stripe (deleted test data): nothing to copy, and retrying will not bring it back.
         log.warning("Stripe has no subscription %s; left as it was", stripe_subscription_id)
         return Subscription.objects.filter(stripe_subscription_id=stripe_subscription_id).first()
-    return subscription_sync(stripe_subscription=data, ticket=ticket)
+    upcoming = _upcoming_invoice(stripe_subscription=data)
+    return subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
+
+
+def _upcoming_invoice(*, stripe_subscription: dict) -> dict | None:
+    """Stripe's preview of the next invoice of a subscription that will invoice again: the amount
+    the account page and mail quote, as Stripe will charge it (discounts, tax), never a price
+    times a quantity. A Stripe call: make it before any transaction, with the subscription."""
+    data = stripe_subscription
+    if data["status"] in NO_UPCOMING_INVOICE_STATUSES or data.get("cancel_at_period_end"):
+        return None
+    return stripe_api.invoice_preview(subscription_id=data["id"])
 
 
 def subscription_sync(
-    *, stripe_subscription: dict, ticket: int | None = None
+    *,
+    stripe_subscription: dict,
+    ticket: int | None = None,
+    upcoming_invoice: dict | None = None,
 ) -> Subscription | None:
     """Overwrite our copy with `stripe_subscription` (Stripe's JSON), and queue the mail a change calls for.
 
     `ticket` is the `sync_ticket()` taken before it was fetched; None means it was fetched just
-    now. Our copy is left alone if it was fetched under a later ticket. Returns None for a
-    subscription of a customer we do not know (made outside Masthead).
+    now. Our copy is left alone if it was fetched under a later ticket. `upcoming_invoice` is
+    Stripe's preview of its next invoice, fetched with it (None: none is coming, or not known).
+    Returns None for a subscription of a customer we do not know (made outside Masthead).
     """
     data = stripe_subscription
     user_id = _user_id_for(data)
@@ -489,8 +528,9 @@ def subscription_sync(
         subscription.canceled_at = _from_unix(data.get("canceled_at"))
         subscription.ended_at = _from_unix(data.get("ended_at"))
         subscription.trial_end = _from_unix(data.get("trial_end"))
-        subscription.amount = (price.get("unit_amount") or 0) * (item.get("quantity") or 1)
-        subscription.currency = price.get("currency") or ""
+        subscription.amount = upcoming_invoice.get("total") if upcoming_invoice else None
+        subscription.currency = data.get("currency") or price.get("currency") or ""
+        _latest_invoice_copy(subscription, data.get("latest_invoice"))
         if status in FAILED_PAYMENT_STATUSES:
             subscription.first_failed_payment_at = subscription.first_failed_payment_at or now
         else:
@@ -539,6 +579,22 @@ def subscription_sync(
                 context=_mail_context(subscription),
             )
     return subscription
+
+
+def _latest_invoice_copy(subscription: Subscription, latest: dict | str | None) -> None:
+    """What the subscription's latest invoice charged and where it is paid (expanded by
+    stripe_api.subscription_retrieve); an id alone (a payload not expanded) says only which."""
+    if isinstance(latest, dict):
+        subscription.latest_invoice_id = latest["id"]
+        subscription.latest_invoice_status = latest.get("status") or ""
+        total = latest.get("total")
+        subscription.latest_invoice_total = max(total, 0) if total is not None else None
+        subscription.latest_invoice_url = latest.get("hosted_invoice_url") or ""
+    elif (latest or "") != subscription.latest_invoice_id:
+        subscription.latest_invoice_id = latest or ""
+        subscription.latest_invoice_status = ""
+        subscription.latest_invoice_total = None
+        subscription.latest_invoice_url = ""
 
 
 def _id_of(value) -> str:
@@ -614,7 +670,7 @@ def _mail_context(subscription: Subscription) -> dict:
     ends_at = subscription.ends_at if subscription.status != SubscriptionStatus.CANCELED else None
     return {
         "plan_name": subscription.plan.name if subscription.plan else "",
-        "amount": subscription.display_amount,
+        "amount": _charged_amount(subscription),
         "period_end": period_end,
         "cancel_at": f"{ends_at:%-d %B %Y}" if ends_at else "",
         # A Stripe trial (kept from the free trial, or the plan's): the first payment waits for it.
@@ -622,6 +678,14 @@ def _mail_context(subscription: Subscription) -> dict:
         if subscription.status == SubscriptionStatus.TRIALING and subscription.trial_end
         else "",
     }
+
+
+def _charged_amount(subscription: Subscription) -> str:
+    """What the member pays, as Stripe charges it: the latest invoice's total (a 100 %-off code
+    makes it £0.00); in a trial, whose invoice is £0, what the first charge will be."""
+    if subscription.status == SubscriptionStatus.TRIALING:
+        return subscription.display_amount
+    return subscription.display_latest_total or subscription.display_amount
 
 
 # ---- webhooks --------------------------------------------------------------------
@@ -747,6 +811,14 @@ def _on_invoice_payment_failed(event: dict) -> None:
     }:
         return  # paid since, as Stripe's current state says: nothing to tell the member
     invoice = _object(event)
+    waits_for_member = subscription.action_required_invoice_id == invoice["id"] or (
+        stripe_api.invoice_payment_needs_action(invoice_id=invoice["id"])
+    )
+    if waits_for_member:
+        # Not declined: the bank waits for the member (3-D Secure). Whichever of Stripe's two
+        # events comes first tells them so, once, with the link to confirm it.
+        _payment_action_required(subscription=subscription, invoice=invoice)
+        return
     failed_at = _from_unix(event.get("created"))
     with transaction.atomic():
         membership_lock(user_id=subscription.user_id)
@@ -777,6 +849,52 @@ def _on_invoice_payment_failed(event: dict) -> None:
         )
 
 
+def _on_invoice_payment_action_required(event: dict) -> None:
+    """A payment the bank wants the member to authenticate (3-D Secure): remember the invoice, so
+    the account page, the banner and the paywall offer Stripe's hosted page to confirm it, and
+    mail the member that link, once per invoice, while it still waits.
+
+    Events arrive in any order: if the invoice was paid (or replaced) meanwhile, the copy just
+    refreshed from Stripe says so, and nothing is shown or sent.
+    """
+    subscription = _on_invoice(event)
+    if subscription is None:
+        return
+    _payment_action_required(subscription=subscription, invoice=_object(event))
+
+
+def _payment_action_required(*, subscription: Subscription, invoice: dict) -> None:
+    """Record that `invoice` waits for the member, and mail them the link while it does.
+
+    One short transaction, no Stripe call: the copy it reads was refreshed just before."""
+    with transaction.atomic():
+        membership_lock(user_id=subscription.user_id)
+        subscription = Subscription.objects.select_for_update().get(pk=subscription.pk)
+        subscription.action_required_invoice_id = invoice["id"]
+        subscription.save(update_fields=["action_required_invoice_id"])
+        if subscription.payment_action_url:
+            _payment_action_mail(subscription=subscription, invoice=invoice)
+
+
+def _payment_action_mail(*, subscription: Subscription, invoice: dict) -> None:
+    mail.queue(
+        mail.PAYMENT_ACTION_REQUIRED,
+        user_id=subscription.user_id,
+        key=f"payment_action_required:{invoice['id']}",
+        context={
+            **_mail_context(subscription),
+            "amount": format_amount(
+                invoice.get("amount_due") or 0, invoice.get("currency") or subscription.currency
+            ),
+            "confirm_url": subscription.payment_action_url,
+            # A renewal waiting (past_due) reads on through the grace period; a first payment not.
+            "reading_until": f"{subscription.grace_ends_at:%-d %B %Y}"
+            if subscription.status == SubscriptionStatus.PAST_DUE and subscription.grace_ends_at
+            else "",
+        },
+    )
+
+
 def _on_trial_will_end(event: dict) -> None:
     synced = subscription_refresh(stripe_subscription_id=_object(event)["id"])
     if synced is None or synced.status != SubscriptionStatus.TRIALING or synced.trial_end is None:
@@ -801,7 +919,7 @@ HANDLERS = {
     "customer.subscription.trial_will_end": _on_trial_will_end,
     "invoice.paid": _on_invoice,
     "invoice.payment_failed": _on_invoice_payment_failed,
-    "invoice.payment_action_required": _on_invoice,
+    "invoice.payment_action_required": _on_invoice_payment_action_required,
 }
 
 
@@ -887,5 +1005,6 @@ def stripe_reconcile_subscriptions(*, starting_after: str | None = None) -> str 
             not known and data.get("customer") not in our_customers
         ):
             continue  # unchanged, or another site's (an account shared with staging)
-        subscription_sync(stripe_subscription=data, ticket=ticket)
+        upcoming = _upcoming_invoice(stripe_subscription=data)  # changed: what it charges next
+        subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
     return next_cursor

@@ -103,7 +103,9 @@ def checkout_session_create(
 ) -> StripeDict:
     """A new Checkout Session for one Price, or, for a repeated `idempotency_key`, the one it
     made. Its trial lasts `trial_days`, or ends at `trial_end` (a Unix time at least 48 hours
-    away, as Stripe requires).
+    away, as Stripe requires). Promotion codes are accepted, and with
+    settings.STRIPE_AUTOMATIC_TAX Stripe Tax adds the tax due (from the billing address the page
+    asks for, saved on the Customer: Checkout needs it to calculate).
 
     Stripe answers a repeat with the first response as it was then; the session may have been
     expired or paid since, so a replayed one is fetched again and returned as it is now.
@@ -124,6 +126,9 @@ def checkout_session_create(
     elif trial_end:
         subscription_data["trial_end"] = trial_end
     params["subscription_data"] = subscription_data
+    if settings.STRIPE_AUTOMATIC_TAX:
+        params["automatic_tax"] = {"enabled": True}
+        params["customer_update"] = {"address": "auto"}
     client = _client()
     options = _idempotent(idempotency_key) if idempotency_key else {}
     session = client.v1.checkout.sessions.create(params=params, options=options)
@@ -238,7 +243,39 @@ def webhook_endpoint_update(
 
 
 def subscription_retrieve(*, subscription_id: str) -> StripeDict:
-    return _plain(_client().v1.subscriptions.retrieve(subscription_id))
+    """The subscription with its latest invoice expanded: what it charged (discounts, tax),
+    whether it is paid, and its hosted page (where a payment needing the member is confirmed)."""
+    return _plain(
+        _client().v1.subscriptions.retrieve(subscription_id, params={"expand": ["latest_invoice"]})
+    )
+
+
+def invoice_payment_needs_action(*, invoice_id: str) -> bool:
+    """Whether the invoice's payment waits for the cardholder to authenticate (3-D Secure): its
+    PaymentIntent `requires_action`, not a declined card (`requires_payment_method`)."""
+    invoice = _plain(
+        _client().v1.invoices.retrieve(
+            invoice_id, params={"expand": ["payments.data.payment.payment_intent"]}
+        )
+    )
+    return any(
+        isinstance((payment.get("payment") or {}).get("payment_intent"), dict)
+        and payment["payment"]["payment_intent"].get("status") == "requires_action"
+        for payment in (invoice.get("payments") or {}).get("data", [])
+    )
+
+
+def invoice_preview(*, subscription_id: str) -> StripeDict | None:
+    """The subscription's next invoice as Stripe would make it now (discounts, tax), or None
+    when it will not invoice again (canceled, or ending at period end)."""
+    try:
+        return _plain(
+            _client().v1.invoices.create_preview(params={"subscription": subscription_id})
+        )
+    except stripe.InvalidRequestError as error:
+        if getattr(error, "code", None) == "invoice_upcoming_none":
+            return None
+        raise
 
 
 def subscription_cancellation_clear(
@@ -278,8 +315,9 @@ def events_pages(*, created_gte: int, types: list[str]) -> Iterator[list[StripeD
 
 def subscriptions_page(*, starting_after: str | None = None) -> tuple[list[StripeDict], str | None]:
     """One page (up to 100) of every subscription of the account, whatever its status, newest
-    first; and the cursor of the next page (None after the last)."""
-    params: dict[str, Any] = {"status": "all", "limit": 100}
+    first, each with its latest invoice (as `subscription_retrieve` has it); and the cursor of
+    the next page (None after the last)."""
+    params: dict[str, Any] = {"status": "all", "limit": 100, "expand": ["data.latest_invoice"]}
     if starting_after:
         params["starting_after"] = starting_after
     page = _list_page("/v1/subscriptions", params)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import views as account_views
 from billing import services, stripe_api
-from billing.models import Interval, Plan
+from billing.models import Interval, Plan, SubscriptionStatus
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,15 @@ def success(request):
         return render(request, "billing/success.html", context)
     if session is None:
         raise Http404("No such checkout session.")
+    subscription = services.checkout_subscription(user=request.user, session=session)
+    if subscription is not None and subscription.status == SubscriptionStatus.INCOMPLETE:
+        # The first payment waits for the bank (3-D Secure): not subscribed yet, and not
+        # "nothing to do" either. Stripe's hosted invoice page finishes it.
+        return render(
+            request,
+            "billing/success.html",
+            {"incomplete": True, "subscription": subscription},
+        )
     paid = (
         session.get("payment_status") in ("paid", "no_payment_required")
         and session.get("status") == "complete"

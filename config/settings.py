@@ -221,6 +221,8 @@ if len(STRIPE_IDEMPOTENCY_PREFIX) > 100:
     raise ImproperlyConfigured(
         "STRIPE_IDEMPOTENCY_PREFIX must be at most 100 characters (Stripe's keys hold 255)."
     )
+# Stripe Tax in Checkout: the tax due is added to each invoice, and shown as Stripe charges it.
+STRIPE_AUTOMATIC_TAX = envbool("STRIPE_AUTOMATIC_TAX", "False")
 if DEBUG and STRIPE_USES_STANDIN:
     STRIPE_SECRET_KEY = "sk_test_masthead_standin"  # the stand-in accepts any sk_test_ key
 if not DEBUG and not STRIPE_SECRET_KEY:

@@ -564,3 +564,209 @@ def event(
 def previous_attributes(before, after):
     """Stripe's ``data.previous_attributes``: old values of the top-level fields that changed."""
     return {key: before[key] for key in after if before.get(key) != after[key]}
+
+
+# ---- coupons, promotion codes, discounts and tax ------------------------------
+
+# The rate the stand-in charges when automatic tax is on: UK VAT's standard rate. It has no
+# addresses or tax registrations to decide by, so every invoice gets the same, exclusive of price.
+TAX_PERCENT = 20
+# The id of the one tax rate that rate stands for, as Stripe Tax names the rates it applies.
+TAX_RATE_ID = "txr_standin_vat_standard"
+
+
+def coupon(
+    *,
+    now,
+    coupon_id,
+    name,
+    percent_off,
+    amount_off,
+    currency,
+    duration,
+    duration_in_months,
+    max_redemptions,
+    redeem_by,
+    metadata,
+):
+    obj = fixture("coupon")
+    obj.update(
+        id=coupon_id or new_id("")[:8].upper(),
+        created=now,
+        name=name,
+        percent_off=percent_off,
+        amount_off=amount_off,
+        currency=currency,
+        duration=duration,
+        duration_in_months=duration_in_months,
+        max_redemptions=max_redemptions,
+        redeem_by=redeem_by,
+        metadata=metadata,
+        times_redeemed=0,
+        valid=True,
+        livemode=False,
+    )
+    return obj
+
+
+def promotion_code_text():
+    """A customer-facing code, as Stripe makes one when none is given."""
+    return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8))
+
+
+def promotion_code(
+    *, now, code, coupon_id, active, customer_id, expires_at, max_redemptions, metadata
+):
+    obj = fixture("promotion_code")
+    obj.update(
+        id=new_id("promo_"),
+        created=now,
+        code=code,
+        active=active,
+        customer=customer_id,
+        customer_account=None,
+        expires_at=expires_at,
+        max_redemptions=max_redemptions,
+        metadata=metadata,
+        times_redeemed=0,
+        livemode=False,
+    )
+    obj["promotion"] = {"coupon": coupon_id, "type": "coupon"}
+    obj["restrictions"].update(
+        first_time_transaction=False, minimum_amount=None, minimum_amount_currency=None
+    )
+    return obj
+
+
+def discount(*, now, coupon, promotion_code_id, customer_id, subscription_id, checkout_session_id):
+    """A promotion code's coupon applied to a subscription (``end`` only for `repeating`)."""
+    obj = fixture("discount")
+    months = coupon["duration_in_months"] if coupon["duration"] == "repeating" else None
+    obj.update(
+        id=new_id("di_"),
+        start=now,
+        end=add_interval(now, "month", months) if months else None,
+        customer=customer_id,
+        customer_account=None,
+        subscription=subscription_id,
+        subscription_item=None,
+        checkout_session=checkout_session_id,
+        invoice=None,
+        invoice_item=None,
+        promotion_code=promotion_code_id,
+    )
+    obj["source"] = {"coupon": coupon["id"], "type": "coupon"}
+    return obj
+
+
+def coupon_off(coupon_obj, amount):
+    """What a coupon takes off ``amount`` (minor units): its percentage, or its amount at most."""
+    if coupon_obj["percent_off"] is not None:
+        return round(amount * coupon_obj["percent_off"] / 100)
+    return min(coupon_obj["amount_off"], amount)
+
+
+def tax_on(amount):
+    return round(amount * TAX_PERCENT / 100)
+
+
+def invoice_amounts(invoice, *, discount_amounts, tax):
+    """Set an invoice's totals from its subtotal, its discounts and its tax (None: tax off).
+
+    As Stripe's invoice has them: ``total_discount_amounts`` and each line's
+    ``discount_amounts``, ``total_excluding_tax`` after discounts, ``total_taxes`` on that, and
+    ``total`` = ``amount_due`` what is charged.
+    """
+    line = invoice["lines"]["data"][0]
+    discounted = invoice["subtotal"] - sum(d["amount"] for d in discount_amounts)
+    ids = [d["discount"] for d in discount_amounts]
+    invoice.update(
+        discounts=ids,
+        total_discount_amounts=copy.deepcopy(discount_amounts),
+        subtotal_excluding_tax=invoice["subtotal"],
+        total_excluding_tax=discounted,
+    )
+    line.update(discounts=list(ids), discount_amounts=copy.deepcopy(discount_amounts))
+    taxes = []
+    if tax is not None:
+        taxes = [
+            {
+                "amount": tax,
+                "tax_behavior": "exclusive",
+                "tax_rate_details": {"tax_rate": TAX_RATE_ID},
+                "taxability_reason": "standard_rated",
+                "taxable_amount": discounted,
+                "type": "tax_rate_details",
+            }
+        ]
+        invoice["automatic_tax"].update(
+            enabled=True, status="complete", provider="stripe", liability={"type": "self"}
+        )
+    invoice["total_taxes"] = taxes
+    line["taxes"] = copy.deepcopy(taxes)
+    total = discounted + (tax or 0)
+    invoice.update(total=total, amount_due=total, amount_remaining=total)
+
+
+# ---- payments -------------------------------------------------------------------
+
+
+def payment_intent(*, now, amount, currency, customer_id, description):
+    """The PaymentIntent an invoice makes to collect itself; ``payment_intent_status`` moves it."""
+    obj = fixture("payment_intent")
+    intent_id = new_id("pi_")
+    obj.update(
+        id=intent_id,
+        created=now,
+        amount=amount,
+        amount_capturable=0,
+        amount_received=0,
+        currency=currency,
+        customer=customer_id,
+        customer_account=None,
+        description=description,
+        client_secret=f"{intent_id}_secret_{new_id('')}",
+        canceled_at=None,
+        last_payment_error=None,
+        next_action=None,
+        payment_method_configuration_details=None,
+        processing=None,
+        shipping=None,
+        transfer_data=None,
+        setup_future_usage="off_session",
+        livemode=False,
+    )
+    obj["amount_details"] = {"tip": {}}
+    obj["automatic_payment_methods"] = None
+    obj["managed_payments"]["enabled"] = False
+    return obj
+
+
+def payment_intent_status(intent, status, *, now):
+    """After an attempt: ``succeeded``, ``requires_payment_method`` (declined, or the bank's
+    check failed) or ``requires_action`` (the cardholder must authenticate: 3-D Secure)."""
+    intent["status"] = status
+    intent["next_action"] = {"type": "use_stripe_sdk"} if status == "requires_action" else None
+    intent["last_payment_error"] = (
+        {"type": "card_error"} if status == "requires_payment_method" else None
+    )
+    if status == "succeeded":
+        intent["amount_received"] = intent["amount"]
+
+
+def invoice_payment(*, now, invoice, intent):
+    obj = fixture("invoice_payment")
+    obj.update(
+        id=new_id("inpay_"),
+        created=now,
+        invoice=invoice["id"],
+        amount_requested=invoice["amount_due"],
+        amount_paid=None,
+        currency=invoice["currency"],
+        is_default=True,
+        livemode=False,
+        status="open",
+    )
+    obj["payment"] = {"type": "payment_intent", "payment_intent": intent["id"]}
+    obj["status_transitions"] = {"canceled_at": None, "paid_at": None}
+    return obj

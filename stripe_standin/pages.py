@@ -98,11 +98,14 @@ def checkout(
     error=None,
     card_number="",
     trial_end=None,
+    promotion_code="",
+    discount=None,
 ):
     """The payment form; ``error`` is shown above it after a failed attempt.
 
     ``trial_end`` (a timestamp) is when a trial ends, as Stripe's page says when the first
-    payment is taken.
+    payment is taken. With ``allow_promotion_codes`` it takes a code; ``discount`` is (code,
+    amount off) once one applies, and the total due today is shown after it and any tax.
     """
     plan_name = product["name"]
     lines = [
@@ -112,6 +115,23 @@ def checkout(
     if quantity != 1:
         total = escape(money(session["amount_total"], price["currency"]))
         lines.append(f"<p>Quantity: {quantity} (total {total})</p>")
+    currency = price["currency"]
+    if discount:
+        code, amount_off = discount
+        lines.append(
+            f'<p class="notice" role="status">Promotion code {escape(code)} applied: '
+            f"{escape(money(amount_off, currency))} off.</p>"
+        )
+    if session["total_details"]["amount_tax"]:
+        lines.append(
+            f"<p>Tax: {escape(money(session['total_details']['amount_tax'], currency))}</p>"
+        )
+    if discount or session["total_details"]["amount_tax"]:
+        lines.append(
+            f'<p>Total due today: <strong id="total">'
+            f"{escape(money(0 if trial_days or trial_end else session['amount_total'], currency))}"
+            "</strong></p>"
+        )
     if trial_days:
         lines.append(
             f"<p>Includes a {trial_days}-day free trial. You will not be charged today.</p>"
@@ -138,14 +158,73 @@ def checkout(
         f'autocomplete="cc-number" required aria-describedby="{described_by}"{invalid} '
         f'value="{escape(card_number)}">\n'
         '<p class="hint" id="card-help">Test cards: 4242 4242 4242 4242 succeeds; '
-        "4000 0000 0000 0002 is declined; 4000 0000 0000 9995 has insufficient funds.</p>\n"
-        f'<button type="submit">{button}</button>\n'
+        "4000 0000 0000 0002 is declined; 4000 0000 0000 9995 has insufficient funds; "
+        "4000 0025 0000 3155 asks for 3-D Secure once; 4000 0027 6000 3184 asks for it on "
+        "every payment, renewals too.</p>\n"
+        + (_promotion_code_field(promotion_code) if session["allow_promotion_codes"] else "")
+        + f'<button type="submit">{button}</button>\n'
         "</form>"
     )
     if session["cancel_url"]:
         cancel_url = escape(session["cancel_url"])
         lines.append(f'<p><a href="{cancel_url}">Cancel and return to the site</a></p>')
     return document(f"Subscribe to {plan_name}", "\n".join(lines))
+
+
+def _promotion_code_field(promotion_code):
+    return (
+        '<label for="promotion_code">Promotion code</label>\n'
+        '<input id="promotion_code" name="promotion_code" type="text" autocomplete="off" '
+        f'value="{escape(promotion_code)}">\n'
+        '<button type="submit" name="action" value="apply_code" formnovalidate>Apply</button>\n'
+    )
+
+
+def three_d_secure(action, amount, card):
+    """Stripe's test 3-D Secure challenge: the bank asks the cardholder to confirm a payment."""
+    body = (
+        "<h1>Confirm your payment</h1>\n"
+        f"<p>Your bank asks you to confirm the payment of <strong>{escape(amount)}</strong> "
+        f"with the card ending {escape(card[-4:])}. (3-D Secure test page: choose an outcome.)</p>\n"
+        f'<form method="post" action="{escape(action)}">\n'
+        '<button type="submit" name="authentication" value="complete">Complete authentication</button>\n'
+        '<button type="submit" name="authentication" value="fail">Fail authentication</button>\n'
+        "</form>"
+    )
+    return document("Confirm your payment", body)
+
+
+def hosted_invoice(invoice, product_name, customer, card, error=None):
+    """Stripe's hosted invoice page: what is due, and a way to pay (confirm) it."""
+    amount = money(invoice["amount_due"], invoice["currency"])
+    lines = [f"<h1>Invoice {escape(invoice['number'] or invoice['id'])}</h1>"]
+    if product_name:
+        lines.append(f"<p>{escape(product_name)}</p>")
+    if customer and customer.get("email"):
+        lines.append(f"<p>Billed to {escape(customer['email'])}</p>")
+    for discount in invoice["total_discount_amounts"] or []:
+        lines.append(f"<p>Discount: -{escape(money(discount['amount'], invoice['currency']))}</p>")
+    for tax in invoice["total_taxes"] or []:
+        lines.append(f"<p>Tax: {escape(money(tax['amount'], invoice['currency']))}</p>")
+    if error:
+        lines.append(f'<p class="error" role="alert">{escape(error)}</p>')
+    if invoice["status"] == "paid":
+        paid = money(invoice["amount_paid"], invoice["currency"])
+        lines.append(f'<p class="notice" role="status">Paid: {escape(paid)}. Thank you.</p>')
+    elif invoice["status"] == "open":
+        lines.append(f'<p class="price">Amount due: {escape(amount)}</p>')
+        ending = f" with the card ending {escape(card[-4:])}" if card else ""
+        lines.append(
+            f"<p>Your bank asks you to confirm this payment{ending}. "
+            "(3-D Secure test page: choose an outcome.)</p>\n"
+            f'<form method="post" action="/i/{escape(invoice["id"])}">\n'
+            '<button type="submit" name="authentication" value="complete">Complete authentication</button>\n'
+            '<button type="submit" name="authentication" value="fail">Fail authentication</button>\n'
+            "</form>"
+        )
+    else:
+        lines.append(f"<p>This invoice is {escape(invoice['status'])}.</p>")
+    return document(f"Invoice {invoice['number'] or invoice['id']}", "\n".join(lines))
 
 
 def checkout_closed(message, success_url=None):

@@ -144,17 +144,43 @@ class App:
                 lambda p, id: s.advance_test_clock(id, p),
             ),
             ("GET", "/v1/invoices", s.list_invoices),
+            ("POST", "/v1/invoices/create_preview", s.preview_invoice),
             ("GET", "/v1/invoices/{id}", self._retrieve("invoices", "invoice")),
+            (
+                "GET",
+                "/v1/payment_intents/{id}",
+                self._retrieve("payment_intents", "payment_intent"),
+            ),
+            ("POST", "/v1/coupons", s.create_coupon),
+            ("GET", "/v1/coupons", s.list_coupons),
+            ("GET", "/v1/coupons/{id}", self._retrieve("coupons", "coupon")),
+            ("POST", "/v1/promotion_codes", s.create_promotion_code),
+            ("GET", "/v1/promotion_codes", s.list_promotion_codes),
+            (
+                "GET",
+                "/v1/promotion_codes/{id}",
+                self._retrieve("promotion_codes", "promotion code"),
+            ),
+            (
+                "POST",
+                "/v1/promotion_codes/{id}",
+                lambda p, id: s.update_promotion_code(id, p),
+            ),
             ("GET", "/v1/events", s.list_events),
             ("GET", "/v1/events/{id}", self._retrieve("events", "event")),
         ]
         self.other_routes = [
             ("GET", "/checkout/{id}", self.checkout_page),
             ("POST", "/checkout/{id}", self.checkout_submit),
+            ("GET", "/checkout/{id}/authenticate", self.checkout_authenticate_page),
+            ("POST", "/checkout/{id}/authenticate", self.checkout_authenticate_submit),
+            ("GET", "/i/{id}", self.invoice_page),
+            ("POST", "/i/{id}", self.invoice_submit),
             ("GET", "/portal/{id}", self.portal_page),
             ("POST", "/portal/{id}/action", self.portal_submit),
             ("POST", "/_standin/subscriptions/{id}/advance", self.control_advance),
             ("POST", "/_standin/checkout/{id}/pay", self.control_pay),
+            ("POST", "/_standin/invoices/{id}/pay", self.control_invoice_pay),
             ("POST", "/_standin/subscriptions/bulk", self.control_bulk_subscriptions),
             ("POST", "/_standin/deliveries/wait", self.control_wait),
             (
@@ -310,7 +336,7 @@ class App:
 
     # ---- hosted checkout -----------------------------------------------------
 
-    def checkout_page(self, request, id, error=None, status=200, card_number=""):
+    def checkout_page(self, request, id, error=None, status=200, card_number="", promotion_code=""):
         with self.store.lock:
             session = self.store.checkout_sessions.get(id)
             if session is None:
@@ -343,16 +369,45 @@ class App:
                 card_number=card_number,
                 trial_end=plan["trial_end"]
                 or (self.store.now() + plan["trial_days"] * 86400 if plan["trial_days"] else None),
+                promotion_code=promotion_code,
+                discount=self._checkout_discount(id),
             )
             return html_response(status, html)
+
+    def _checkout_discount(self, session_id):
+        """(code, amount off) of the promotion code applied to a session, or None."""
+        plan = self.store.checkout_plans[session_id]
+        if not plan["promotion_code"]:
+            return None
+        session = self.store.checkout_sessions[session_id]
+        code = self.store.promotion_codes[plan["promotion_code"]]["code"]
+        return code, session["total_details"]["amount_discount"]
 
     def checkout_submit(self, request, id):
         form = parse_params(request.body)
         card_number = form.get("card_number", "")
         card_number = card_number if isinstance(card_number, str) else ""
+        code = form.get("promotion_code", "")
+        code = code if isinstance(code, str) else ""
         with self.store.lock:
             if id not in self.store.checkout_sessions:
                 return html_response(404, pages.not_found("No such checkout session."))
+            if self.store.checkout_sessions[id]["status"] == "open" and (
+                code or form.get("action") == "apply_code"
+            ):
+                try:
+                    self.store.checkout_apply_promotion_code(id, code)
+                except StandinError as error:
+                    return self.checkout_page(
+                        request,
+                        id,
+                        error=error.message,
+                        status=400,
+                        card_number=card_number,
+                        promotion_code=code,
+                    )
+            if form.get("action") == "apply_code":  # "Apply" only: show the new total
+                return self.checkout_page(request, id, card_number=card_number, promotion_code=code)
             result = self.store.pay_checkout_session(id, card_number)
         if result["http_status"] == 200:
             return redirect(result["redirect"])
@@ -363,7 +418,65 @@ class App:
             error=result["error"],
             status=result["http_status"],
             card_number=card_number,
+            promotion_code=code,
         )
+
+    # ---- 3-D Secure, as Stripe's test challenge page --------------------------
+
+    def checkout_authenticate_page(self, request, id):
+        with self.store.lock:
+            session = self.store.checkout_sessions.get(id)
+            if session is None:
+                return html_response(404, pages.not_found("No such checkout session."))
+            pending = self.store.checkout_authentication(id)
+            if pending is None:
+                return redirect(f"/checkout/{id}")
+            return html_response(
+                200,
+                pages.three_d_secure(
+                    action=f"/checkout/{id}/authenticate",
+                    amount=pages.money(session["amount_total"], session["currency"]),
+                    card=pending["card"],
+                ),
+            )
+
+    def checkout_authenticate_submit(self, request, id):
+        outcome = parse_params(request.body).get("authentication")
+        with self.store.lock:
+            if id not in self.store.checkout_sessions:
+                return html_response(404, pages.not_found("No such checkout session."))
+            if outcome not in ("complete", "fail"):
+                return html_response(400, pages.not_found("Choose Complete or Fail."))
+            result = self.store.authenticate_checkout_session(id, outcome)
+        if result["http_status"] == 200:
+            return redirect(result["redirect"])
+        # Failed: back to the payment form with Stripe's message, to try again or another card.
+        return self.checkout_page(request, id, error=result["error"], status=402)
+
+    # ---- the hosted invoice page ---------------------------------------------
+
+    def invoice_page(self, request, id, error=None, status=200):
+        with self.store.lock:
+            if id not in self.store.invoices:
+                return html_response(404, pages.not_found("No such invoice."))
+            invoice, _, product = self.store.invoice_page_state(id)
+            customer = self.store.customers.get(invoice["customer"])
+            card = self.store.customer_cards.get(invoice["customer"])
+            return html_response(
+                status, pages.hosted_invoice(invoice, product, customer, card, error=error)
+            )
+
+    def invoice_submit(self, request, id):
+        outcome = parse_params(request.body).get("authentication")
+        with self.store.lock:
+            if id not in self.store.invoices:
+                return html_response(404, pages.not_found("No such invoice."))
+            if outcome not in ("complete", "fail"):
+                return html_response(400, pages.not_found("Choose Complete or Fail."))
+            error = self.store.pay_invoice_on_page(id, outcome)
+        if error:
+            return self.invoice_page(request, id, error=error, status=402)
+        return redirect(f"/i/{id}")
 
     # ---- customer portal -----------------------------------------------------
 
@@ -435,9 +548,24 @@ class App:
 
     def control_pay(self, request, id):
         def pay():
-            card = self._json_body(request).get("card", "")
-            result = self.store.pay_checkout_session(id, str(card))
+            body = self._json_body(request)
+            if body.get("promotion_code"):
+                self.store.checkout_apply_promotion_code(id, str(body["promotion_code"]))
+            result = self.store.pay_checkout_session(
+                id, str(body.get("card", "")), authentication=body.get("authentication")
+            )
             return json_response(result.pop("http_status"), result)
+
+        return self._control(pay)
+
+    def control_invoice_pay(self, request, id):
+        """As the member on the hosted invoice page: {"authentication": "complete" | "fail"}."""
+
+        def pay():
+            outcome = self._json_body(request).get("authentication")
+            error = self.store.pay_invoice_on_page(id, outcome)
+            invoice = self.store.invoices[id]
+            return json_response(402 if error else 200, {"error": error, "invoice": invoice})
 
         return self._control(pay)
 

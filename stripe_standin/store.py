@@ -24,6 +24,22 @@ CARD_OUTCOMES = {
     "4000000000009995": "Your card has insufficient funds.",
 }
 INCORRECT_CARD = "Your card number is incorrect."
+# Stripe's 3-D Secure test cards (docs.stripe.com/testing, "regulatory cards"): both need the
+# cardholder to authenticate a payment made on-session (Checkout, the hosted invoice page).
+# Off-session (a renewal), the first no longer does once it was set up by an authenticated
+# payment; the second always does, so its renewals wait for the member (requires_action).
+AUTHENTICATE_UNLESS_SET_UP = "4000002500003155"
+ALWAYS_AUTHENTICATE = "4000002760003184"
+THREE_D_SECURE_CARDS = frozenset({AUTHENTICATE_UNLESS_SET_UP, ALWAYS_AUTHENTICATE})
+# Stripe's message for payment_intent_authentication_failure.
+AUTHENTICATION_FAILED = (
+    "We are unable to authenticate your payment method. Please choose a different payment "
+    "method and try again."
+)
+# What a challenge can end in: the two buttons of Stripe's test 3-D Secure page, and (control API
+# only) a challenge nobody answers while Checkout still completes the session, as Stripe's events
+# show it can: checkout.session.completed with the subscription `incomplete`.
+AUTHENTICATION_OUTCOMES = ("complete", "fail", "unanswered")
 # Stripe's "attaches to the customer, but charges fail" card: accepted where nothing is charged
 # now (a checkout starting a trial), declined by every charge after that (renewals, retries).
 ATTACH_ONLY_CARDS = {"4000000000000341": "Your card was declined."}
@@ -50,6 +66,9 @@ NO_DEFAULT_PORTAL_CONFIGURATION = (
 )
 # The includable field of a portal configuration: in a response only when expanded.
 PORTAL_PRODUCTS = "features.subscription_update.products"
+# An invoice's includable list of payments: not in its published example, nor in a response
+# that does not expand it.
+INVOICE_PAYMENTS = "payments"
 
 
 class StandinError(Exception):
@@ -298,6 +317,17 @@ class Store:
             self.billing_settings = copy.deepcopy(DEFAULT_BILLING_SETTINGS)
             self.portal_configurations = {}
             self.webhook_endpoints = {}
+            self.coupons = {}
+            self.promotion_codes = {}
+            self.discounts = {}
+            self.payment_intents = {}
+            # Each invoice's payments (invoice_payment objects, oldest first): its includable
+            # `payments` field, in a response only when expanded.
+            self.invoice_payments = {}
+            # Not Stripe objects: a Checkout payment waiting for 3-D Secure, and the discounts of
+            # duration `once` that have had their invoice.
+            self.checkout_authentications = {}
+            self.spent_discounts = set()
             # Each endpoint's signing secret: in the create response only, as at Stripe.
             self.webhook_secrets = {}
             self.posting_endpoint_id = None
@@ -402,6 +432,10 @@ class Store:
             "test_clocks": self.test_clocks,
             "subscriptions": self.subscriptions,
             "invoices": self.invoices,
+            "coupons": self.coupons,
+            "promotion_codes": self.promotion_codes,
+            "discounts": self.discounts,
+            "payment_intents": self.payment_intents,
             "events": self.events,
         }
 
@@ -435,8 +469,24 @@ class Store:
             if path == PORTAL_PRODUCTS or path.endswith("." + PORTAL_PRODUCTS):
                 included = True
             else:
+                if INVOICE_PAYMENTS in path.split("."):
+                    self._include_invoice_payments(result)
                 expand_ids(result, path, self.find, param=f"expand[{index}]")
         return without_includable(result, included)
+
+    def _include_invoice_payments(self, node):
+        """Fill the includable `payments` of every invoice in ``node`` (an expand asked for it)."""
+        if isinstance(node, list):
+            for item in node:
+                self._include_invoice_payments(item)
+        elif isinstance(node, dict):
+            if node.get("object") == "invoice" and "payments" not in node and node.get("id"):
+                node["payments"] = objects.list_object(
+                    copy.deepcopy(self.invoice_payments.get(node["id"], [])),
+                    f"/v1/invoice_payments?invoice={node['id']}",
+                )
+            for value in node.values():
+                self._include_invoice_payments(value)
 
     # ---- customers -----------------------------------------------------------
 
@@ -678,11 +728,11 @@ class Store:
             "subscription_data",
             "metadata",
             "locale",
+            "automatic_tax",
             # Accepted and ignored: they only change what Stripe's own page collects.
             "billing_address_collection",
             "payment_method_types",
             "customer_update",
-            "automatic_tax",
             "tax_id_collection",
             "payment_method_collection",
         }
@@ -706,6 +756,7 @@ class Store:
             params.get("subscription_data")
         )
         as_bool(params, "allow_promotion_codes")  # validates the value
+        automatic_tax = self._checkout_automatic_tax(params.get("automatic_tax"))
         session = objects.checkout_session(
             now=self.now(),
             base_url=self.base_url,
@@ -721,8 +772,87 @@ class Store:
             "trial_days": trial_days,
             "trial_end": trial_end,
             "metadata": sub_metadata,
+            "automatic_tax": automatic_tax,
+            "promotion_code": None,
         }
+        if automatic_tax:
+            session["automatic_tax"].update(enabled=True, status="complete", provider="stripe")
+            session["automatic_tax"]["liability"] = {"type": "self"}
+            self._checkout_totals(session)
         return session
+
+    @staticmethod
+    def _checkout_automatic_tax(value):
+        if value is None:
+            return False
+        if not isinstance(value, dict):
+            raise StandinError("Invalid hash", param="automatic_tax")
+        check_known(value, {"enabled", "liability"}, "automatic_tax")
+        if value.get("enabled") in (None, ""):
+            raise StandinError(
+                "Missing required param: automatic_tax[enabled].", param="automatic_tax[enabled]"
+            )
+        return as_bool(value, "enabled")
+
+    def _checkout_totals(self, session):
+        """The session's amounts after its promotion code and tax, as its first invoice has them."""
+        plan = self.checkout_plans[session["id"]]
+        subtotal = session["amount_subtotal"]
+        discount = 0
+        if plan["promotion_code"]:
+            promotion_code = self.promotion_codes[plan["promotion_code"]]
+            discount = objects.coupon_off(
+                self.coupons[promotion_code["promotion"]["coupon"]], subtotal
+            )
+        tax = objects.tax_on(subtotal - discount) if plan["automatic_tax"] else 0
+        session["total_details"].update(amount_discount=discount, amount_tax=tax)
+        session["amount_total"] = subtotal - discount + tax
+
+    def checkout_apply_promotion_code(self, session_id, code):
+        """The code a reader typed on the hosted page: its promotion code, or a StandinError.
+
+        Codes are matched case-insensitively, as Stripe's Checkout does; only with
+        ``allow_promotion_codes``.
+        """
+        session = self.get("checkout_sessions", "checkout session", session_id)
+        plan = self.checkout_plans[session_id]
+        code = (code or "").strip()
+        if not code:
+            plan["promotion_code"] = None
+            session["discounts"] = []
+            self._checkout_totals(session)
+            return None
+        if not session["allow_promotion_codes"]:
+            raise StandinError(
+                "This checkout session does not accept promotion codes.", param="code"
+            )
+        now = self.now()
+        for promotion_code in self.promotion_codes.values():
+            coupon = self.coupons[promotion_code["promotion"]["coupon"]]
+            if promotion_code["code"].lower() == code.lower() and self._redeemable(
+                promotion_code, coupon, now, session
+            ):
+                plan["promotion_code"] = promotion_code["id"]
+                session["discounts"] = [{"coupon": None, "promotion_code": promotion_code["id"]}]
+                self._checkout_totals(session)
+                return promotion_code
+        raise StandinError("This code is invalid.", param="code", code="promotion_code_invalid")
+
+    @staticmethod
+    def _redeemable(promotion_code, coupon, now, session):
+        limits = (
+            (promotion_code["max_redemptions"], promotion_code["times_redeemed"]),
+            (coupon["max_redemptions"], coupon["times_redeemed"]),
+        )
+        return (
+            promotion_code["active"]
+            and coupon["valid"]
+            and (promotion_code["expires_at"] is None or now < promotion_code["expires_at"])
+            and (coupon["redeem_by"] is None or now < coupon["redeem_by"])
+            and all(most is None or used < most for most, used in limits)
+            and (promotion_code["customer"] in (None, session["customer"]))
+            and (coupon["amount_off"] is None or coupon["currency"] == session["currency"])
+        )
 
     def _checkout_line_item(self, line_items):
         if not isinstance(line_items, list) or not line_items:
@@ -785,10 +915,13 @@ class Store:
     def success_redirect(self, session):
         return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
 
-    def pay_checkout_session(self, session_id, card_number):
+    def pay_checkout_session(self, session_id, card_number, authentication=None):
         """Pay an open session with a test card, as the hosted page's form does.
 
-        Returns {"status", "redirect", "error", "subscription", "http_status"}.
+        A 3-D Secure card first needs the cardholder: without ``authentication`` the result is
+        ``requires_action`` with the challenge page to go to; with it (one of
+        AUTHENTICATION_OUTCOMES) the challenge is answered at once, as the control API does.
+        Returns {"status", "redirect", "error", "subscription", "requires_action", "http_status"}.
         """
         session = self.get("checkout_sessions", "checkout session", session_id)
         result = {
@@ -796,6 +929,7 @@ class Store:
             "redirect": None,
             "error": None,
             "subscription": None,
+            "requires_action": False,
         }
         if session["status"] == "complete":
             return dict(
@@ -808,6 +942,17 @@ class Store:
         if session["status"] == "expired":
             return dict(result, error=EXPIRED, http_status=409)
         card = "".join(ch for ch in (card_number or "") if ch.isdigit())
+        if card in THREE_D_SECURE_CARDS:
+            with self._customer_time(session["customer"]):
+                self._checkout_authentication_start(session, card)
+            if authentication is None:
+                return dict(
+                    result,
+                    requires_action=True,
+                    redirect=f"{self.base_url}/checkout/{session_id}/authenticate",
+                    http_status=200,
+                )
+            return self.authenticate_checkout_session(session_id, authentication)
         if card in ATTACH_ONLY_CARDS:  # saved for later; declined if anything is due now
             decline = (
                 None if self.checkout_plans[session_id]["trial_days"] else ATTACH_ONLY_CARDS[card]
@@ -818,8 +963,7 @@ class Store:
             return dict(result, error=decline, http_status=402)
 
         with self._customer_time(session["customer"]):
-            subscription = self._subscribe_from_checkout(session)
-        self.customer_cards[subscription["customer"]] = card
+            subscription = self._subscribe_from_checkout(session, card)
         return dict(
             result,
             status="complete",
@@ -828,15 +972,102 @@ class Store:
             http_status=200,
         )
 
-    def _subscribe_from_checkout(self, session):
-        plan = self.checkout_plans[session["id"]]
+    def checkout_authentication(self, session_id):
+        """The payment of an open session waiting for 3-D Secure, or None."""
+        session = self.checkout_sessions.get(session_id)
+        if session is None or session["status"] != "open":
+            return None
+        return self.checkout_authentications.get(session_id)
+
+    def _checkout_authentication_start(self, session, card):
+        pending = self.checkout_authentications.get(session["id"])
+        if pending is None:
+            pending = {"card": card, "subscription": None, "invoice": None}
+            plan = self.checkout_plans[session["id"]]
+            if not (plan["trial_days"] or plan["trial_end"]):
+                # Checkout makes the subscription before it confirms the first payment: until
+                # the cardholder authenticates, it is `incomplete` and its first invoice open,
+                # its payment requiring action (docs.stripe.com/billing/subscriptions/overview).
+                customer = self._checkout_customer(session)
+                subscription = self._checkout_subscription(session, customer, status="incomplete")
+                invoice = self._new_invoice(subscription, "subscription_create")
+                self._payment_attempt(invoice, "requires_action")
+                pending.update(subscription=subscription["id"], invoice=invoice["id"])
+                self.emit("customer.subscription.created", subscription)
+                self._emit_finalized(invoice)
+            self.checkout_authentications[session["id"]] = pending
+        pending["card"] = card
+        return pending
+
+    def authenticate_checkout_session(self, session_id, outcome):
+        """Answer the 3-D Secure challenge of a session's payment (Stripe's test page: Complete
+        or Fail). Returns what ``pay_checkout_session`` returns."""
+        session = self.get("checkout_sessions", "checkout session", session_id)
+        if outcome not in AUTHENTICATION_OUTCOMES:
+            raise StandinError(
+                f"authentication must be one of: {', '.join(AUTHENTICATION_OUTCOMES)}",
+                param="authentication",
+            )
+        pending = self.checkout_authentication(session_id)
+        result = {
+            "status": session["status"],
+            "redirect": None,
+            "error": None,
+            "subscription": None,
+            "requires_action": False,
+        }
+        if pending is None:
+            return dict(result, error="No payment is waiting for authentication.", http_status=409)
+        if outcome == "fail":
+            invoice = self.invoices.get(pending["invoice"])
+            if invoice is not None:
+                invoice.update(attempted=True, attempt_count=invoice["attempt_count"] + 1)
+                self._payment_attempt(invoice, "requires_payment_method")
+                self.emit("invoice.payment_failed", invoice)
+            return dict(result, error=AUTHENTICATION_FAILED, http_status=402)
+        if outcome == "unanswered" and pending["subscription"]:
+            del self.checkout_authentications[session_id]
+            customer_id = self.subscriptions[pending["subscription"]]["customer"]
+            self._checkout_redeem(session)
+            session.update(
+                status="complete",
+                payment_status="unpaid",
+                subscription=pending["subscription"],
+                invoice=pending["invoice"],
+                customer=customer_id,
+                customer_details=objects.customer_details(self.customers[customer_id]),
+            )
+            self.emit("checkout.session.completed", session)
+            return dict(
+                result,
+                status="complete",
+                redirect=self.success_redirect(session),
+                subscription=pending["subscription"],
+                http_status=200,
+            )
+        with self._customer_time(session["customer"]):
+            subscription = self._subscribe_from_checkout(session, pending["card"])
+        return dict(
+            result,
+            status="complete",
+            redirect=self.success_redirect(session),
+            subscription=subscription["id"],
+            http_status=200,
+        )
+
+    def _checkout_customer(self, session):
         if session["customer"]:
             customer = self.customers[session["customer"]]
         else:
             customer = self.create_customer({"email": session["customer_email"] or ""})
+            session["customer"] = customer["id"]
         if customer["currency"] is None:
             customer["currency"] = session["currency"]
+        return customer
 
+    def _checkout_subscription(self, session, customer, status=None):
+        """The subscription a session makes, with the session's promotion code and tax."""
+        plan = self.checkout_plans[session["id"]]
         price = self.prices[plan["price"]]
         subscription = objects.subscription(
             now=self.now(),
@@ -848,20 +1079,60 @@ class Store:
             metadata=plan["metadata"],
             test_clock=customer["test_clock"],
         )
+        if status:
+            subscription["status"] = status
+        if plan["automatic_tax"]:
+            subscription["automatic_tax"].update(enabled=True, liability={"type": "self"})
+        if plan["promotion_code"]:
+            promotion_code = self.promotion_codes[plan["promotion_code"]]
+            coupon = self.coupons[promotion_code["promotion"]["coupon"]]
+            discount = objects.discount(
+                now=self.now(),
+                coupon=coupon,
+                promotion_code_id=promotion_code["id"],
+                customer_id=customer["id"],
+                subscription_id=subscription["id"],
+                checkout_session_id=session["id"],
+            )
+            self.discounts[discount["id"]] = discount
+            subscription["discounts"] = [discount["id"]]
         self.subscriptions[subscription["id"]] = subscription
-        # A trial starts with a £0 invoice, paid at once, as at Stripe.
+        return subscription
+
+    def _checkout_redeem(self, session):
+        plan = self.checkout_plans[session["id"]]
+        if plan["promotion_code"]:
+            promotion_code = self.promotion_codes[plan["promotion_code"]]
+            promotion_code["times_redeemed"] += 1
+            self.coupons[promotion_code["promotion"]["coupon"]]["times_redeemed"] += 1
+
+    def _subscribe_from_checkout(self, session, card):
+        customer = self._checkout_customer(session)
+        # An authenticated card is set up for the renewals (off-session) that follow.
+        self.customer_cards[customer["id"]] = card
+        self._checkout_redeem(session)
+        pending = self.checkout_authentications.pop(session["id"], None)
+        if pending and pending["subscription"]:
+            # The incomplete subscription a challenge left: its first invoice is paid now.
+            subscription = self.subscriptions[pending["subscription"]]
+            invoice = self.invoices[pending["invoice"]]
+            before = copy.deepcopy(subscription)
+            subscription["status"] = "active"
+            self._mark_paid(invoice)
+            self._checkout_complete(session, customer, subscription, invoice)
+            self.emit("invoice.paid", invoice)
+            self.emit("invoice.payment_succeeded", invoice)
+            self.emit("customer.subscription.updated", subscription, before)
+            self.emit("checkout.session.completed", session)
+            return subscription
+
+        plan = self.checkout_plans[session["id"]]
+        subscription = self._checkout_subscription(session, customer)
+        price = self.prices[plan["price"]]
         trialing = subscription["status"] == "trialing"
         amount = 0 if trialing else price["unit_amount"] * plan["quantity"]
         invoice = self._new_invoice(subscription, "subscription_create", amount)
-
-        session.update(
-            status="complete",
-            payment_status="no_payment_required" if amount == 0 else "paid",
-            subscription=subscription["id"],
-            invoice=invoice["id"],
-            customer=customer["id"],
-            customer_details=objects.customer_details(customer),
-        )
+        self._checkout_complete(session, customer, subscription, invoice)
         self.emit("customer.subscription.created", subscription)
         self._emit_finalized(invoice)
         self._mark_paid(invoice)
@@ -871,6 +1142,16 @@ class Store:
         self._run_due([subscription["id"]], self.now())
         self.emit("checkout.session.completed", session)
         return subscription
+
+    def _checkout_complete(self, session, customer, subscription, invoice):
+        session.update(
+            status="complete",
+            payment_status="no_payment_required" if invoice["amount_due"] == 0 else "paid",
+            subscription=subscription["id"],
+            invoice=invoice["id"],
+            customer=customer["id"],
+            customer_details=objects.customer_details(customer),
+        )
 
     def expire_checkout_session(self, session_id):
         session = self.get("checkout_sessions", "checkout session", session_id)
@@ -898,9 +1179,39 @@ class Store:
             billing_reason=billing_reason,
             number=number,
         )
+        invoice["hosted_invoice_url"] = f"{self.base_url}/i/{invoice['id']}"
+        self._price_invoice(invoice, subscription)
         self.invoices[invoice["id"]] = invoice
         subscription["latest_invoice"] = invoice["id"]
         return invoice
+
+    def _price_invoice(self, invoice, subscription, spend=True):
+        """The subscription's discounts and tax on a new invoice, as Stripe computes them.
+
+        ``spend=False`` for a preview: a `once` discount it shows is still there afterwards.
+        """
+        remaining = invoice["subtotal"]
+        discount_amounts = []
+        for discount_id in subscription.get("discounts") or []:
+            discount = self.discounts.get(discount_id)
+            if discount is None or not self._discount_applies(discount, invoice, spend):
+                continue
+            off = objects.coupon_off(self.coupons[discount["source"]["coupon"]], remaining)
+            remaining -= off
+            discount_amounts.append({"amount": off, "discount": discount_id})
+        tax = objects.tax_on(remaining) if subscription["automatic_tax"]["enabled"] else None
+        objects.invoice_amounts(invoice, discount_amounts=discount_amounts, tax=tax)
+
+    def _discount_applies(self, discount, invoice, spend=True):
+        coupon = self.coupons[discount["source"]["coupon"]]
+        if coupon["duration"] == "once":
+            # Its one invoice is the first that charges something (a trial's £0 one does not).
+            if discount["id"] in self.spent_discounts:
+                return False
+            if invoice["subtotal"] and spend:
+                self.spent_discounts.add(discount["id"])
+            return True
+        return discount["end"] is None or invoice["period_start"] < discount["end"]
 
     def _mark_paid(self, invoice):
         invoice.update(
@@ -912,6 +1223,8 @@ class Store:
             next_payment_attempt=None,
         )
         invoice["status_transitions"]["paid_at"] = self.now()
+        if invoice["amount_due"]:
+            self._payment_attempt(invoice, "succeeded")
 
     def _mark_failed(self, invoice):
         """Count a failed attempt and schedule the next retry (None once the schedule is used up)."""
@@ -924,6 +1237,76 @@ class Store:
             else None
         )
         invoice.update(attempted=True, attempt_count=attempts, next_payment_attempt=next_attempt)
+        self._payment_attempt(invoice, "requires_payment_method")
+
+    def _payment_attempt(self, invoice, status):
+        """The invoice's PaymentIntent after an attempt to pay it: ``succeeded``,
+        ``requires_payment_method`` (declined) or ``requires_action`` (the bank wants the
+        cardholder: 3-D Secure). One PaymentIntent per invoice, as Stripe's invoices make, and its
+        invoice_payment in the invoice's `payments`."""
+        payments = self.invoice_payments.setdefault(invoice["id"], [])
+        if payments:
+            intent = self.payment_intents[payments[-1]["payment"]["payment_intent"]]
+        else:
+            intent = objects.payment_intent(
+                now=self.now(),
+                amount=invoice["amount_due"],
+                currency=invoice["currency"],
+                customer_id=invoice["customer"],
+                description="Subscription creation"
+                if invoice["billing_reason"] == "subscription_create"
+                else "Subscription update",
+            )
+            self.payment_intents[intent["id"]] = intent
+            payments.append(objects.invoice_payment(now=self.now(), invoice=invoice, intent=intent))
+        objects.payment_intent_status(intent, status, now=self.now())
+        payment = payments[-1]
+        if status == "succeeded":
+            payment.update(status="paid", amount_paid=intent["amount_received"])
+            payment["status_transitions"]["paid_at"] = self.now()
+        return intent
+
+    def preview_invoice(self, params):
+        """POST /v1/invoices/create_preview for a subscription: its next invoice as it would be
+        made now (discounts still running, tax), never stored, with no number and no page.
+
+        A subscription that will not invoice again (canceled, or ending at period end) has none:
+        Stripe's 400 invoice_upcoming_none.
+        """
+        check_known(params, {"subscription", "customer"})
+        subscription = self.get(
+            "subscriptions", "subscription", require(params, "subscription"), param="subscription"
+        )
+        if params.get("customer") and params["customer"] != subscription["customer"]:
+            raise StandinError(
+                "The subscription does not belong to that customer.", param="customer"
+            )
+        period_end = subscription["items"]["data"][0]["current_period_end"]
+        if (
+            subscription["status"] in ("canceled", "incomplete_expired")
+            or subscription["cancel_at_period_end"]
+            or (subscription["cancel_at"] is not None and subscription["cancel_at"] <= period_end)
+        ):
+            raise StandinError(
+                f"No upcoming invoices for subscription: {subscription['id']}",
+                code="invoice_upcoming_none",
+            )
+        upcoming = copy.deepcopy(subscription)
+        self._start_next_period(upcoming)
+        item = upcoming["items"]["data"][0]
+        invoice = objects.invoice(
+            now=self.now(),
+            subscription_obj=upcoming,
+            customer_obj=self.customers[upcoming["customer"]],
+            product_name=self.products[item["price"]["product"]]["name"],
+            amount=item["price"]["unit_amount"] * item["quantity"],
+            billing_reason="upcoming",
+            number=None,
+        )
+        invoice.update(id=f"upcoming_{invoice['id']}", status="draft", auto_advance=False)
+        invoice["status_transitions"]["finalized_at"] = None
+        self._price_invoice(invoice, upcoming, spend=False)
+        return invoice
 
     def _emit_finalized(self, invoice):
         """invoice.created and invoice.finalized: Stripe makes a draft, then finalizes it (an hour
@@ -949,6 +1332,162 @@ class Store:
             )
         ]
         return paginate(found, params, "/v1/invoices")
+
+    # ---- coupons and promotion codes -----------------------------------------
+
+    COUPON_PARAMS = frozenset(
+        {
+            "id",
+            "name",
+            "percent_off",
+            "amount_off",
+            "currency",
+            "duration",
+            "duration_in_months",
+            "max_redemptions",
+            "redeem_by",
+            "metadata",
+        }
+    )
+
+    def create_coupon(self, params):
+        check_known(params, self.COUPON_PARAMS)
+        percent_off, amount_off = params.get("percent_off"), as_int(params, "amount_off", minimum=1)
+        if (percent_off in (None, "")) == (amount_off is None):
+            raise StandinError(
+                "You must pass exactly one of percent_off or amount_off.", param="percent_off"
+            )
+        if percent_off not in (None, ""):
+            try:
+                percent_off = float(percent_off)
+            except ValueError:
+                raise StandinError(f"Invalid decimal: {percent_off}", param="percent_off") from None
+            if not 0 < percent_off <= 100:
+                raise StandinError(
+                    "percent_off must be greater than 0 and at most 100.", param="percent_off"
+                )
+        else:
+            percent_off = None
+        currency = (params.get("currency") or "").lower() or None
+        if amount_off is not None and currency is None:
+            raise StandinError("Missing required param: currency.", param="currency")
+        duration = params.get("duration") or "once"
+        if duration not in ("once", "repeating", "forever"):
+            raise StandinError(
+                "Invalid duration: must be one of forever, once, or repeating", param="duration"
+            )
+        months = as_int(params, "duration_in_months", minimum=1)
+        if (duration == "repeating") != (months is not None):
+            raise StandinError(
+                "duration_in_months is required with duration=repeating, and only then.",
+                param="duration_in_months",
+            )
+        coupon = objects.coupon(
+            now=self.now(),
+            coupon_id=params.get("id") or None,
+            name=params.get("name") or None,
+            percent_off=percent_off,
+            amount_off=amount_off,
+            currency=currency,
+            duration=duration,
+            duration_in_months=months,
+            max_redemptions=as_int(params, "max_redemptions", minimum=1),
+            redeem_by=as_int(params, "redeem_by"),
+            metadata=merged_metadata({}, params.get("metadata")),
+        )
+        if coupon["id"] in self.coupons:
+            raise StandinError("Coupon already exists.", param="id", code="resource_already_exists")
+        self.coupons[coupon["id"]] = coupon
+        self.emit("coupon.created", coupon)
+        return coupon
+
+    def list_coupons(self, params):
+        check_known(params, {"created", "limit", "starting_after", "ending_before"})
+        in_range = created_filter(params.get("created"))
+        found = [c for c in reversed(self.coupons.values()) if in_range(c["created"])]
+        return paginate(found, params, "/v1/coupons")
+
+    PROMOTION_CODE_PARAMS = frozenset(
+        {
+            "promotion",
+            "code",
+            "active",
+            "customer",
+            "expires_at",
+            "max_redemptions",
+            "restrictions",
+            "metadata",
+        }
+    )
+
+    def create_promotion_code(self, params):
+        check_known(params, self.PROMOTION_CODE_PARAMS)
+        promotion = params.get("promotion")
+        if not isinstance(promotion, dict):
+            raise StandinError("Missing required param: promotion.", param="promotion")
+        check_known(promotion, {"type", "coupon"}, "promotion")
+        as_choice(promotion, "type", {"coupon"}, "promotion")
+        coupon = self.get(
+            "coupons", "coupon", require(promotion, "coupon"), param="promotion[coupon]"
+        )
+        code = params.get("code") or objects.promotion_code_text()
+        if any(
+            p["active"] and p["code"].lower() == code.lower() for p in self.promotion_codes.values()
+        ):
+            raise StandinError(
+                "An active promotion code with `code` already exists.",
+                param="code",
+                code="resource_already_exists",
+            )
+        customer = params.get("customer") or None
+        if customer:
+            self.get("customers", "customer", customer, param="customer")
+        if params.get("restrictions") not in (None, ""):
+            restrictions = params["restrictions"]
+            if not isinstance(restrictions, dict):
+                raise StandinError("Invalid hash", param="restrictions")
+            check_known(restrictions, {"first_time_transaction"}, "restrictions")
+        promotion_code = objects.promotion_code(
+            now=self.now(),
+            code=code,
+            coupon_id=coupon["id"],
+            active=as_bool(params, "active", True),
+            customer_id=customer,
+            expires_at=as_int(params, "expires_at"),
+            max_redemptions=as_int(params, "max_redemptions", minimum=1),
+            metadata=merged_metadata({}, params.get("metadata")),
+        )
+        self.promotion_codes[promotion_code["id"]] = promotion_code
+        self.emit("promotion_code.created", promotion_code)
+        return promotion_code
+
+    def update_promotion_code(self, promotion_code_id, params):
+        check_known(params, {"active", "metadata"})
+        promotion_code = self.get("promotion_codes", "promotion code", promotion_code_id)
+        before = copy.deepcopy(promotion_code)
+        promotion_code["active"] = as_bool(params, "active", promotion_code["active"])
+        promotion_code["metadata"] = merged_metadata(
+            promotion_code["metadata"], params.get("metadata")
+        )
+        if promotion_code != before:
+            self.emit("promotion_code.updated", promotion_code, before)
+        return promotion_code
+
+    def list_promotion_codes(self, params):
+        check_known(
+            params,
+            {"code", "active", "coupon", "customer", "limit", "starting_after", "ending_before"},
+        )
+        active = as_bool(params, "active")
+        found = [
+            p
+            for p in reversed(self.promotion_codes.values())
+            if (not params.get("code") or p["code"].lower() == params["code"].lower())
+            and (active is None or p["active"] == active)
+            and (not params.get("coupon") or p["promotion"]["coupon"] == params["coupon"])
+            and (not params.get("customer") or p["customer"] == params["customer"])
+        ]
+        return paginate(found, params, "/v1/promotion_codes")
 
     # ---- billing portal ------------------------------------------------------
 
@@ -1375,6 +1914,30 @@ class Store:
         if subscription["cancel_at_period_end"]:
             subscription["cancel_at"] = item["current_period_end"]
 
+    def _needs_authentication(self, subscription):
+        """Whether an off-session payment for it must wait for the cardholder (3-D Secure)."""
+        return self.customer_cards.get(subscription["customer"]) == ALWAYS_AUTHENTICATE
+
+    def _payment_needs_action(self, subscription, invoice):
+        """A renewal whose payment the bank wants the cardholder to authenticate.
+
+        As Stripe documents for a recurring payment that requires action: the invoice stays open
+        (its PaymentIntent requires_action), the subscription becomes past_due, and Stripe sends
+        invoice.payment_failed and invoice.payment_action_required. It retries no authentication
+        failure on its own (next_payment_attempt stays null): the member confirms on the hosted
+        invoice page.
+        """
+        before = copy.deepcopy(subscription)
+        invoice.update(
+            attempted=True, attempt_count=invoice["attempt_count"] + 1, next_payment_attempt=None
+        )
+        self._payment_attempt(invoice, "requires_action")
+        self.emit("invoice.payment_failed", invoice)
+        self.emit("invoice.payment_action_required", invoice)
+        subscription["status"] = "past_due"
+        if subscription != before:
+            self.emit("customer.subscription.updated", subscription, before)
+
     def _end_trial(self, subscription):
         return self._cycle(subscription, succeed=True)
 
@@ -1400,12 +1963,21 @@ class Store:
         self.emit("customer.subscription.updated", subscription, before)
         invoice = self._new_invoice(subscription, "subscription_cycle")
         self._emit_finalized(invoice)
-        self._attempt_payment(subscription, invoice, succeed)
+        if (
+            succeed is not False
+            and invoice["amount_due"]
+            and self._needs_authentication(subscription)
+        ):
+            self._payment_needs_action(subscription, invoice)
+        else:
+            self._attempt_payment(subscription, invoice, succeed)
         return subscription
 
     def _card_declines(self, customer_id):
         """Why a charge to the customer's card fails now, or None when it goes through."""
         card = self.customer_cards.get(customer_id, "4242424242424242")
+        if card in THREE_D_SECURE_CARDS:
+            return None  # set up by an authenticated payment; one that always asks never gets here
         return ATTACH_ONLY_CARDS.get(card) or CARD_OUTCOMES.get(card, INCORRECT_CARD)
 
     def _attempt_payment(self, subscription, invoice, succeed=None):
@@ -1448,6 +2020,51 @@ class Store:
             )
         self._attempt_payment(subscription, invoice, succeed=True)
         return subscription
+
+    # ---- the hosted invoice page ------------------------------------------------
+
+    def invoice_page_state(self, invoice_id):
+        """(invoice, subscription or None, product name) for the hosted invoice page."""
+        invoice = self.get("invoices", "invoice", invoice_id)
+        subscription_id = (
+            (invoice.get("parent") or {}).get("subscription_details", {}).get("subscription")
+        )
+        subscription = self.subscriptions.get(subscription_id)
+        product = None
+        if subscription:
+            price = subscription["items"]["data"][0]["price"]
+            product = self.products[price["product"]]["name"]
+        return invoice, subscription, product
+
+    def pay_invoice_on_page(self, invoice_id, outcome):
+        """The member answers the 3-D Secure challenge for an open invoice on its hosted page.
+
+        ``complete``: the invoice is paid and its subscription active again (invoice.paid,
+        customer.subscription.updated); ``fail``: it stays open (invoice.payment_failed).
+        Returns the error to show, or None.
+        """
+        invoice, subscription, _ = self.invoice_page_state(invoice_id)
+        if outcome not in ("complete", "fail"):
+            raise StandinError("authentication must be complete or fail.", param="authentication")
+        if invoice["status"] != "open":
+            return "This invoice is not open for payment."
+        if outcome == "fail":
+            invoice.update(attempted=True, attempt_count=invoice["attempt_count"] + 1)
+            self._payment_attempt(invoice, "requires_payment_method")
+            self.emit("invoice.payment_failed", invoice)
+            return AUTHENTICATION_FAILED
+        before = copy.deepcopy(subscription) if subscription else None
+        self._mark_paid(invoice)
+        self.emit("invoice.paid", invoice)
+        self.emit("invoice.payment_succeeded", invoice)
+        if (
+            subscription
+            and subscription["status"] in ("past_due", "unpaid", "incomplete")
+            and subscription["latest_invoice"] == invoice["id"]
+        ):
+            subscription["status"] = "active"
+            self.emit("customer.subscription.updated", subscription, before)
+        return None
 
     # ---- time passing: trial ends, renewals and retries, in order --------------
 
@@ -1499,7 +2116,8 @@ class Store:
         """The card the customer's next charges go to, as updating it in the portal does."""
         customer = self.get("customers", "customer", customer_id)
         card = "".join(ch for ch in str(card or "") if ch.isdigit())
-        if card not in CARD_OUTCOMES and card not in ATTACH_ONLY_CARDS:
+        known = card in CARD_OUTCOMES or card in ATTACH_ONLY_CARDS or card in THREE_D_SECURE_CARDS
+        if not known:
             raise StandinError(INCORRECT_CARD, param="card")
         self.customer_cards[customer["id"]] = card
         return {"customer": customer["id"], "card": card}

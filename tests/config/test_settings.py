@@ -30,6 +30,7 @@ PROJECT_VARIABLES = {
     "DJANGO_SETTINGS_MODULE",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_AUTOMATIC_TAX",
     "STRIPE_API_BASE",
     "TRIAL_MODE",
     "PAYMENT_GRACE_DAYS",
@@ -185,6 +186,7 @@ PRODUCTION = {
         ),
         ({"DEBUG": "1", "TRIAL_MODE": "sometimes"}, "TRIAL_MODE"),
         ({"DEBUG": "1", "PAYMENT_GRACE_DAYS": "-1"}, "PAYMENT_GRACE_DAYS"),
+        ({"DEBUG": "1", "STRIPE_AUTOMATIC_TAX": "sometimes"}, "STRIPE_AUTOMATIC_TAX"),
     ],
     ids=[
         "production-without-a-key",
@@ -197,6 +199,7 @@ PRODUCTION = {
         "live-key-pointing-at-the-stand-in",
         "trial-mode-unknown",
         "grace-days-negative",
+        "automatic-tax-not-a-boolean",
     ],
 )
 def test_a_stripe_setting_that_cannot_work_stops_start_up_naming_it(variables, named):

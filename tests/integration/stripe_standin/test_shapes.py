@@ -502,3 +502,35 @@ def test_every_event_and_response_of_whole_lifecycles_has_the_shapes(
         assert_event_shape(event)
     for response in responses:
         assert_stripe_shape(response)
+
+
+def test_coupons_promotion_codes_and_the_sca_events_have_the_fixture_shapes(
+    stripe_client, standin, subscribe
+):
+    coupon = stripe_client.v1.coupons.create(params={"percent_off": 50, "duration": "once"})
+    assert_stripe_shape(coupon)
+    code = stripe_client.v1.promotion_codes.create(
+        params={"promotion": {"type": "coupon", "coupon": coupon.id}, "code": "SHAPES"}
+    )
+    assert_stripe_shape(code)
+    for listed in stripe_client.v1.coupons.list().last_response.data["data"]:
+        assert_stripe_shape(listed)
+    for listed in stripe_client.v1.promotion_codes.list().last_response.data["data"]:
+        assert_stripe_shape(listed)
+    session, _ = subscribe(card="4000002760003184")  # the bank asks at checkout and at renewal
+    _, paid = control(
+        standin,
+        f"/_standin/checkout/{session.id}/pay",
+        {"card": "4000002760003184", "authentication": "complete"},
+    )
+    control(standin, f"/_standin/subscriptions/{paid['subscription']}/advance", {"action": "renew"})
+
+    events = stripe_client.v1.events.list(params={"limit": 100}).last_response.data["data"]
+    assert {e["type"] for e in events} >= {
+        "coupon.created",
+        "promotion_code.created",
+        "invoice.payment_failed",
+        "invoice.payment_action_required",
+    }
+    for event in events:
+        assert_event_shape(event)
