@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
+from django.db.models import Count, Min
 
 from billing import services
-from billing.models import Customer, Plan, Subscription, WebhookEvent
+from billing.models import MALFORMED_EVENT_TYPE, Customer, Plan, Subscription, WebhookEvent
 
 
 @admin.register(Plan)
@@ -45,6 +46,21 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_filter = ["type", ("processed_at", admin.EmptyFieldListFilter)]
     search_fields = ["stripe_event_id", "type"]
     actions = ["reprocess"]
+
+    def changelist_view(self, request, extra_context=None):
+        # What to watch (README, "Going live"): when an event last went through, and what waits.
+        # A webhook failing for hours shows here as an old time above a growing count.
+        events = WebhookEvent.objects.exclude(type=MALFORMED_EVENT_TYPE)
+        last = events.filter(processed_at__isnull=False).order_by("-processed_at").first()
+        waiting = events.filter(processed_at__isnull=True).aggregate(
+            count=Count("pk"), oldest=Min("received_at")
+        )
+        extra_context = {
+            **(extra_context or {}),
+            "last_processed": last.processed_at if last else None,
+            "waiting": waiting,
+        }
+        return super().changelist_view(request, extra_context)
 
     @admin.action(description="Reprocess (re-fetch from Stripe and apply)")
     def reprocess(self, request, queryset):

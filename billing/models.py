@@ -344,6 +344,17 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            # the admin's list, newest first, and its "last handled" and "waiting" lines, without
+            # reading a ledger that grows by every event Stripe ever sent
+            models.Index(fields=["-received_at"], name="webhook_received_idx"),
+            models.Index(fields=["-processed_at"], name="webhook_processed_idx"),
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(processed_at__isnull=True),
+                name="webhook_waiting_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.type} {self.stripe_event_id}"

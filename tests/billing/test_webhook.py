@@ -301,6 +301,33 @@ def test_an_event_whose_process_died_half_way_is_applied_by_the_reconcile_job_on
     assert WebhookEvent.objects.get(pk=died.pk).attempts == 2
 
 
+def test_the_admin_says_when_an_event_was_last_handled_and_how_many_wait(
+    client_for, superuser, client, oscar, stripe_plans, standin, stripe_events
+):
+    admin_client = client_for(superuser)
+    assert (
+        "No Stripe event has been handled yet."
+        in admin_client.get("/admin/billing/webhookevent/").content.decode()
+    )
+
+    subscribe(client, oscar, stripe_plans["month"], standin)
+    stripe_events.deliver()
+    handled = WebhookEvent.objects.filter(processed_at__isnull=False).latest("processed_at")
+    WebhookEvent.objects.filter(pk=handled.pk).update(
+        processed_at=timezone.now() - timedelta(hours=5)
+    )
+    WebhookEvent.objects.exclude(pk=handled.pk).update(
+        processed_at=None, received_at=timezone.now() - timedelta(hours=3)
+    )  # the webhook has been failing since
+    waiting = WebhookEvent.objects.filter(processed_at__isnull=True).count()
+
+    page = admin_client.get("/admin/billing/webhookevent/").content.decode()
+
+    assert "Last Stripe event handled" in page and "5\xa0hours ago" in page
+    assert f"{waiting} event{'s' if waiting > 1 else ''} not handled" in page
+    assert "the oldest received 3\xa0hours ago" in page
+
+
 def test_staff_can_reprocess_an_event_from_the_admin(
     client_for, superuser, client, oscar, stripe_plans, standin, stripe_events
 ):
