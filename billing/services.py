@@ -61,6 +61,9 @@ NO_UPCOMING_INVOICE_STATUSES = {
     SubscriptionStatus.INCOMPLETE_EXPIRED,
     SubscriptionStatus.CANCELED,
 }
+# How recent an ending, first seen, must be for the member to be told of it (the events the
+# reconcile job looks back over).
+FINAL_MAIL_NEWS = timedelta(days=3)
 FAILED_PAYMENT_STATUSES = {SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID}
 
 
@@ -412,11 +415,21 @@ def subscription_resume(*, user: User) -> Subscription:
     if not subscription.cancel_at_period_end:
         ways.reverse()
     for clear in ways:
-        data = stripe_api.subscription_cancellation_clear(
-            subscription_id=subscription.stripe_subscription_id,
-            clear=clear,
-            idempotency_key=f"{key}-{clear}",
-        )
+        try:
+            data = stripe_api.subscription_cancellation_clear(
+                subscription_id=subscription.stripe_subscription_id,
+                clear=clear,
+                idempotency_key=f"{key}-{clear}",
+            )
+        except stripe_api.InvalidRequestError:
+            # Stripe refuses to change a subscription that has ended: its end came before the
+            # webhook that says so. Copy Stripe's state; if it has ended, say so (no retry helps).
+            current = subscription_refresh(
+                stripe_subscription_id=subscription.stripe_subscription_id
+            )
+            if current is not None and current.status == SubscriptionStatus.CANCELED:
+                raise NothingToResume(continuing=False) from None
+            raise
         if not data.get("cancel_at_period_end") and not data.get("cancel_at"):
             break
     # It renews again: what the next invoice charges, fetched before anything is written.
@@ -474,7 +487,13 @@ def _upcoming_invoice(*, stripe_subscription: dict) -> dict | None:
     data = stripe_subscription
     if data["status"] in NO_UPCOMING_INVOICE_STATUSES or data.get("cancel_at_period_end"):
         return None
-    return stripe_api.invoice_preview(subscription_id=data["id"])
+    try:
+        return stripe_api.invoice_preview(subscription_id=data["id"])
+    except stripe_api.StripeError:
+        # Only what the pages quote: the copy of the subscription (and so access) must never
+        # wait on it. The amount shows as unknown until the next copy.
+        log.warning("No invoice preview for subscription %s", data["id"], exc_info=True)
+        return None
 
 
 def subscription_sync(
@@ -514,6 +533,16 @@ def subscription_sync(
             log.info("Kept %s: our copy was fetched after this one", data["id"])
             return subscription
         was_paid = subscription.pk is not None and subscription.status in PAID_STATUSES
+        if subscription.pk is None:
+            # A first copy: an ending is news only if recent (every event arrived at once, or the
+            # webhooks were lost); one long past (a reconcile finding old subscriptions) is not.
+            ended = _from_unix(data.get("ended_at"))
+            was_final = ended is not None and ended < now - FINAL_MAIL_NEWS
+        else:
+            was_final = subscription.status in {
+                SubscriptionStatus.UNPAID,
+                SubscriptionStatus.CANCELED,
+            }
         was_cancelling = subscription.pk is not None and (
             subscription.ends_at is not None or subscription.status == SubscriptionStatus.CANCELED
         )
@@ -528,7 +557,8 @@ def subscription_sync(
         subscription.canceled_at = _from_unix(data.get("canceled_at"))
         subscription.ended_at = _from_unix(data.get("ended_at"))
         subscription.trial_end = _from_unix(data.get("trial_end"))
-        subscription.amount = upcoming_invoice.get("total") if upcoming_invoice else None
+        # A credit larger than the next invoice previews below zero: nothing will be charged.
+        subscription.amount = max(0, upcoming_invoice["total"]) if upcoming_invoice else None
         subscription.currency = data.get("currency") or price.get("currency") or ""
         _latest_invoice_copy(subscription, data.get("latest_invoice"))
         if status in FAILED_PAYMENT_STATUSES:
@@ -552,13 +582,15 @@ def subscription_sync(
                 context=_mail_context(subscription),
             )
         # Stripe's retries all failed: it cancelled the subscription or put it on hold (unpaid), as
-        # the account's settings say. One mail says so, once per failed invoice, in place of the
-        # cancellation mail (nobody chose this; "changed your mind?" would not fit).
+        # the account's settings say. One mail says so when our copy makes that change, in place
+        # of the cancellation mail (nobody chose this; "changed your mind?" would not fit). Never
+        # for a copy first made in that state (a reconcile finding long-ended subscriptions), nor
+        # for each new invoice Stripe makes while it stays unpaid.
         ended_unpaid = (
             status == SubscriptionStatus.CANCELED
             and (data.get("cancellation_details") or {}).get("reason") == "payment_failed"
         )
-        if ended_unpaid or status == SubscriptionStatus.UNPAID:
+        if (ended_unpaid or status == SubscriptionStatus.UNPAID) and not was_final:
             mail.queue(
                 mail.PAYMENT_FAILED_FINAL,
                 user_id=user_id,
@@ -811,9 +843,9 @@ def _on_invoice_payment_failed(event: dict) -> None:
     }:
         return  # paid since, as Stripe's current state says: nothing to tell the member
     invoice = _object(event)
-    waits_for_member = subscription.action_required_invoice_id == invoice["id"] or (
-        stripe_api.invoice_payment_needs_action(invoice_id=invoice["id"])
-    )
+    # Asked every time, even of an invoice that waited for the member before: authenticated and
+    # then declined by the bank (or a retry declined) is a failed payment, told as one.
+    waits_for_member = stripe_api.invoice_payment_needs_action(invoice_id=invoice["id"])
     if waits_for_member:
         # Not declined: the bank waits for the member (3-D Secure). Whichever of Stripe's two
         # events comes first tells them so, once, with the link to confirm it.
@@ -1005,6 +1037,11 @@ def stripe_reconcile_subscriptions(*, starting_after: str | None = None) -> str 
             not known and data.get("customer") not in our_customers
         ):
             continue  # unchanged, or another site's (an account shared with staging)
-        upcoming = _upcoming_invoice(stripe_subscription=data)  # changed: what it charges next
-        subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
+        try:
+            upcoming = _upcoming_invoice(stripe_subscription=data)  # changed: what it charges next
+            subscription_sync(stripe_subscription=data, ticket=ticket, upcoming_invoice=upcoming)
+        except Exception:
+            # One subscription we cannot copy must not stop the rest of the page, nor the pages
+            # after it, day after day: logged, and tried again tomorrow (its digest is unchanged).
+            log.exception("Reconcile could not copy Stripe subscription %s", data["id"])
     return next_cursor

@@ -7,6 +7,7 @@ the clock already decided, and catch up on Stripe events a lost webhook never br
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 
 from billing import services, stripe_api
 
@@ -50,7 +51,14 @@ def stripe_reconcile_subscriptions_task(starting_after: str | None = None) -> st
     A task per hundred subscriptions: however many there are, each task is short, a retry
     repeats one page, and workers interleave the pages with other work.
     """
-    next_cursor = services.stripe_reconcile_subscriptions(starting_after=starting_after)
+    try:
+        next_cursor = services.stripe_reconcile_subscriptions(starting_after=starting_after)
+    except SoftTimeLimitExceeded:
+        # A slow page (the first run after a deploy copies every subscription): the same page
+        # again, which skips what this run copied (their digests now match), so the chain goes on.
+        log.warning("Reconcile page after %s ran out of time; queued again", starting_after)
+        stripe_reconcile_subscriptions_task.delay(starting_after=starting_after)
+        return None
     if next_cursor:
         stripe_reconcile_subscriptions_task.delay(starting_after=next_cursor)
     return next_cursor

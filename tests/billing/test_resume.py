@@ -165,6 +165,22 @@ def test_resume_after_the_subscription_ended_leads_to_the_plans(
     assert "Your subscription has ended." in unescape(response.content.decode())
 
 
+def test_resume_after_stripe_ended_it_but_before_its_webhook_says_it_has_ended(
+    client, annual_subscriber, stripe_client, stripe_events
+):
+    subscription = _cancel(
+        stripe_client, stripe_events, annual_subscriber, cancel_at_period_end=True
+    )
+    # Stripe ends it; its webhook has not reached us yet (nothing delivered)
+    stripe_client.v1.subscriptions.cancel(subscription.stripe_subscription_id)
+
+    response = client.post("/billing/resume/", follow=True)
+
+    assert response.redirect_chain == [("/pricing/", 302)]  # not a retry that can never work
+    assert "Your subscription has ended." in unescape(response.content.decode())
+    assert Subscription.objects.get(pk=subscription.pk).status == "canceled"
+
+
 def test_resume_is_post_only_with_a_csrf_token_and_for_members(client, annual_subscriber, plans):
     from django.test import Client
 

@@ -177,3 +177,69 @@ def test_a_copy_fetched_before_another_never_overwrites_it_whatever_order_they_l
 def test_sync_tickets_only_grow(db):
     tickets = [sync_ticket() for _ in range(5)]
     assert tickets == sorted(set(tickets))
+
+
+def _given_up(oscar, *, status, ended_days_ago, latest_invoice="in_1"):
+    """Stripe's subscription of Oscar's after its retries ran out, ended `ended_days_ago`."""
+    now = timezone.now()
+    data = stripe_subscription(
+        id="sub_gave_up",
+        customer=Customer.objects.get_or_create(user=oscar, stripe_customer_id="cus_o")[
+            0
+        ].stripe_customer_id,
+        status=status,
+        price_id="price_month",
+        start=now - timedelta(days=ended_days_ago + 30),
+        period_end=now - timedelta(days=ended_days_ago),
+        cancel_at_period_end=False,
+    )
+    data["cancellation_details"] = {"comment": None, "feedback": None, "reason": "payment_failed"}
+    data["latest_invoice"] = latest_invoice
+    return data
+
+
+def test_the_final_payment_mail_goes_once_when_our_copy_changes_to_given_up(oscar):
+    now = timezone.now()
+    subscription_sync(stripe_subscription=_given_up(oscar, status="past_due", ended_days_ago=0))
+    subscription_sync(
+        stripe_subscription=_given_up(
+            oscar, status="unpaid", ended_days_ago=0, latest_invoice="in_1"
+        )
+    )
+    # Stripe keeps invoicing an unpaid subscription each period, without charging: no new mail
+    subscription_sync(
+        stripe_subscription=_given_up(
+            oscar, status="unpaid", ended_days_ago=0, latest_invoice="in_2"
+        )
+    )
+    # and re-copying it (a reconcile after a deploy) changes nothing either
+    Subscription.objects.update(stripe_digest="")
+    subscription_sync(
+        stripe_subscription=_given_up(
+            oscar, status="unpaid", ended_days_ago=0, latest_invoice="in_2"
+        )
+    )
+
+    assert SentMail.objects.filter(user=oscar, kind="payment_failed_final").count() == 1
+    assert Subscription.objects.get().synced_at >= now
+
+
+def test_an_ending_long_past_seen_for_the_first_time_is_not_news(oscar):
+    subscription_sync(stripe_subscription=_given_up(oscar, status="canceled", ended_days_ago=100))
+
+    assert Subscription.objects.get().status == "canceled"
+    assert not SentMail.objects.filter(user=oscar, kind="payment_failed_final").exists()
+
+
+def test_a_recent_ending_seen_for_the_first_time_is_told(oscar):
+    subscription_sync(stripe_subscription=_given_up(oscar, status="canceled", ended_days_ago=1))
+
+    assert SentMail.objects.filter(user=oscar, kind="payment_failed_final").count() == 1
+
+
+def test_a_credit_larger_than_the_next_invoice_quotes_nothing_to_pay_and_the_copy_is_made(oscar):
+    data = _given_up(oscar, status="active", ended_days_ago=0)
+
+    subscription_sync(stripe_subscription=data, upcoming_invoice={"total": -500})
+
+    assert (Subscription.objects.get().status, Subscription.objects.get().amount) == ("active", 0)
