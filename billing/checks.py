@@ -7,8 +7,10 @@ Start-up (config/settings.py) already refuses settings that cannot work at all. 
   webhooks the site would believe;
 - a live key with the development webhook secret: that secret signs only the local stand-in's
   events, which are test mode, so no live event would ever pass the signature check.
-And, in `check --deploy` only: an API base that is not Stripe with DEBUG off, which start-up
-allows for a test key on the loopback (the production smoke test's stand-in) and nothing else.
+And, in `check --deploy` only: no webhook secret with DEBUG off (start-up allows it, since the
+first deploy's `stripe_setup` makes the endpoint that has it), and an API base that is not Stripe
+with DEBUG off, which start-up allows for a test key on the loopback (the production smoke test's
+stand-in) and nothing else.
 
 Nothing else about the key and the secret can honestly be told apart. Stripe's signing secrets
 (`whsec_`) carry no mode: each endpoint, test or live, has its own, and nothing in the string
@@ -59,6 +61,19 @@ def stripe_settings_check(app_configs, **kwargs):
             )
         )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def stripe_webhook_secret_check(app_configs, **kwargs):
+    if settings.DEBUG or settings.STRIPE_WEBHOOK_SECRET:
+        return []
+    return [
+        Error(
+            "STRIPE_WEBHOOK_SECRET is not set: every Stripe event is refused until it is.",
+            hint=SECRET_HINT,
+            id="billing.E004",
+        )
+    ]
 
 
 @register(Tags.security, deploy=True)

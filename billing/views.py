@@ -201,6 +201,11 @@ def resume(request):
 @csrf_exempt  # Stripe cannot send a CSRF token; the signature check below stands in for it
 @require_POST
 def webhook(request):
+    if not settings.STRIPE_WEBHOOK_SECRET:
+        # Going live, before the secret `stripe_setup` printed is set: nothing can be verified.
+        # 400, so Stripe keeps the event and retries it (for up to three days).
+        log.error("Stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
+        return HttpResponseBadRequest("Webhook secret not configured.")
     try:
         event = stripe_api.webhook_event_construct(
             payload=request.body, signature=request.headers.get("Stripe-Signature")

@@ -235,9 +235,13 @@ if STRIPE_SECRET_KEY and not STRIPE_SECRET_KEY.startswith(
     raise ImproperlyConfigured(
         "STRIPE_SECRET_KEY must start with sk_live_, sk_test_ or rk_ (a Stripe secret key)."
     )
-if not DEBUG and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+# Empty is allowed: going live, the endpoint and its secret are made by `stripe_setup`, which
+# runs in the first deploy's release step; until the secret is set every event is refused (400,
+# so Stripe retries it) and `check --deploy` says so (billing.E004).
+if STRIPE_WEBHOOK_SECRET and not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
     raise ImproperlyConfigured(
-        "STRIPE_WEBHOOK_SECRET is required in production and must start with whsec_."
+        "STRIPE_WEBHOOK_SECRET must start with whsec_ (an endpoint's signing secret), "
+        f"not {STRIPE_WEBHOOK_SECRET[:6]!r}..."
     )
 if not STRIPE_API_BASE.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"STRIPE_API_BASE must be an http(s) URL, not {STRIPE_API_BASE!r}.")
@@ -301,9 +305,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "processed", "control"):
         folder_ready("CELERY_FILESYSTEM_FOLDER", _celery_folder / _folder)
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Redis hands an unacknowledged task to another worker after this long: longer
-    # than any task's hard time limit, or a slow task would run twice at once.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    # Redis hands an unacknowledged task to another worker after this long: longer than any
+    # task's hard time limit, or a slow task would run twice at once, and longer than the
+    # longest retry countdown (mail's backoff, at most 30 minutes), or a retry waiting in a
+    # worker is handed out again before it is due, and its copies multiply.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL must be a redis:// URL or filesystem://, not {CELERY_BROKER_URL!r}."

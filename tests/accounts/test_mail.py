@@ -53,6 +53,11 @@ EXPECTED = {
         "payment of £12.00",
         f"{SITE}/account/",
     ),
+    mail.PAYMENT_ACTION_REQUIRED: (  # without a hosted page's link: the account page
+        "Confirm your Masthead payment",
+        "It is a security check (3-D Secure)",
+        f"{SITE}/account/",
+    ),
     mail.PAYMENT_FAILED_FINAL: (  # without "ended": put on hold (unpaid), not cancelled
         "Your Masthead subscription is on hold: your payment did not go through",
         "payment of £12.00",

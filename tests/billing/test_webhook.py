@@ -100,6 +100,20 @@ def test_an_event_that_is_not_provably_from_stripe_gets_400_and_changes_nothing(
     assert not SentMail.objects.filter(kind="subscription_started").exists()
 
 
+def test_before_the_webhook_secret_is_set_every_event_gets_400_and_changes_nothing(
+    client, signed_event, settings
+):
+    # Going live: stripe_setup made the endpoint (so Stripe posts), the secret is not set yet.
+    signature = good_signature(signed_event)
+    settings.STRIPE_WEBHOOK_SECRET = ""
+
+    response = post_event(client, signed_event, signature=signature)
+
+    assert response.status_code == 400  # Stripe keeps it and retries once the secret is set
+    assert not WebhookEvent.objects.exists()
+    assert not Subscription.objects.exists()
+
+
 @EXAMPLES
 @given(
     body=st.binary(max_size=2000),
