@@ -7,7 +7,7 @@ from html import unescape
 from accounts import mail
 from accounts.models import Membership, SentMail
 from billing.models import Subscription
-from tests.billing.conftest import control
+from tests.billing.conftest import advance, control
 from tests.pages import page
 
 RESUMED = "Your subscription will continue. Thank you for staying."
@@ -259,3 +259,17 @@ def test_access_continues_until_a_dated_end_then_ends_by_the_clock(
         client.force_login(annual_subscriber)
         html = page(client, "/articles/premium-article/")
         assert SECRET_SENTENCES["premium"] not in html and "Your subscription has ended" in html
+
+
+def test_a_cancellation_pending_while_a_payment_failed_still_offers_resume(
+    client, annual_subscriber, stripe_client, stripe_events, standin
+):
+    # The renewal fails, then the member cancels (in the portal) while Stripe still retries.
+    advance(standin, Subscription.objects.get().stripe_subscription_id, "fail_renewal")
+    stripe_events.deliver()
+    _cancel(stripe_client, stripe_events, annual_subscriber, cancel_at_period_end=True)
+
+    html = page(client, "/account/")
+
+    assert "Your last payment didn" in html  # the grace period's warning
+    assert '<form method="post" action="/billing/resume/" id="resume">' in html  # the mail's link
