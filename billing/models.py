@@ -212,17 +212,20 @@ class Subscription(models.Model):
     )
     currency = models.CharField(max_length=3, blank=True)
     # Stripe's latest invoice of the subscription: what it charged, and where the member pays it.
-    latest_invoice_id = models.CharField(max_length=255, blank=True)
-    latest_invoice_status = models.CharField(max_length=20, blank=True)
+    # The columns added since 0003 carry database defaults (db_default), so code still running
+    # from before a deploy can insert rows while and after `migrate` runs.
+    latest_invoice_id = models.CharField(max_length=255, blank=True, db_default="")
+    latest_invoice_status = models.CharField(max_length=20, blank=True, db_default="")
     latest_invoice_total = models.PositiveIntegerField(
         null=True,
         blank=True,
         help_text="What the latest invoice charged (or asks), after discounts and tax, in minor units.",
     )
-    latest_invoice_url = models.URLField(max_length=2000, blank=True)
+    latest_invoice_url = models.URLField(max_length=2000, blank=True, db_default="")
     action_required_invoice_id = models.CharField(
         max_length=255,
         blank=True,
+        db_default="",
         help_text="The last invoice whose payment Stripe said needs the member to confirm "
         "(3-D Secure: invoice.payment_action_required).",
     )
@@ -235,6 +238,7 @@ class Subscription(models.Model):
     synced_at = models.DateTimeField(help_text="When Stripe's state was last copied here.")
     sync_ticket = models.BigIntegerField(
         default=0,
+        db_default=0,
         editable=False,
         help_text="The SyncTicket taken before fetching the copy held here: a copy fetched "
         "under a lower ticket never overwrites it.",
@@ -242,6 +246,7 @@ class Subscription(models.Model):
     stripe_digest = models.CharField(
         max_length=64,
         blank=True,
+        db_default="",
         editable=False,
         help_text="sha256 of Stripe's object as copied, so the reconcile job skips unchanged ones.",
     )

@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
             model_name="subscription",
             name="stripe_digest",
             field=models.CharField(
+                db_default="",
                 blank=True,
                 editable=False,
                 help_text="sha256 of Stripe's object as copied, so the reconcile job skips unchanged ones.",
@@ -47,6 +48,7 @@ class Migration(migrations.Migration):
             model_name="subscription",
             name="sync_ticket",
             field=models.BigIntegerField(
+                db_default=0,
                 default=0,
                 editable=False,
                 help_text="The SyncTicket taken before fetching the copy held here: a copy fetched under a lower ticket never overwrites it.",

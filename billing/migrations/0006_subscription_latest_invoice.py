@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
             model_name="subscription",
             name="action_required_invoice_id",
             field=models.CharField(
+                db_default="",
                 blank=True,
                 help_text="The last invoice whose payment Stripe said needs the member to confirm (3-D Secure: invoice.payment_action_required).",
                 max_length=255,
@@ -21,12 +22,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="subscription",
             name="latest_invoice_id",
-            field=models.CharField(blank=True, max_length=255),
+            field=models.CharField(db_default="", blank=True, max_length=255),
         ),
         migrations.AddField(
             model_name="subscription",
             name="latest_invoice_status",
-            field=models.CharField(blank=True, max_length=20),
+            field=models.CharField(db_default="", blank=True, max_length=20),
         ),
         migrations.AddField(
             model_name="subscription",
@@ -40,7 +41,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="subscription",
             name="latest_invoice_url",
-            field=models.URLField(blank=True, max_length=2000),
+            field=models.URLField(db_default="", blank=True, max_length=2000),
         ),
         migrations.AlterField(
             model_name="subscription",
