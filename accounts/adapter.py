@@ -14,9 +14,14 @@ from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.contrib import messages
+from django.shortcuts import resolve_url
+from django.utils.http import urlencode
+
+from accounts import signup
 
 WELCOME_TEMPLATE = "account/messages/email_confirmed.txt"
 SIGNED_IN_TEMPLATE = "account/messages/logged_in.txt"
+SENT_TEMPLATE = "account/messages/email_confirmation_sent.txt"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -47,6 +52,19 @@ class AccountAdapter(DefaultAccountAdapter):
             },
         )
 
+    def get_email_verification_redirect_url(self, email_address) -> str:
+        """Where a confirmed link lands when allauth did not sign the reader in.
+
+        That is when the link is opened in another browser than the one that signed up, or
+        after ACCOUNT_LOGIN_TIMEOUT: sign in, then back to the article they signed up from.
+        """
+        url = resolve_url(super().get_email_verification_redirect_url(email_address))
+        request = allauth_context.request
+        next_url = signup.next_url(request) if request else ""
+        if next_url and not request.user.is_authenticated:
+            return f"{url}?{urlencode({'next': next_url})}"
+        return url
+
     def add_message(
         self,
         request,
@@ -56,6 +74,8 @@ class AccountAdapter(DefaultAccountAdapter):
         extra_tags="",
         message=None,
     ):
+        if message_template == SENT_TEMPLATE and (message_context or {}).get("signup"):
+            return  # the "check your inbox" page and the paywall say where the link went
         if message_template == SIGNED_IN_TEMPLATE and getattr(request, "_member_welcomed", False):
             return  # "Welcome", just said, is greeting enough: no second "signed in as" under it
         if message_template == WELCOME_TEMPLATE:

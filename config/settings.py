@@ -167,7 +167,9 @@ LOGIN_REDIRECT_URL = "home"
 # allauth: email is the login, verification is mandatory, logout only by POST,
 # and its rate limits (on by default, kept in the cache) stay on.
 ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# One password field (with a show/hide control) rather than typing it twice: accounts/forms.py.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
@@ -187,7 +189,9 @@ ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 # allauth's limits, plus one for the newsletter sign-up form (accounts.views.newsletter_signup):
 # each posts a confirmation mail, so an address or a script cannot flood an inbox.
-ACCOUNT_RATE_LIMITS = {"newsletter_signup": "20/h/ip"}
+# "signup_resend": the Resend button of an unconfirmed sign-up (accounts/signup.py), on top of
+# allauth's one verification mail per address per ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN.
+ACCOUNT_RATE_LIMITS = {"newsletter_signup": "20/h/ip", "signup_resend": "10/h/ip"}
 # Account mail speaks as the brand (accounts/adapter.py and templates/account/email/): the
 # subject starts with the site's name, never allauth's default of the Site's host name.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
