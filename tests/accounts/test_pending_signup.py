@@ -213,3 +213,17 @@ def test_after_the_login_window_the_link_confirms_and_sign_in_returns_to_the_art
         response = client.get(confirmation_path(mail.outbox[0]))
 
     assert response["Location"] == "/accounts/login/?next=%2Farticles%2Fpremium-article%2F"
+
+
+def test_a_link_used_already_says_so_and_offers_to_sign_in(client, articles, fresh_cache):
+    sign_up(client, "newcomer@example.com")
+    link = confirmation_path(mail.outbox[0])
+    Client().get(link)  # a link scanner, first
+
+    response = client.get(link)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<h1>This link has been used</h1>" in html
+    assert 'href="/accounts/login/"' in html
+    assert EmailAddress.objects.get(email="newcomer@example.com").verified
