@@ -65,6 +65,19 @@ class AccountAdapter(DefaultAccountAdapter):
             return f"{url}?{urlencode({'next': next_url})}"
         return url
 
+    def respond_email_verification_sent(self, request, user):
+        # A member who signs in before confirming (allauth has just mailed them a fresh link)
+        # gets the same "check your inbox" as after signing up. A sign-up is remembered by
+        # its form already, also when it made no account (user None here).
+        if user is not None:
+            signup.remember(
+                request,
+                email=user.email,
+                user_id=user.pk,
+                next_url=request.POST.get("next", ""),
+            )
+        return super().respond_email_verification_sent(request, user)
+
     def add_message(
         self,
         request,
