@@ -1,5 +1,5 @@
-"""allauth, told about Masthead: its account mail speaks as the brand, and a new member is
-greeted once.
+"""allauth, told about Masthead: its account mail speaks as the brand, a new member is
+greeted once, and an unconfirmed sign-up leads back to the article it started from.
 
 settings.ACCOUNT_ADAPTER names this class. allauth renders every account mail through
 `send_mail` (verification, password reset, email change notices, login codes, two-factor

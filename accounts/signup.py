@@ -15,7 +15,7 @@ by a cache (articles/caching.py): a signed-out reader without one gets the publi
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from allauth.account import app_settings as allauth_settings
 from allauth.account.internal.flows.email_verification import (
@@ -79,7 +79,7 @@ def pending(request) -> PendingSignup | None:
     data = request.session.get(SESSION_KEY)
     if not data:
         return None
-    made_at = timezone.datetime.fromisoformat(data["at"])
+    made_at = datetime.fromisoformat(data["at"])
     expired = timezone.now() - made_at > timedelta(
         days=allauth_settings.EMAIL_CONFIRMATION_EXPIRE_DAYS
     )

@@ -227,3 +227,14 @@ def test_a_link_used_already_says_so_and_offers_to_sign_in(client, articles, fre
     assert "<h1>This link has been used</h1>" in html
     assert 'href="/accounts/login/"' in html
     assert EmailAddress.objects.get(email="newcomer@example.com").verified
+
+
+def test_the_sign_up_is_forgotten_when_its_link_has_expired(client, articles, plans, fresh_cache):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_up(client, "newcomer@example.com", next_url=ARTICLE)
+    with time_machine.travel(start + timedelta(days=3, minutes=1), tick=False):
+        box = paywall(client.get(ARTICLE).content.decode())
+
+    assert "Start your free trial" in box
+    assert "Check your inbox" not in box
