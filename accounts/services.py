@@ -366,3 +366,18 @@ def suppression_add(*, email: str, reason: str, detail: str = "") -> Suppression
         email=email.strip().lower(), defaults={"reason": reason, "detail": detail[:300]}
     )
     return suppression
+
+
+@transaction.atomic
+def signup_abandon(*, user_id: int) -> bool:
+    """Delete an account whose address was never confirmed and that was never signed in to.
+
+    For "Wrong address?" right after signing up. Returns whether it deleted; an account
+    that was confirmed or used meanwhile is left alone.
+    """
+    deleted, _ = (
+        User.objects.filter(pk=user_id, last_login__isnull=True)
+        .exclude(emailaddress__verified=True)
+        .delete()
+    )
+    return bool(deleted)

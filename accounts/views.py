@@ -3,10 +3,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import services, signup
 from accounts.forms import NewsletterPreferencesForm, NewsletterSignupForm
 from accounts.models import Newsletter
 
@@ -97,3 +99,51 @@ def newsletter_unsubscribe(request, token):
     if request.POST.get("List-Unsubscribe") == "One-Click":
         return HttpResponse(f"Unsubscribed from {newsletter.name}.", content_type="text/plain")
     return render(request, "accounts/newsletter_unsubscribed.html", {"newsletter": newsletter})
+
+
+@require_POST
+def signup_resend(request):
+    """The Resend button of an unconfirmed sign-up (the paywall, the "check your inbox" page)."""
+    pending = signup.pending(request)
+    if pending is None:
+        messages.info(request, "Your sign-up is no longer pending: sign in, or sign up again.")
+        return redirect("account_login")
+    if signup.resend(request, pending):
+        messages.success(request, f"We sent the link again to {pending.masked_email}.")
+    else:
+        messages.error(
+            request,
+            "We sent you a link a moment ago: please give it a few minutes, and look in your "
+            "spam folder. You can ask again shortly.",
+        )
+    return redirect(_back(request, fallback=reverse("account_email_verification_sent")))
+
+
+@require_POST
+def signup_wrong_address(request):
+    """ "Wrong address?": drop the unconfirmed sign-up and sign up again with the right one.
+
+    The account the wrong address made is deleted: nobody could ever sign in to it (it is
+    unconfirmed), and this browser is the one that made it. An address that already had an
+    account made none, and is only forgotten, so the answer is the same for both.
+    """
+    pending = signup.pending(request)
+    next_url = pending.next_url if pending else ""
+    if pending is not None:
+        if pending.user_id is not None:
+            services.signup_abandon(user_id=pending.user_id)
+        signup.forget(request)
+        signup.forget_pending_login(request)
+    messages.info(request, "Sign up again with the address you want us to use.")
+    url = reverse("account_signup")
+    return redirect(f"{url}?next={next_url}" if next_url else url)
+
+
+def _back(request, *, fallback: str) -> str:
+    """The page the form was posted from, if it is one of ours."""
+    url = request.POST.get("next", "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return fallback

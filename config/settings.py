@@ -167,18 +167,35 @@ LOGIN_REDIRECT_URL = "home"
 # allauth: email is the login, verification is mandatory, logout only by POST,
 # and its rate limits (on by default, kept in the cache) stay on.
 ACCOUNT_LOGIN_METHODS = {"email"}
-ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+# One password field (with a show/hide control) rather than typing it twice: accounts/forms.py.
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# The mailed link confirms on the click itself (GET), no second button. Safe enough because
+# the link only proves the mailbox got it: allauth signs in on confirmation only in the browser
+# that signed up, within ACCOUNT_LOGIN_TIMEOUT (its pending login lives in that session), so a
+# mail scanner that fetches links, or anyone the mail is forwarded to, confirms the address
+# and gets no session. The cost: such a scanner uses the link first, and the reader's own
+# click then finds it used (the page says so and offers to sign in).
+ACCOUNT_CONFIRM_EMAIL_ON_GET = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_PREVENT_ENUMERATION = True
+# A member hears of every change to their account's security (password, address, two-factor),
+# so one they did not make does not go unnoticed.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 # allauth's limits, plus one for the newsletter sign-up form (accounts.views.newsletter_signup):
 # each posts a confirmation mail, so an address or a script cannot flood an inbox.
-ACCOUNT_RATE_LIMITS = {"newsletter_signup": "20/h/ip"}
-ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
+# "signup_resend": the Resend button of an unconfirmed sign-up (accounts/signup.py), on top of
+# allauth's one verification mail per address per ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN.
+ACCOUNT_RATE_LIMITS = {"newsletter_signup": "20/h/ip", "signup_resend": "10/h/ip"}
+# Account mail speaks as the brand (accounts/adapter.py and templates/account/email/): the
+# subject starts with the site's name, never allauth's default of the Site's host name.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"{SITE_NAME}: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
 
 # Two-factor authentication (TOTP and recovery codes) for every member; staff must set it

@@ -12,7 +12,8 @@ def confirmation_path(message) -> str:
     return match.group(1)
 
 
-def sign_up(client, email, password=NEW_PASSWORD):
-    return client.post(
-        "/accounts/signup/", {"email": email, "password1": password, "password2": password}
-    )
+def sign_up(client, email, password=NEW_PASSWORD, next_url=None):
+    data = {"email": email, "password1": password}
+    if next_url:
+        data["next"] = next_url  # the hidden field the sign-up page carries from ?next=
+    return client.post("/accounts/signup/", data)

@@ -43,6 +43,10 @@ def test_an_unverified_member_cannot_log_in_and_is_sent_to_verify(client, make_m
     [message] = mail.outbox  # a fresh verification link
     assert message.to == ["una@example.com"]
     assert "/accounts/confirm-email/" in message.body
+    # and the browser is told where it went, as after signing up
+    html = client.get("/accounts/confirm-email/").content.decode()
+    assert "we sent a link to <strong>u…@example.com</strong>" in html
+    assert 'action="/accounts/signup/resend/"' in html
 
 
 def test_signing_in_from_the_paywall_brings_the_member_back_to_the_article(

@@ -57,9 +57,14 @@ def test_every_page_with_its_stylesheet_is_under_100_kb(
 def test_no_page_has_inline_script_or_style(client, site_settings, plans, articles, readers):
     for url, response in _pages(client, readers):
         html = response.content.decode()
-        # JSON-LD is data for search engines, not code; any other script would need a nonce
+        # JSON-LD is data for search engines, not code; any other script is a file of ours
+        # (an inline one would need a nonce)
         scripts = re.findall(r"<script[^>]*>", html)
-        assert all('type="application/ld+json"' in tag for tag in scripts), url
+        assert all(
+            'type="application/ld+json"' in tag or re.search(r'src="/static/js/[^"]+"', tag)
+            for tag in scripts
+        ), url
+        assert not re.search(r"<script src=[^>]*>[^<]", html), url
         assert "<style" not in html, url
         assert not re.search(r"\sstyle=", html), url
 
@@ -90,7 +95,7 @@ def test_stylesheets_and_images_come_from_our_own_static_files(
 @pytest.mark.parametrize(
     ("url", "fields"),
     [
-        ("/accounts/signup/", ['name="email"', 'name="password1"', 'name="password2"']),
+        ("/accounts/signup/", ['name="email"', 'name="password1"']),
         ("/accounts/login/", ['name="login"', 'name="password"']),
         ("/accounts/password/reset/", ['name="email"']),
     ],

@@ -294,7 +294,7 @@ def test_the_production_processes_serve_a_member_from_sign_up_to_the_end_of_thei
                 # Sign up, and verify the address from the mail.
                 signed_up = reader.post_form(
                     "/accounts/signup/",
-                    {"email": EMAIL, "password1": PASSWORD, "password2": PASSWORD},
+                    {"email": EMAIL, "password1": PASSWORD},
                 )
                 assert signed_up.status == 200
                 assert signed_up.path == "/accounts/confirm-email/"
@@ -306,8 +306,9 @@ def test_the_production_processes_serve_a_member_from_sign_up_to_the_end_of_thei
                     rf"{re.escape(base)}(/accounts/confirm-email/[^/\s]+/)", text_of(confirmation)
                 )
                 assert link, text_of(confirmation)
-                verified = reader.post_form(link.group(1), {})
+                verified = reader.open(link.group(1))  # one click: the link confirms and signs in
                 assert verified.status == 200
+                assert verified.path == "/"
 
                 # In the free trial (the worker mails the welcome): the article in full.
                 [welcome] = wait_until(
