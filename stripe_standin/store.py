@@ -2082,9 +2082,15 @@ class Store:
             and invoice["next_payment_attempt"]
         ):
             due.append((invoice["next_payment_attempt"], 1, "retry_payment"))
+        # "cancel_at: A date in the future at which the subscription will automatically get
+        # canceled" (set with cancel_at_period_end too). Ordered before the period's end, so an
+        # end on the period's last moment ends it instead of renewing it; a later date comes
+        # after the renewals before it, by time.
+        if subscription["cancel_at"] and status in ("trialing", "active", "past_due", "unpaid"):
+            due.append((subscription["cancel_at"], 2, "cancel_at"))
         # An unpaid subscription's later invoices stay drafts at Stripe: the stand-in makes none.
         if status in ("trialing", "active", "past_due"):
-            due.append((subscription["items"]["data"][0]["current_period_end"], 2, "period_end"))
+            due.append((subscription["items"]["data"][0]["current_period_end"], 3, "period_end"))
         return min(due) if due else None
 
     def _run_due(self, subscription_ids, until):
@@ -2107,7 +2113,7 @@ class Store:
                 elif what == "retry_payment":
                     invoice = self.invoices[subscription["latest_invoice"]]
                     self._attempt_payment(subscription, invoice)
-                elif subscription["cancel_at_period_end"]:
+                elif what == "cancel_at":
                     self._end_at_period_end(subscription)
                 else:
                     self._cycle(subscription)
