@@ -1163,7 +1163,10 @@ class Store:
 
     # ---- invoices ------------------------------------------------------------
 
-    def _new_invoice(self, subscription, billing_reason, amount=None):
+    def _new_invoice(self, subscription, billing_reason, amount=None, credit_line=None):
+        """The subscription's new invoice, finalized and priced; ``credit_line`` (a callable
+        making the proration credit's line from the price's line) adds a line before the
+        discounts and tax are worked out over them all."""
         item = subscription["items"]["data"][0]
         if amount is None:
             amount = item["price"]["unit_amount"] * item["quantity"]
@@ -1180,6 +1183,9 @@ class Store:
             number=number,
         )
         invoice["hosted_invoice_url"] = f"{self.base_url}/i/{invoice['id']}"
+        if credit_line:
+            lines = invoice["lines"]["data"]
+            lines.append(credit_line(lines[0]))
         self._price_invoice(invoice, subscription)
         self.invoices[invoice["id"]] = invoice
         subscription["latest_invoice"] = invoice["id"]
@@ -1188,9 +1194,10 @@ class Store:
     def _price_invoice(self, invoice, subscription, spend=True):
         """The subscription's discounts and tax on a new invoice, as Stripe computes them.
 
-        ``spend=False`` for a preview: a `once` discount it shows is still there afterwards.
+        ``spend=False`` for a preview: a `once` discount it shows is still there afterwards, and
+        the customer's balance it applies is not used up.
         """
-        remaining = invoice["subtotal"]
+        remaining = max(0, sum(line["amount"] for line in invoice["lines"]["data"]))
         discount_amounts = []
         for discount_id in subscription.get("discounts") or []:
             discount = self.discounts.get(discount_id)
@@ -1199,8 +1206,16 @@ class Store:
             off = objects.coupon_off(self.coupons[discount["source"]["coupon"]], remaining)
             remaining -= off
             discount_amounts.append({"amount": off, "discount": discount_id})
-        tax = objects.tax_on(remaining) if subscription["automatic_tax"]["enabled"] else None
-        objects.invoice_amounts(invoice, discount_amounts=discount_amounts, tax=tax)
+        # A credit on the customer's balance (negative) pays the next invoices first, as at Stripe.
+        customer = self.customers[subscription["customer"]]
+        objects.invoice_amounts(
+            invoice,
+            discount_amounts=discount_amounts,
+            taxed=subscription["automatic_tax"]["enabled"],
+            starting_balance=min(0, customer["balance"]),
+        )
+        if spend:
+            customer["balance"] = invoice["ending_balance"]
 
     def _discount_applies(self, discount, invoice, spend=True):
         coupon = self.coupons[discount["source"]["coupon"]]
@@ -1607,8 +1622,8 @@ class Store:
         of the old price: `none` gives none; `create_prorations` puts it on the next invoice (at
         once when the interval changes, since that invoice is made now); `always_invoice`
         invoices the difference now. A trial ends with `trial_update_behavior=end_trial` (the
-        default) and carries on with `continue_trial`. The stand-in's card always pays, and a
-        credit larger than the new charge stays unused (Stripe would keep it on the balance);
+        default) and carries on with `continue_trial`. A credit larger than the new charge goes
+        to the customer's balance, which pays their next invoices;
         a change Stripe would schedule at the period's end (`schedule_at_period_end`) is refused.
         """
         session = self.portal_sessions[portal_id]
@@ -1650,37 +1665,32 @@ class Store:
             if trialing:
                 subscription.update(status="active", trial_end=now)
             prorated = update["proration_behavior"] != "none"
-            charge = max(0, full - (credit if prorated else 0))
+            charge = full
         elif update["proration_behavior"] == "always_invoice":
             charge = max(0, round(full * unused) - credit)
         self.emit("customer.subscription.updated", subscription, before)
         if charge is None:
             return subscription
-        invoice = self._new_invoice(subscription, "subscription_update", charge)
+        credit_line = None
         if credit and prorated:
-            lines = invoice["lines"]["data"]
-            lines[0].update(amount=full, subtotal=full)
-            credit_line = copy.deepcopy(lines[0])
-            credit_line.update(
-                id=objects.new_id("il_"),
-                amount=-credit,
-                subtotal=-credit,
-                description=f"Unused time on {self.products[old_price['product']]['name']}",
-                period={"start": now, "end": end},
-            )
-            credit_line["parent"]["subscription_item_details"]["proration"] = True
-            credit_line["pricing"]["unit_amount_decimal"] = old_price["unit_amount_decimal"]
-            lines.append(credit_line)
-            # More credit than the new plan costs (annual to monthly): nothing is due, and the
-            # rest goes to the customer's balance, as at Stripe.
-            total = full - credit
-            invoice.update(
-                subtotal=total,
-                subtotal_excluding_tax=total,
-                total=total,
-                total_excluding_tax=total,
-                ending_balance=min(0, total),
-            )
+            # The new price's line in full and the unused time as a negative line: discounts
+            # and tax are worked out over both. More credit than the new plan costs (annual to
+            # monthly) makes a negative total: nothing is due, and the rest goes to the
+            # customer's balance, as at Stripe.
+            def credit_line(price_line):
+                line = copy.deepcopy(price_line)
+                line.update(
+                    id=objects.new_id("il_"),
+                    amount=-credit,
+                    subtotal=-credit,
+                    description=f"Unused time on {self.products[old_price['product']]['name']}",
+                    period={"start": now, "end": end},
+                )
+                line["parent"]["subscription_item_details"]["proration"] = True
+                line["pricing"]["unit_amount_decimal"] = old_price["unit_amount_decimal"]
+                return line
+
+        invoice = self._new_invoice(subscription, "subscription_update", charge, credit_line)
         self._emit_finalized(invoice)
         self._attempt_payment(subscription, invoice)
         return subscription
