@@ -768,8 +768,11 @@ def payment_intent(*, now, amount, currency, customer_id, description):
 
 def payment_intent_status(intent, status, *, now):
     """After an attempt: ``succeeded``, ``requires_payment_method`` (declined, or the bank's
-    check failed) or ``requires_action`` (the cardholder must authenticate: 3-D Secure)."""
+    check failed) or ``requires_action`` (the cardholder must authenticate: 3-D Secure); or
+    ``canceled`` with its invoice, voided."""
     intent["status"] = status
+    if status == "canceled":
+        intent.update(canceled_at=now, cancellation_reason="void_invoice")
     intent["next_action"] = {"type": "use_stripe_sdk"} if status == "requires_action" else None
     intent["last_payment_error"] = (
         {"type": "card_error"} if status == "requires_payment_method" else None

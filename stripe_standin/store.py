@@ -56,6 +56,9 @@ DEFAULT_BILLING_SETTINGS = {"retry_days": [1, 2, 2, 2], "after_retries": "cancel
 AFTER_RETRIES = ("cancel", "unpaid", "past_due")
 # customer.subscription.trial_will_end comes three days before the trial ends (at once if less).
 TRIAL_WILL_END_BEFORE = 3 * 86400
+# "If the first invoice is not paid within 23 hours, the subscription transitions to
+# incomplete_expired" (the Subscription object's `status`).
+INCOMPLETE_EXPIRES_AFTER = 23 * 3600
 
 # What a portal session without a `configuration` meets in an account whose portal settings were
 # never saved in the Dashboard (the hand work issue 13 describes); close to Stripe's wording.
@@ -2082,6 +2085,8 @@ class Store:
         """(when, order, what) of the next thing time brings this subscription, or None."""
         status = subscription["status"]
         due = []
+        if status == "incomplete":
+            due.append((subscription["created"] + INCOMPLETE_EXPIRES_AFTER, 0, "expire_incomplete"))
         if status == "trialing" and subscription["id"] not in self.trial_will_end_sent:
             due.append((subscription["trial_end"] - TRIAL_WILL_END_BEFORE, 0, "trial_will_end"))
         invoice = self.invoices.get(subscription["latest_invoice"])
@@ -2123,10 +2128,35 @@ class Store:
                 elif what == "retry_payment":
                     invoice = self.invoices[subscription["latest_invoice"]]
                     self._attempt_payment(subscription, invoice)
+                elif what == "expire_incomplete":
+                    self._expire_incomplete(subscription)
                 elif what == "cancel_at":
                     self._end_at_period_end(subscription)
                 else:
                     self._cycle(subscription)
+
+    def _expire_incomplete(self, subscription):
+        """A first payment not made within 23 hours: "This is a terminal status, the open invoice
+        will be voided and no further invoices will be generated." The invoice's PaymentIntent
+        is canceled with it, and a challenge Checkout left waiting on it is forgotten (a later
+        payment on that session starts afresh)."""
+        now = self.now()
+        invoice = self.invoices.get(subscription["latest_invoice"])
+        if invoice and invoice["status"] == "open":
+            invoice.update(status="void", auto_advance=False, next_payment_attempt=None)
+            invoice["status_transitions"]["voided_at"] = now
+            for payment in self.invoice_payments.get(invoice["id"], []):
+                intent = self.payment_intents[payment["payment"]["payment_intent"]]
+                objects.payment_intent_status(intent, "canceled", now=now)
+                payment["status"] = "canceled"
+                payment["status_transitions"]["canceled_at"] = now
+            self.emit("invoice.voided", invoice)
+        for session_id, pending in list(self.checkout_authentications.items()):
+            if pending["subscription"] == subscription["id"]:
+                del self.checkout_authentications[session_id]
+        before = copy.deepcopy(subscription)
+        subscription.update(status="incomplete_expired", canceled_at=now, ended_at=now)
+        self.emit("customer.subscription.updated", subscription, before)
 
     def set_customer_card(self, customer_id, card):
         """The card the customer's next charges go to, as updating it in the portal does."""
@@ -2214,7 +2244,7 @@ class Store:
         subscriptions = [
             s
             for s in self.subscriptions.values()
-            if s["test_clock"] == clock_id and s["status"] != "canceled"
+            if s["test_clock"] == clock_id and s["status"] not in ("canceled", "incomplete_expired")
         ]
         # "Cannot be more than two intervals in the future from the shortest subscription in this
         # test clock. If there are no subscriptions in this test clock, it cannot be more than two
