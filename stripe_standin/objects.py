@@ -670,42 +670,66 @@ def tax_on(amount):
     return round(amount * TAX_PERCENT / 100)
 
 
-def invoice_amounts(invoice, *, discount_amounts, tax):
-    """Set an invoice's totals from its subtotal, its discounts and its tax (None: tax off).
+def invoice_amounts(invoice, *, discount_amounts, taxed, starting_balance=0):
+    """Set an invoice's totals from its lines, its discounts and its tax (``taxed``: automatic
+    tax on), once all its lines are there.
 
-    As Stripe's invoice has them: ``total_discount_amounts`` and each line's
-    ``discount_amounts``, ``total_excluding_tax`` after discounts, ``total_taxes`` on that, and
-    ``total`` = ``amount_due`` what is charged.
+    As Stripe's invoice has them: ``subtotal`` the lines' sum (a proration credit is a negative
+    line), ``total_discount_amounts`` and the price line's ``discount_amounts``,
+    ``total_excluding_tax`` after discounts, each line's ``taxes`` on what it comes to after them
+    (a credit line's tax is negative) and ``total_taxes`` their sum, ``total`` all of that. The
+    customer's balance (``starting_balance``, negative for a credit) is applied: ``amount_due``
+    is never below 0, and what is left of a credit, or a negative total, is ``ending_balance``.
     """
-    line = invoice["lines"]["data"][0]
-    discounted = invoice["subtotal"] - sum(d["amount"] for d in discount_amounts)
+    lines = invoice["lines"]["data"]
+    subtotal = sum(line["amount"] for line in lines)
+    discount = sum(d["amount"] for d in discount_amounts)
+    discounted = subtotal - discount
     ids = [d["discount"] for d in discount_amounts]
     invoice.update(
+        subtotal=subtotal,
         discounts=ids,
         total_discount_amounts=copy.deepcopy(discount_amounts),
-        subtotal_excluding_tax=invoice["subtotal"],
+        subtotal_excluding_tax=subtotal,
         total_excluding_tax=discounted,
     )
-    line.update(discounts=list(ids), discount_amounts=copy.deepcopy(discount_amounts))
+    for index, line in enumerate(lines):
+        on_line = discount_amounts if index == 0 else []
+        line.update(
+            discounts=[d["discount"] for d in on_line], discount_amounts=copy.deepcopy(on_line)
+        )
+        line["taxes"] = []
+        if taxed:
+            taxable = line["amount"] - sum(d["amount"] for d in on_line)
+            line["taxes"] = [_tax(tax_on(taxable), taxable)]
     taxes = []
-    if tax is not None:
-        taxes = [
-            {
-                "amount": tax,
-                "tax_behavior": "exclusive",
-                "tax_rate_details": {"tax_rate": TAX_RATE_ID},
-                "taxability_reason": "standard_rated",
-                "taxable_amount": discounted,
-                "type": "tax_rate_details",
-            }
-        ]
+    if taxed:
+        tax = sum(line["taxes"][0]["amount"] for line in lines)
+        taxes = [_tax(tax, discounted)]
         invoice["automatic_tax"].update(
             enabled=True, status="complete", provider="stripe", liability={"type": "self"}
         )
     invoice["total_taxes"] = taxes
-    line["taxes"] = copy.deepcopy(taxes)
-    total = discounted + (tax or 0)
-    invoice.update(total=total, amount_due=total, amount_remaining=total)
+    total = discounted + sum(t["amount"] for t in taxes)
+    after_balance = total + starting_balance
+    invoice.update(
+        total=total,
+        amount_due=max(0, after_balance),
+        amount_remaining=max(0, after_balance),
+        starting_balance=starting_balance,
+        ending_balance=min(0, after_balance),
+    )
+
+
+def _tax(amount, taxable_amount):
+    return {
+        "amount": amount,
+        "tax_behavior": "exclusive",
+        "tax_rate_details": {"tax_rate": TAX_RATE_ID},
+        "taxability_reason": "standard_rated",
+        "taxable_amount": taxable_amount,
+        "type": "tax_rate_details",
+    }
 
 
 # ---- payments -------------------------------------------------------------------
@@ -744,8 +768,11 @@ def payment_intent(*, now, amount, currency, customer_id, description):
 
 def payment_intent_status(intent, status, *, now):
     """After an attempt: ``succeeded``, ``requires_payment_method`` (declined, or the bank's
-    check failed) or ``requires_action`` (the cardholder must authenticate: 3-D Secure)."""
+    check failed) or ``requires_action`` (the cardholder must authenticate: 3-D Secure); or
+    ``canceled`` with its invoice, voided."""
     intent["status"] = status
+    if status == "canceled":
+        intent.update(canceled_at=now, cancellation_reason="void_invoice")
     intent["next_action"] = {"type": "use_stripe_sdk"} if status == "requires_action" else None
     intent["last_payment_error"] = (
         {"type": "card_error"} if status == "requires_payment_method" else None

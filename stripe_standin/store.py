@@ -56,6 +56,9 @@ DEFAULT_BILLING_SETTINGS = {"retry_days": [1, 2, 2, 2], "after_retries": "cancel
 AFTER_RETRIES = ("cancel", "unpaid", "past_due")
 # customer.subscription.trial_will_end comes three days before the trial ends (at once if less).
 TRIAL_WILL_END_BEFORE = 3 * 86400
+# "If the first invoice is not paid within 23 hours, the subscription transitions to
+# incomplete_expired" (the Subscription object's `status`).
+INCOMPLETE_EXPIRES_AFTER = 23 * 3600
 
 # What a portal session without a `configuration` meets in an account whose portal settings were
 # never saved in the Dashboard (the hand work issue 13 describes); close to Stripe's wording.
@@ -1163,7 +1166,10 @@ class Store:
 
     # ---- invoices ------------------------------------------------------------
 
-    def _new_invoice(self, subscription, billing_reason, amount=None):
+    def _new_invoice(self, subscription, billing_reason, amount=None, credit_line=None):
+        """The subscription's new invoice, finalized and priced; ``credit_line`` (a callable
+        making the proration credit's line from the price's line) adds a line before the
+        discounts and tax are worked out over them all."""
         item = subscription["items"]["data"][0]
         if amount is None:
             amount = item["price"]["unit_amount"] * item["quantity"]
@@ -1180,6 +1186,9 @@ class Store:
             number=number,
         )
         invoice["hosted_invoice_url"] = f"{self.base_url}/i/{invoice['id']}"
+        if credit_line:
+            lines = invoice["lines"]["data"]
+            lines.append(credit_line(lines[0]))
         self._price_invoice(invoice, subscription)
         self.invoices[invoice["id"]] = invoice
         subscription["latest_invoice"] = invoice["id"]
@@ -1188,9 +1197,10 @@ class Store:
     def _price_invoice(self, invoice, subscription, spend=True):
         """The subscription's discounts and tax on a new invoice, as Stripe computes them.
 
-        ``spend=False`` for a preview: a `once` discount it shows is still there afterwards.
+        ``spend=False`` for a preview: a `once` discount it shows is still there afterwards, and
+        the customer's balance it applies is not used up.
         """
-        remaining = invoice["subtotal"]
+        remaining = max(0, sum(line["amount"] for line in invoice["lines"]["data"]))
         discount_amounts = []
         for discount_id in subscription.get("discounts") or []:
             discount = self.discounts.get(discount_id)
@@ -1199,8 +1209,16 @@ class Store:
             off = objects.coupon_off(self.coupons[discount["source"]["coupon"]], remaining)
             remaining -= off
             discount_amounts.append({"amount": off, "discount": discount_id})
-        tax = objects.tax_on(remaining) if subscription["automatic_tax"]["enabled"] else None
-        objects.invoice_amounts(invoice, discount_amounts=discount_amounts, tax=tax)
+        # A credit on the customer's balance (negative) pays the next invoices first, as at Stripe.
+        customer = self.customers[subscription["customer"]]
+        objects.invoice_amounts(
+            invoice,
+            discount_amounts=discount_amounts,
+            taxed=subscription["automatic_tax"]["enabled"],
+            starting_balance=min(0, customer["balance"]),
+        )
+        if spend:
+            customer["balance"] = invoice["ending_balance"]
 
     def _discount_applies(self, discount, invoice, spend=True):
         coupon = self.coupons[discount["source"]["coupon"]]
@@ -1607,8 +1625,8 @@ class Store:
         of the old price: `none` gives none; `create_prorations` puts it on the next invoice (at
         once when the interval changes, since that invoice is made now); `always_invoice`
         invoices the difference now. A trial ends with `trial_update_behavior=end_trial` (the
-        default) and carries on with `continue_trial`. The stand-in's card always pays, and a
-        credit larger than the new charge stays unused (Stripe would keep it on the balance);
+        default) and carries on with `continue_trial`. A credit larger than the new charge goes
+        to the customer's balance, which pays their next invoices;
         a change Stripe would schedule at the period's end (`schedule_at_period_end`) is refused.
         """
         session = self.portal_sessions[portal_id]
@@ -1650,37 +1668,32 @@ class Store:
             if trialing:
                 subscription.update(status="active", trial_end=now)
             prorated = update["proration_behavior"] != "none"
-            charge = max(0, full - (credit if prorated else 0))
+            charge = full
         elif update["proration_behavior"] == "always_invoice":
             charge = max(0, round(full * unused) - credit)
         self.emit("customer.subscription.updated", subscription, before)
         if charge is None:
             return subscription
-        invoice = self._new_invoice(subscription, "subscription_update", charge)
+        credit_line = None
         if credit and prorated:
-            lines = invoice["lines"]["data"]
-            lines[0].update(amount=full, subtotal=full)
-            credit_line = copy.deepcopy(lines[0])
-            credit_line.update(
-                id=objects.new_id("il_"),
-                amount=-credit,
-                subtotal=-credit,
-                description=f"Unused time on {self.products[old_price['product']]['name']}",
-                period={"start": now, "end": end},
-            )
-            credit_line["parent"]["subscription_item_details"]["proration"] = True
-            credit_line["pricing"]["unit_amount_decimal"] = old_price["unit_amount_decimal"]
-            lines.append(credit_line)
-            # More credit than the new plan costs (annual to monthly): nothing is due, and the
-            # rest goes to the customer's balance, as at Stripe.
-            total = full - credit
-            invoice.update(
-                subtotal=total,
-                subtotal_excluding_tax=total,
-                total=total,
-                total_excluding_tax=total,
-                ending_balance=min(0, total),
-            )
+            # The new price's line in full and the unused time as a negative line: discounts
+            # and tax are worked out over both. More credit than the new plan costs (annual to
+            # monthly) makes a negative total: nothing is due, and the rest goes to the
+            # customer's balance, as at Stripe.
+            def credit_line(price_line):
+                line = copy.deepcopy(price_line)
+                line.update(
+                    id=objects.new_id("il_"),
+                    amount=-credit,
+                    subtotal=-credit,
+                    description=f"Unused time on {self.products[old_price['product']]['name']}",
+                    period={"start": now, "end": end},
+                )
+                line["parent"]["subscription_item_details"]["proration"] = True
+                line["pricing"]["unit_amount_decimal"] = old_price["unit_amount_decimal"]
+                return line
+
+        invoice = self._new_invoice(subscription, "subscription_update", charge, credit_line)
         self._emit_finalized(invoice)
         self._attempt_payment(subscription, invoice)
         return subscription
@@ -2072,6 +2085,8 @@ class Store:
         """(when, order, what) of the next thing time brings this subscription, or None."""
         status = subscription["status"]
         due = []
+        if status == "incomplete":
+            due.append((subscription["created"] + INCOMPLETE_EXPIRES_AFTER, 0, "expire_incomplete"))
         if status == "trialing" and subscription["id"] not in self.trial_will_end_sent:
             due.append((subscription["trial_end"] - TRIAL_WILL_END_BEFORE, 0, "trial_will_end"))
         invoice = self.invoices.get(subscription["latest_invoice"])
@@ -2082,9 +2097,15 @@ class Store:
             and invoice["next_payment_attempt"]
         ):
             due.append((invoice["next_payment_attempt"], 1, "retry_payment"))
+        # "cancel_at: A date in the future at which the subscription will automatically get
+        # canceled" (set with cancel_at_period_end too). Ordered before the period's end, so an
+        # end on the period's last moment ends it instead of renewing it; a later date comes
+        # after the renewals before it, by time.
+        if subscription["cancel_at"] and status in ("trialing", "active", "past_due", "unpaid"):
+            due.append((subscription["cancel_at"], 2, "cancel_at"))
         # An unpaid subscription's later invoices stay drafts at Stripe: the stand-in makes none.
         if status in ("trialing", "active", "past_due"):
-            due.append((subscription["items"]["data"][0]["current_period_end"], 2, "period_end"))
+            due.append((subscription["items"]["data"][0]["current_period_end"], 3, "period_end"))
         return min(due) if due else None
 
     def _run_due(self, subscription_ids, until):
@@ -2107,10 +2128,35 @@ class Store:
                 elif what == "retry_payment":
                     invoice = self.invoices[subscription["latest_invoice"]]
                     self._attempt_payment(subscription, invoice)
-                elif subscription["cancel_at_period_end"]:
+                elif what == "expire_incomplete":
+                    self._expire_incomplete(subscription)
+                elif what == "cancel_at":
                     self._end_at_period_end(subscription)
                 else:
                     self._cycle(subscription)
+
+    def _expire_incomplete(self, subscription):
+        """A first payment not made within 23 hours: "This is a terminal status, the open invoice
+        will be voided and no further invoices will be generated." The invoice's PaymentIntent
+        is canceled with it, and a challenge Checkout left waiting on it is forgotten (a later
+        payment on that session starts afresh)."""
+        now = self.now()
+        invoice = self.invoices.get(subscription["latest_invoice"])
+        if invoice and invoice["status"] == "open":
+            invoice.update(status="void", auto_advance=False, next_payment_attempt=None)
+            invoice["status_transitions"]["voided_at"] = now
+            for payment in self.invoice_payments.get(invoice["id"], []):
+                intent = self.payment_intents[payment["payment"]["payment_intent"]]
+                objects.payment_intent_status(intent, "canceled", now=now)
+                payment["status"] = "canceled"
+                payment["status_transitions"]["canceled_at"] = now
+            self.emit("invoice.voided", invoice)
+        for session_id, pending in list(self.checkout_authentications.items()):
+            if pending["subscription"] == subscription["id"]:
+                del self.checkout_authentications[session_id]
+        before = copy.deepcopy(subscription)
+        subscription.update(status="incomplete_expired", canceled_at=now, ended_at=now)
+        self.emit("customer.subscription.updated", subscription, before)
 
     def set_customer_card(self, customer_id, card):
         """The card the customer's next charges go to, as updating it in the portal does."""
@@ -2198,7 +2244,7 @@ class Store:
         subscriptions = [
             s
             for s in self.subscriptions.values()
-            if s["test_clock"] == clock_id and s["status"] != "canceled"
+            if s["test_clock"] == clock_id and s["status"] not in ("canceled", "incomplete_expired")
         ]
         # "Cannot be more than two intervals in the future from the shortest subscription in this
         # test clock. If there are no subscriptions in this test clock, it cannot be more than two

@@ -198,6 +198,38 @@ def test_a_first_payment_left_waiting_makes_the_success_page_honest(
     assert PREMIUM in page(client, "/articles/premium-article/")
 
 
+def test_a_first_payment_left_waiting_23_hours_expires_and_the_reader_can_subscribe_again(
+    client, oscar, stripe_plans, standin, stripe_events, articles
+):
+    paid = pay_with_3ds(
+        standin,
+        checkout_url(client, stripe_plans["month"]),
+        AUTHENTICATE_UNLESS_SET_UP,
+        "unanswered",
+    )
+    page(client, paid["redirect"].replace("http://testserver", ""))
+    stripe_events.deliver()
+    link = Subscription.objects.get(stripe_subscription_id=paid["subscription"]).latest_invoice_url
+    assert "Confirm your payment" in page(client, "/account/")
+
+    # Stripe: "If the first invoice is not paid within 23 hours, the subscription transitions
+    # to incomplete_expired"; the invoice is voided.
+    control(standin, "/_standin/clock", {"advance_seconds": 23 * 3600 + 60})
+    assert set(stripe_events.deliver()) == {200}
+
+    subscription = Subscription.objects.get(stripe_subscription_id=paid["subscription"])
+    assert subscription.status == "incomplete_expired"
+    assert subscription.payment_action_url == ""
+    for path in ("/account/", "/", "/articles/premium-article/"):
+        html = page(client, path)
+        assert "Confirm your payment" not in html and f'href="{link}"' not in html
+    premium = page(client, "/articles/premium-article/")
+    assert PREMIUM not in premium and 'action="/billing/checkout/"' in premium
+
+    # Nothing live is left, so Subscribe opens a new Checkout instead of "already subscribed".
+    assert checkout_url(client, stripe_plans["month"]).startswith(standin)
+
+
 def test_a_3ds_card_authenticated_at_checkout_subscribes_as_any_card(
     client, oscar, stripe_plans, standin, stripe_events
 ):
