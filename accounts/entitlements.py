@@ -7,6 +7,11 @@ does that lazily, once per request, and the authentication backends load the Mem
 with the member, so it costs no query of its own. `ReaderAccess.decide(article)` answers
 "full or teaser, and why not". Views, templates, feeds, search and mail ask this module;
 nothing else looks at trials or subscriptions to decide what to show.
+
+The meter (METERED_FREE_ARTICLES) is part of the policy: free members read that many premium
+articles a calendar month. The ids of the ones they read this month come with the member
+(accounts.backends), so deciding stays pure; recording a first read is the article page's
+(accounts.services.meter_read_record), the only caller that asks decide(..., spend=True).
 """
 
 from dataclasses import dataclass, replace
