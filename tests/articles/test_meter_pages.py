@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail as outbox
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -182,6 +183,10 @@ def test_a_metered_members_page_is_private_and_never_served_to_anyone_else(
 # ---- what it costs --------------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the month's reads come in the member's own query on PostgreSQL (a second one elsewhere)",
+)
 @pytest.mark.usefixtures("production_caching")
 @pytest.mark.parametrize("reader_name", ["free", "free_almost", "free_used_up"])
 def test_a_metered_members_article_page_stays_within_the_budget(
