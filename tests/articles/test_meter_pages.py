@@ -242,3 +242,17 @@ def test_the_newsletter_mails_metered_members_the_teaser_and_spends_nothing(
     assert PREMIUM not in bodies["fran@example.com"]
     assert PREMIUM not in bodies["fay@example.com"]
     assert MeterRead.objects.filter(user=readers["free"]).count() == 0
+
+
+def test_search_engines_still_get_the_anonymous_teaser_whatever_they_claim(articles, plans):
+    anonymous = Client().get(URL).content
+    crawler = Client(
+        HTTP_USER_AGENT="Googlebot/2.1 (+http://www.google.com/bot.html)",
+        HTTP_REFERER="https://www.google.com/",
+        HTTP_X_FORWARDED_FOR="66.249.66.1",
+    ).get(URL)
+
+    assert crawler.content == anonymous
+    assert PREMIUM not in crawler.content.decode()
+    assert '"isAccessibleForFree": false' in crawler.content.decode()
+    assert not MeterRead.objects.filter(article_id=articles[Visibility.PREMIUM].pk).exists()
