@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
 # The local run and the tests use development defaults (SQLite, console mail, the Stripe
 # stand-in); production sets DEBUG=0 and the settings in the README's table.
 run test: export DEBUG ?= 1
+# the demo reads on the meter: three free premium articles a month for free members
+run: export METERED_FREE_ARTICLES ?= 3
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || "$$(scripts/find-python)" -m venv $(VENV)

@@ -1,17 +1,27 @@
 from datetime import datetime, time
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import entitlements, services
-from accounts.models import ComplimentaryAccess, Newsletter, Suppression, TrialClaim, User
+from accounts.models import (
+    ComplimentaryAccess,
+    MeterRead,
+    Newsletter,
+    Suppression,
+    TrialClaim,
+    User,
+    meter_month,
+)
 
 EXTEND_DAYS = forms.IntegerField(min_value=1, max_value=365)
 
@@ -65,18 +75,33 @@ class UserAdmin(BaseUserAdmin):
         "trial_started_at",
         "trial_ends_at",
         "access_state",
+        "meter_reads_this_month",
         "is_staff",
     ]
     list_filter = ["is_staff", "is_active", "membership__trial_ends_at"]
     list_select_related = ["membership"]  # the Access column: no query per row
-    readonly_fields = ["date_joined", "last_login", "trial_ended_at", "access_state"]
+    readonly_fields = [
+        "date_joined",
+        "last_login",
+        "trial_ended_at",
+        "access_state",
+        "meter_reads_this_month",
+    ]
     action_form = ExtendTrialForm
     actions = ["extend_trial", "grant_complimentary_access"]
     fieldsets = [
         (None, {"fields": ["email", "name", "password"]}),
         (
             "Membership",
-            {"fields": ["trial_started_at", "trial_ends_at", "trial_ended_at", "access_state"]},
+            {
+                "fields": [
+                    "trial_started_at",
+                    "trial_ends_at",
+                    "trial_ended_at",
+                    "access_state",
+                    "meter_reads_this_month",
+                ]
+            },
         ),
         (
             "Permissions",
@@ -87,7 +112,21 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("membership")
+        # The month's reads as a subquery per row shown (the (member, month) index answers
+        # it): no join and grouping over every member for a page of a hundred.
+        reads = (
+            MeterRead.objects.filter(user=OuterRef("pk"), month=meter_month(timezone.now()))
+            .order_by()
+            .values("user")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("membership")
+            .annotate(meter_reads_used=Coalesce(Subquery(reads, output_field=IntegerField()), 0))
+        )
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -116,6 +155,15 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description="Access")
     def access_state(self, user):
         return entitlements.for_user(user).state.replace("_", " ")
+
+    @admin.display(description="Free reads this month", ordering="meter_reads_used")
+    def meter_reads_this_month(self, user):
+        """Premium articles read on the meter this calendar month (METERED_FREE_ARTICLES)."""
+        used = getattr(user, "meter_reads_used", None)
+        if used is None:  # the add form's blank member
+            return "-"
+        allowance = settings.METERED_FREE_ARTICLES
+        return f"{used} of {allowance}" if allowance else str(used)
 
     @staticmethod
     def _membership(user):

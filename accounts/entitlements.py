@@ -7,17 +7,22 @@ does that lazily, once per request, and the authentication backends load the Mem
 with the member, so it costs no query of its own. `ReaderAccess.decide(article)` answers
 "full or teaser, and why not". Views, templates, feeds, search and mail ask this module;
 nothing else looks at trials or subscriptions to decide what to show.
+
+The meter (METERED_FREE_ARTICLES) is part of the policy: free members read that many premium
+articles a calendar month. The ids of the ones they read this month come with the member
+(accounts.backends), so deciding stays pure; recording a first read is the article page's
+(accounts.services.meter_read_record), the only caller that asks decide(..., spend=True).
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import Membership, SubscriptionStatus
+from accounts.models import Membership, SubscriptionStatus, meter_month
 
 
 class Visibility(models.TextChoices):
@@ -26,6 +31,14 @@ class Visibility(models.TextChoices):
     PUBLIC = "public", "Public: everyone reads it all"
     MEMBERS = "members", "Members: any signed-in, verified member"
     PREMIUM = "premium", "Premium: trial, subscribers and staff"
+
+
+class Meter(models.TextChoices):
+    """How a premium article meets the meter (METERED_FREE_ARTICLES): ignored for the other tiers."""
+
+    COUNTED = "counted", "Counts: free members may spend one of the month's free reads on it"
+    EXEMPT = "exempt", "Exempt: free members read it in full without spending a read"
+    HARD = "hard", "Hard paywall: never read on the meter"
 
 
 class State(StrEnum):
@@ -49,6 +62,8 @@ class State(StrEnum):
     PAYMENT_INCOMPLETE = "payment_incomplete"  # the first payment has not gone through
     CANCELLED = "cancelled"  # the subscription has ended
     PAUSED = "paused"
+    # Not a reader's state but a reason for a teaser: a metered member used the month's reads.
+    ALLOWANCE_USED = "allowance_used"
 
 
 # Why a reader gets the teaser, in the reader's words.
@@ -62,6 +77,7 @@ REASONS = {
     State.PAYMENT_INCOMPLETE: "Your payment hasn't gone through yet. Confirm it to start reading.",
     State.CANCELLED: "Your subscription has ended. Subscribe again to keep reading.",
     State.PAUSED: "Your subscription is paused. Resume it to keep reading.",
+    State.ALLOWANCE_USED: "You have read this month's free articles. Subscribe to keep reading.",
 }
 
 # The same, where the site offers no free trial (TRIAL_DAYS = 0).
@@ -74,12 +90,18 @@ NO_TRIAL_REASONS = {
 PREMIUM_STATES = {State.TRIAL, State.STAFF, State.SUBSCRIBER, State.GRACE, State.COMPLIMENTARY}
 LAPSED_STATES = {State.PAYMENT_FAILED, State.PAYMENT_INCOMPLETE, State.CANCELLED, State.PAUSED}
 MEMBER_STATES = PREMIUM_STATES | LAPSED_STATES | {State.TRIAL_OVER, State.NO_SUBSCRIPTION}
+# Free members, who read METERED_FREE_ARTICLES premium articles a month: verified, no trial or
+# subscription in force (a lapsed one falls back to the meter); confirmed newsletter readers too.
+METERED_STATES = LAPSED_STATES | {State.TRIAL_OVER, State.NO_SUBSCRIPTION, State.NEWSLETTER_ONLY}
 
 
 @dataclass(frozen=True)
 class Decision:
     full: bool
     reason: State | None = None  # the reader's state when the answer is "teaser"
+    # Full only once a read of the month's allowance is recorded (accounts.services.
+    # meter_read_record): only the article page, asked with spend=True, answers this.
+    spends_read: bool = False
 
     @property
     def message(self) -> str:
@@ -92,6 +114,11 @@ class ReaderAccess:
     trial_ends_at: datetime | None = None
     access_until: datetime | None = None  # when full access ends, if it is known to end
     subscription_status: str = ""  # of the member's current subscription, if they have one
+    # The meter, for a metered member while METERED_FREE_ARTICLES is on: the month's allowance,
+    # the ids of the articles read on it this month (loaded with the member), and the month.
+    meter_allowance: int = 0
+    meter_reads: frozenset[int] = frozenset()
+    meter_month: date | None = None
 
     @property
     def message(self) -> str:
@@ -122,12 +149,45 @@ class ReaderAccess:
         left = self.trial_ends_at - (now or timezone.now())
         return max(0, left.days + (1 if left.seconds or left.microseconds else 0))
 
-    def decide(self, article) -> Decision:
-        """Full text or teaser for this article. Needs only its visibility."""
+    @property
+    def is_metered(self) -> bool:
+        return self.meter_allowance > 0
+
+    @property
+    def meter_left(self) -> int:
+        """Free reads left this month (as loaded: a read recorded since is not counted)."""
+        return max(0, self.meter_allowance - len(self.meter_reads))
+
+    @property
+    def meter_renews_at(self) -> datetime | None:
+        """When the month's reads renew: midnight starting the next calendar month."""
+        if self.meter_month is None:
+            return None
+        next_month = (self.meter_month + timedelta(days=32)).replace(day=1)
+        return timezone.make_aware(datetime.combine(next_month, time.min))
+
+    def decide(self, article, *, spend: bool = False) -> Decision:
+        """Full text or teaser for this article, from its visibility, meter and id.
+
+        A metered member reads a counted premium article in full if they read it already this
+        month; a first read is full only where it can be spent (spend=True: the article page,
+        which records it and then shows it). Everywhere else (search snippets, feeds, mail)
+        it is a teaser, so no read is ever spent, or granted, but by opening the article.
+        """
         if article.visibility == Visibility.PUBLIC:
             return Decision(full=True)
         allowed = self.is_member if article.visibility == Visibility.MEMBERS else self.has_premium
-        return Decision(full=True) if allowed else Decision(full=False, reason=self.state)
+        if allowed:
+            return Decision(full=True)
+        if article.visibility == Visibility.PREMIUM and self.is_metered:
+            meter = getattr(article, "meter", Meter.COUNTED)
+            if meter == Meter.EXEMPT or (meter == Meter.COUNTED and article.pk in self.meter_reads):
+                return Decision(full=True)
+            if meter == Meter.COUNTED and not self.meter_left:
+                return Decision(full=False, reason=State.ALLOWANCE_USED)
+            if meter == Meter.COUNTED and spend:
+                return Decision(full=True, spends_read=True)
+        return Decision(full=False, reason=self.state)
 
 
 ANONYMOUS = ReaderAccess(State.ANONYMOUS)
@@ -140,17 +200,42 @@ def for_user(user, now: datetime | None = None) -> ReaderAccess:
     # Loaded with the member (accounts.backends, the admin's list); a member created without
     # one (a bulk insert) reads as one with no records: unverified.
     membership = getattr(user, "membership", None) or Membership()
-    return resolve(membership, now or timezone.now(), staff=user.is_staff)
+    now = now or timezone.now()
+    # This month's meter reads, loaded with the member too (accounts.backends); a member
+    # loaded without them (mail, the admin) has spent none that counts here, which can
+    # only turn a re-read into a teaser, never a teaser into a read.
+    reads = getattr(user, "meter_reads_loaded", None)
+    if reads is None or reads[0] != meter_month(now):
+        reads = (None, ())
+    return resolve(membership, now, staff=user.is_staff, meter_reads=frozenset(reads[1]))
 
 
-def resolve(membership: Membership, now: datetime, *, staff: bool = False) -> ReaderAccess:
+def resolve(
+    membership: Membership,
+    now: datetime,
+    *,
+    staff: bool = False,
+    meter_reads: frozenset[int] = frozenset(),
+) -> ReaderAccess:
     """The policy: a signed-in reader's access from their Membership's values and the clock.
 
     Trial ends, period ends, grace ends and complimentary ends are compared with `now`, so
     access changes on time even if the background job that records the change has not run.
+    `meter_reads` are the ids of the articles the member read on the meter in `now`'s month.
     Reads no database and no clock of its own.
     """
-    m = membership
+    access = _resolve(membership, now, staff=staff)
+    if access.state in METERED_STATES and settings.METERED_FREE_ARTICLES:
+        return replace(
+            access,
+            meter_allowance=settings.METERED_FREE_ARTICLES,
+            meter_reads=meter_reads,
+            meter_month=meter_month(now),
+        )
+    return access
+
+
+def _resolve(m: Membership, now: datetime, *, staff: bool) -> ReaderAccess:
     if staff:
         return ReaderAccess(State.STAFF)
     if m.email_verified_at is None:

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
@@ -358,3 +358,48 @@ class Suppression(models.Model):
     def save(self, *args, **kwargs):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+
+class MeterRead(models.Model):
+    """A premium article a free member opened in full on the meter, once per calendar month.
+
+    Written only by accounts.services.meter_read_record. Two unique constraints hold the
+    allowance under any concurrency: one row per (member, month, article), so a re-read
+    spends nothing, and one per (member, month, slot), where slot is the read's place in the
+    month's allowance (1..N, given as "reads so far + 1" only while that is at most N): two
+    tabs opening different articles at once compute the same slot and the database keeps one.
+
+    The article is kept by id, without a foreign key, because accounts imports nothing from
+    articles; a deleted article's reads simply age out with the month (meter_reads_prune).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="meter_reads")
+    month = models.DateField(help_text="The first day of the calendar month of the read.")
+    article_id = models.BigIntegerField()
+    slot = models.PositiveSmallIntegerField()
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            # Its index (user, month, article_id) also serves the access lookup's "this month's
+            # reads" as an index-only scan: O(reads of that member), however large the table.
+            models.UniqueConstraint(
+                fields=["user", "month", "article_id"], name="meterread_once_a_month"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "month", "slot"], name="meterread_one_per_slot"
+            ),
+            models.CheckConstraint(condition=models.Q(slot__gte=1), name="meterread_slot_positive"),
+        ]
+        indexes = [
+            # the daily prune deletes whole old months without scanning the current ones
+            models.Index(fields=["month"], name="meterread_month_idx"),
+        ]
+
+    def __str__(self):
+        return f"read of article {self.article_id} by {self.user_id} in {self.month:%B %Y}"
+
+
+def meter_month(now: datetime) -> date:
+    """The calendar month (its first day, in the site's time zone) that `now` falls in."""
+    return timezone.localtime(now).date().replace(day=1)

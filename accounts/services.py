@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,12 +19,14 @@ from accounts.emails import email_fingerprint
 from accounts.models import (
     ComplimentaryAccess,
     Membership,
+    MeterRead,
     Newsletter,
     NewsletterSubscription,
     Suppression,
     SuppressionReason,
     TrialClaim,
     User,
+    meter_month,
 )
 
 
@@ -381,3 +383,62 @@ def signup_abandon(*, user_id: int) -> bool:
         .delete()
     )
     return bool(deleted)
+
+
+# ---- the meter ------------------------------------------------------------------------
+
+# One statement, so it is atomic on its own (no transaction or savepoint around it): the read
+# takes the month's next slot only while that slot is within the allowance. The constraints
+# on (member, month, article) and (member, month, slot) turn a re-read, or a concurrent read
+# that took the same slot first, into "nothing inserted", and never into a read over N.
+_METER_READ_INSERT = """
+    INSERT INTO {table} (user_id, month, article_id, slot, read_at)
+    SELECT %s, %s, %s, so_far.n + 1, %s
+    FROM (SELECT count(*) AS n FROM {table} WHERE user_id = %s AND month = %s) AS so_far
+    WHERE so_far.n < %s
+    ON CONFLICT DO NOTHING
+    RETURNING slot
+"""
+
+
+def meter_read_record(*, user_id: int, article_id: int, now: datetime) -> int | None:
+    """Spend one of the member's free reads of `now`'s month on the article, once.
+
+    Returns how many reads the member has used this month with this one, or None when the
+    allowance (METERED_FREE_ARTICLES) is used up and the article was not read before. A
+    re-read spends nothing and returns the count. The limit holds under any concurrency:
+    two first reads at once compute the same slot, the unique slot keeps one, and the other
+    tries again with a fresh count (each try is a new statement, so it sees the first's
+    commit); at most allowance + 1 tries, since each lost try means another read took a slot.
+
+    Chosen over a counter row updated with "WHERE used < N": that needs the counter and the
+    read written together, a transaction (and, inside a request's test transaction, two
+    savepoint queries); this is one INSERT in the common case, within the article page's budget.
+    """
+    month = meter_month(now)
+    allowance = settings.METERED_FREE_ARTICLES
+    table = connection.ops.quote_name(MeterRead._meta.db_table)
+    sql = _METER_READ_INSERT.format(table=table)
+    for _ in range(allowance + 1):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [user_id, month, article_id, now, user_id, month, allowance])
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        reads = MeterRead.objects.filter(user_id=user_id, month=month)
+        if reads.filter(article_id=article_id).exists():
+            return reads.count()  # read before (perhaps in another tab, a moment ago)
+        if reads.count() >= allowance:
+            return None
+    return None
+
+
+def meter_reads_prune(*, now: datetime) -> int:
+    """Delete meter reads from before the previous calendar month; returns how many.
+
+    The current month's reads are the allowance; the previous month's are kept for staff
+    (and a month-boundary request still resolving the old month). Older ones serve nothing.
+    """
+    keep_from = (meter_month(now) - timedelta(days=1)).replace(day=1)
+    deleted, _ = MeterRead.objects.filter(month__lt=keep_from).delete()
+    return deleted

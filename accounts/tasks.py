@@ -11,6 +11,7 @@ from datetime import timedelta
 from anymail.exceptions import AnymailAPIError
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from accounts import lifecycle, mail, services
 
@@ -76,3 +77,9 @@ def mail_requeue_unsent_task(older_than_seconds: int = 600) -> int:
 def complimentary_end_due_task() -> int:
     """Every hour: record the end of complimentary grants past their date (the clock already ended them)."""
     return services.complimentary_end_due()
+
+
+@shared_task(soft_time_limit=240, time_limit=300)
+def meter_reads_prune_task() -> int:
+    """Every day: delete meter reads from before the previous month (they count for nothing)."""
+    return services.meter_reads_prune(now=timezone.now())

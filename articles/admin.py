@@ -48,7 +48,7 @@ class ArticleAdmin(admin.ModelAdmin):
         "featured",
         "preview_link",
     ]
-    list_filter = ["status", "visibility", "topic", "author", "featured"]
+    list_filter = ["status", "visibility", "meter", "topic", "author", "featured"]
     search_fields = ["title", "summary", "intro"]
     prepopulated_fields = {"slug": ["title"]}
     list_select_related = ["topic", "author"]
@@ -64,6 +64,7 @@ class ArticleAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "visibility",
+                    "meter",
                     "status",
                     "publish_at",
                     "featured",

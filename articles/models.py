@@ -3,7 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.entitlements import Visibility
+from accounts.entitlements import Meter, Visibility
 from articles.signals import content_bulk_updated
 
 
@@ -99,6 +99,13 @@ class Article(models.Model):
         blank=True, help_text="Markdown. The rest, shown only to readers with access."
     )
     visibility = models.CharField(max_length=10, choices=Visibility, default=Visibility.PREMIUM)
+    meter = models.CharField(
+        max_length=10,
+        choices=Meter,
+        default=Meter.COUNTED,
+        help_text="For a premium article, while free members read a few a month "
+        "(METERED_FREE_ARTICLES): whether opening it uses one of their reads.",
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     publish_at = models.DateTimeField(
         null=True,

@@ -21,7 +21,9 @@ A send (NewsletterSend) goes in two steps, both on the workers:
 
 What each recipient gets is decided when their message is made, by the one entitlement policy:
 the full article for readers who may read it then (trial, subscriber, grace, complimentary,
-staff), the public intro and the paywall's offer for everyone else. Each version is rendered,
+staff), the public intro and the paywall's offer for everyone else. A free member on the meter
+(METERED_FREE_ARTICLES) gets the teaser too: decide() spends a read only on the article page, so
+no message grants one, and none is spent by mail. Each version is rendered,
 and flattened to MIME, once per send and process; only the per-recipient parts (address, greeting,
 unsubscribe link, Message-ID, date) are filled in per message, and the teaser version is rendered
 from the intro alone, so the premium body is never in it.

@@ -2,7 +2,10 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Case, TextField, Value, When
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
+from accounts.entitlements import Decision, Meter, State
+from accounts.services import meter_read_record
 from articles import caching
 from articles.http_cache import public_when_anonymous
 from articles.models import Article, Person, Topic, Visibility
@@ -49,7 +52,7 @@ def person(request, slug):
 @caching.shared_for_anonymous
 def article_detail(request, slug):
     article = _get_article_for_reader(request, slug)
-    decision = request.access.decide(article)
+    decision, meter_left = _decide_spending(request, article)
     intro_html, body_html = caching.article_html(article, with_body=decision.full)
     context = {
         "article": article,
@@ -58,6 +61,7 @@ def article_detail(request, slug):
         "body_html": body_html,
         "is_preview": not article.is_live(),
         "site": caching.site_settings(request),  # the paywall's social proof and the ad slot
+        "meter_left": meter_left,  # a metered member's free reads left this month, or None
     }
     if not decision.full:
         context.update(_offer(request))
@@ -65,6 +69,31 @@ def article_detail(request, slug):
         # the ad slot is for readers who do not pay; subscribers and trial members never see it
         context["ad_html"] = context["site"].ad_html()
     return render(request, "articles/article_detail.html", context)
+
+
+def _decide_spending(request, article) -> tuple[Decision, int | None]:
+    """The policy's answer for this page, a first read on the meter recorded before the body loads.
+
+    Also how many free reads the member has left this month, where the meter let them read
+    (None for everyone else). The record is the database's word: if another tab took the
+    last read a moment ago, the answer becomes the teaser.
+    """
+    access = request.access
+    decision = access.decide(article, spend=True)
+    used = len(access.meter_reads)
+    if decision.spends_read:
+        used = meter_read_record(user_id=request.user.pk, article_id=article.pk, now=timezone.now())
+        if used is None:
+            return Decision(full=False, reason=State.ALLOWANCE_USED), None
+        decision = Decision(full=True)
+    on_meter = decision.full and article.visibility == Visibility.PREMIUM and access.is_metered
+    if on_meter:
+        # The reader's query selected no premium body (the meter is decided per article, and
+        # after it); caching.article_html reads it now that the read is the reader's.
+        article.__dict__.pop("readable_body", None)
+    if on_meter and article.meter == Meter.COUNTED:
+        return decision, max(0, access.meter_allowance - used)
+    return decision, None
 
 
 def _get_article_for_reader(request, slug) -> Article:
@@ -105,4 +134,8 @@ def _page(request, articles):
 
 def _offer(request) -> dict:
     """The paywall's offer: the entry price from active plans, and the trial length."""
-    return {"from_plan": caching.entry_plan(request), "trial_days": settings.TRIAL_DAYS}
+    return {
+        "from_plan": caching.entry_plan(request),
+        "trial_days": settings.TRIAL_DAYS,
+        "meter_allowance": settings.METERED_FREE_ARTICLES,  # the registration wall's offer
+    }

@@ -6,7 +6,8 @@ measure the same site. Rows go in with bulk_create in large batches (about a min
 two cores); members share one unusable password, since nobody logs in as them.
 
     python bench/seed_web.py            # seed if needed
-    python bench/seed_web.py --session  # also print a signed-in session key for the subscriber
+    python bench/seed_web.py --session  # also print signed-in session keys for the subscriber
+                                        # and the metered member (subscriber_session=...)
 """
 
 import os
@@ -30,6 +31,7 @@ from django.utils import timezone  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
 from accounts.models import Membership, User  # noqa: E402
+from accounts.services import meter_read_record  # noqa: E402
 from articles.models import Article, Person, Status, Topic, Visibility  # noqa: E402
 from billing.models import Interval, Plan, Subscription, SubscriptionStatus  # noqa: E402
 from billing.services import membership_sync  # noqa: E402
@@ -38,6 +40,7 @@ ARTICLES = 2_000
 MEMBERS = 100_000
 BATCH = 5_000
 SUBSCRIBER = "bench-subscriber@example.com"
+METERED = "bench-metered@example.com"
 PREMIUM_SLUG = "bench-premium-article"
 # Only in the premium article's body: the benchmark checks it reaches the subscriber and
 # never the anonymous reader, so it measures the pages it claims to.
@@ -199,6 +202,20 @@ def subscriber() -> User:
     return user
 
 
+def metered_member() -> User:
+    """A free member (verified, no trial, no subscription) who read the premium article on the
+    meter this month: each of the benchmark's requests is a re-read, in full, writing nothing."""
+    user, created = User.objects.get_or_create(email=METERED, defaults={"password": "!"})
+    if created:
+        EmailAddress.objects.create(user=user, email=METERED, verified=True, primary=True)
+    article = Article.objects.get(slug=PREMIUM_SLUG)
+    if meter_read_record(user_id=user.pk, article_id=article.pk, now=timezone.now()) is None:
+        sys.exit(
+            f"{METERED} has used this month's reads on other articles: cannot bench the meter."
+        )
+    return user
+
+
 def signed_in_session_key(user: User) -> str:
     """A session as a login leaves it, stored by the configured engine (Redis and the database)."""
     store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")()
@@ -212,5 +229,8 @@ def signed_in_session_key(user: User) -> str:
 if __name__ == "__main__":
     seed()
     reader = subscriber()
+    free_member = metered_member() if settings.METERED_FREE_ARTICLES else None
     if "--session" in sys.argv:
-        print(f"session={signed_in_session_key(reader)}", flush=True)
+        print(f"subscriber_session={signed_in_session_key(reader)}", flush=True)
+        if free_member:
+            print(f"metered_session={signed_in_session_key(free_member)}", flush=True)

@@ -206,6 +206,14 @@ MFA_REQUIRED_FOR_STAFF = envbool("MFA_REQUIRED_FOR_STAFF", "False" if DEBUG else
 
 # The membership: how long the free trial lasts, counted from email verification.
 TRIAL_DAYS = envint("TRIAL_DAYS", "7", minimum=0)
+# The meter: premium articles a free member (verified, no trial or subscription in force) reads
+# in full each calendar month before the paywall; 0 turns it off. Anonymous readers are asked
+# to create an account for them (accounts/entitlements.py).
+METERED_FREE_ARTICLES = envint("METERED_FREE_ARTICLES", "0", minimum=0)
+if METERED_FREE_ARTICLES > 100:
+    raise ImproperlyConfigured(
+        f"METERED_FREE_ARTICLES must be at most 100 a month, not {METERED_FREE_ARTICLES}."
+    )
 
 # Billing. no_card: the site's own trial, then Checkout without a trial; card: no trial at
 # sign-up, Checkout starts a Stripe trial of the plan's trial days (once per person).
@@ -390,6 +398,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "stripe-reconcile": {"task": "billing.tasks.stripe_reconcile_task", "schedule": 24 * 60 * 60.0},
+    "meter-reads-prune": {
+        "task": "accounts.tasks.meter_reads_prune_task",
+        "schedule": 24 * 60 * 60.0,
+    },
 }
 # Rows per transaction in the trial sweeps: large enough that a million due trials end
 # within a minute (bench/trial_sweep.py), small enough to hold each row lock for well

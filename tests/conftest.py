@@ -16,11 +16,12 @@ from datetime import timedelta
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.groups import CONTENT_EDITORS
 from accounts.models import User
-from accounts.services import complimentary_grant, trial_set
+from accounts.services import complimentary_grant, meter_read_record, trial_set
 from articles.models import Article, Person, SiteSettings, Status, Topic, Visibility
 from billing.models import Interval, Plan, Subscription, SubscriptionStatus
 from billing.services import membership_sync
@@ -33,6 +34,11 @@ SECRET_SENTENCES = {
     Visibility.PREMIUM: "Premium readers discover the copper kettle hidden behind the atlas.",
 }
 AD_SENTENCE = "Workshops from the fictional Larkspur Learning."
+# The cast's free members read on a meter of this many premium articles a month, when a test
+# turns it on (settings.METERED_FREE_ARTICLES = METER_N); it is off by default, as in production.
+METER_N = 3
+# Ids of articles the cast's free members read this month (none of them a cast article's).
+READ_BEFORE = [900_001, 900_002, 900_003]
 
 
 @pytest.fixture(autouse=True)
@@ -132,7 +138,9 @@ def readers(make_member, make_subscription):
 
     The paying ones had their trial first, as members do: a subscriber, one whose payment
     failed yesterday (in the grace period), one whose subscription ended yesterday, and one
-    given complimentary access for a month.
+    given complimentary access for a month. And three free members (verified, no trial,
+    no subscription) who have read 0, METER_N - 1 and METER_N premium articles on the meter
+    this month (other articles than the cast's).
     """
     now = timezone.now()
     complimentary = make_member("cora@example.com", trial="over")
@@ -159,7 +167,18 @@ def readers(make_member, make_subscription):
         ),
         "complimentary": User.objects.select_related("membership").get(pk=complimentary.pk),
         "staff": make_member("stella@example.com", staff=True),
+        "free": make_member("fran@example.com"),
+        "free_almost": _with_meter_reads(make_member("fay@example.com"), METER_N - 1),
+        "free_used_up": _with_meter_reads(make_member("flo@example.com"), METER_N),
     }
+
+
+def _with_meter_reads(member, count):
+    """The member, having read `count` premium articles this month on the meter."""
+    with override_settings(METERED_FREE_ARTICLES=METER_N):
+        for article_id in READ_BEFORE[:count]:
+            meter_read_record(user_id=member.pk, article_id=article_id, now=timezone.now())
+    return member
 
 
 @pytest.fixture

@@ -54,7 +54,7 @@ def test_the_member_list_shows_verified_trial_and_access_columns(client, superus
     assert rows["cora@example.com"]["access_state"] == "complimentary"
 
 
-def test_the_member_list_costs_the_same_queries_for_9_or_29_members(
+def test_the_member_list_costs_the_same_queries_for_12_or_32_members(
     client, superuser, readers, make_member
 ):
     client.force_login(superuser)
@@ -64,15 +64,33 @@ def test_the_member_list_costs_the_same_queries_for_9_or_29_members(
             html = client.get("/admin/accounts/user/").content.decode()
         return len(captured), member_rows(html)
 
-    with_nine, _ = queries_for_the_list()
+    with_twelve, _ = queries_for_the_list()
     for number in range(20):
         make_member(f"reader{number}@example.com", trial="over")
-    with_twenty_nine, rows = queries_for_the_list()
+    with_thirty_two, rows = queries_for_the_list()
 
-    assert with_twenty_nine == with_nine
-    assert len(rows) == 29  # the eight signed-in readers, the superuser and the twenty
+    assert with_thirty_two == with_twelve
+    assert len(rows) == 32  # the eleven signed-in readers, the superuser and the twenty
     assert rows["reader7@example.com"]["access_state"] == "trial over"
     assert rows["tina@example.com"]["access_state"] == "trial"
+
+
+def test_staff_see_each_members_free_reads_this_month(client, settings, superuser, readers):
+    settings.METERED_FREE_ARTICLES = 3
+    client.force_login(superuser)
+
+    rows = member_rows(client.get("/admin/accounts/user/").content.decode())
+    page = client.get(f"/admin/accounts/user/{readers['free_almost'].pk}/change/").content.decode()
+
+    assert rows["fran@example.com"]["meter_reads_this_month"] == "0 of 3"
+    assert rows["fay@example.com"]["meter_reads_this_month"] == "2 of 3"
+    assert rows["flo@example.com"]["meter_reads_this_month"] == "3 of 3"
+    assert "Free reads this month" in page and "2 of 3" in page
+    # last month's reads count for nothing
+    with time_machine.travel(timezone.now() + timedelta(days=32)):
+        client.force_login(superuser)
+        later = member_rows(client.get("/admin/accounts/user/").content.decode())
+    assert later["flo@example.com"]["meter_reads_this_month"] == "0 of 3"
 
 
 def test_the_member_list_searches_by_email(client, superuser, readers):

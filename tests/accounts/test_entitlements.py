@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from accounts.entitlements import ANONYMOUS, State, Visibility, resolve
+from accounts.entitlements import ANONYMOUS, Decision, Meter, State, Visibility, resolve
 from accounts.models import Membership
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -145,3 +145,114 @@ def test_days_left_counts_a_part_day_as_a_day():
     )
     assert access.trial_days_left(NOW) == 4
     assert access.trial_days_left(NOW + 3 * DAY + timedelta(hours=1)) == 1
+
+
+# ---- the meter (METERED_FREE_ARTICLES) ----------------------------------------------------
+
+OVER = {**VERIFIED, "trial_started_at": NOW - 9 * DAY, "trial_ends_at": NOW - 2 * DAY}
+
+
+class Premium:
+    """A premium article as the policy sees it: visibility, meter and id."""
+
+    def __init__(self, pk, meter=Meter.COUNTED):
+        self.pk, self.meter, self.visibility = pk, meter, Visibility.PREMIUM
+
+
+def metered(reads=(), **values):
+    return resolve(Membership(**(values or OVER)), NOW, meter_reads=frozenset(reads))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        OVER,
+        VERIFIED,  # no trial left to give, or trials off
+        {**VERIFIED, "subscription_status": "canceled"},  # a lapsed subscriber falls back to it
+        {**VERIFIED, "subscription_status": "unpaid"},
+        {**VERIFIED, "newsletter_only": True},  # a confirmed newsletter reader
+    ],
+)
+def test_free_members_get_the_months_allowance(values, settings):
+    settings.METERED_FREE_ARTICLES = 3
+
+    access = metered(**values)
+
+    assert (access.meter_allowance, access.meter_left, access.is_metered) == (3, 3, True)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},  # unverified
+        {**VERIFIED, "trial_started_at": NOW - DAY, "trial_ends_at": NOW + DAY},
+        {**VERIFIED, "subscription_status": "active"},
+        {**VERIFIED, "subscription_status": "past_due", "payment_failed_at": NOW - DAY},
+        {**VERIFIED, "complimentary_from": NOW - DAY, "complimentary_until": NOW + DAY},
+    ],
+)
+def test_unverified_trial_paying_and_complimentary_readers_are_not_metered(values, settings):
+    settings.METERED_FREE_ARTICLES = 3
+
+    assert not resolve(Membership(**values), NOW).is_metered
+    assert not resolve(Membership(), NOW, staff=True).is_metered
+
+
+def test_with_the_meter_off_a_free_member_reads_no_premium_article(settings):
+    settings.METERED_FREE_ARTICLES = 0
+
+    access = metered()
+
+    assert not access.is_metered
+    assert access.decide(Premium(1), spend=True) == Decision(full=False, reason=State.TRIAL_OVER)
+
+
+def test_a_first_read_is_full_only_where_it_is_spent(settings):
+    settings.METERED_FREE_ARTICLES = 3
+    access = metered(reads=[7, 8])
+
+    assert access.decide(Premium(1), spend=True) == Decision(full=True, spends_read=True)
+    # search snippets, feeds and mail never spend a read: a teaser, for the member's own reason
+    assert access.decide(Premium(1)) == Decision(full=False, reason=State.TRIAL_OVER)
+
+
+def test_a_re_read_this_month_is_full_and_spends_nothing(settings):
+    settings.METERED_FREE_ARTICLES = 3
+    access = metered(reads=[7, 8, 9])
+
+    assert access.decide(Premium(8), spend=True) == Decision(full=True)
+    assert access.decide(Premium(8)) == Decision(full=True)
+
+
+def test_with_the_allowance_used_a_new_article_is_a_teaser_saying_so(settings):
+    settings.METERED_FREE_ARTICLES = 3
+    access = metered(reads=[7, 8, 9])
+
+    decision = access.decide(Premium(1), spend=True)
+
+    assert decision == Decision(full=False, reason=State.ALLOWANCE_USED)
+    assert decision.message == (
+        "You have read this month's free articles. Subscribe to keep reading."
+    )
+    assert access.meter_left == 0
+
+
+def test_an_exempt_article_is_free_to_metered_members_and_a_hard_one_never_metered(settings):
+    settings.METERED_FREE_ARTICLES = 3
+    fresh, used_up = metered(), metered(reads=[7, 8, 9])
+
+    assert fresh.decide(Premium(1, Meter.EXEMPT), spend=True) == Decision(full=True)
+    assert used_up.decide(Premium(1, Meter.EXEMPT)) == Decision(full=True)
+    assert fresh.decide(Premium(1, Meter.HARD), spend=True) == Decision(
+        full=False, reason=State.TRIAL_OVER
+    )
+    # and no one unmetered gains anything from either
+    assert not ANONYMOUS.decide(Premium(1, Meter.EXEMPT)).full
+
+
+def test_the_allowance_renews_at_the_start_of_the_next_calendar_month(settings):
+    settings.METERED_FREE_ARTICLES = 3
+
+    access = resolve(Membership(**OVER), datetime(2026, 12, 31, 23, 59, tzinfo=UTC))
+
+    assert access.meter_renews_at == datetime(2027, 1, 1, tzinfo=UTC)

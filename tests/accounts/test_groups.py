@@ -30,6 +30,7 @@ def test_a_content_editor_adds_an_article(client, editor, topic, author):
             "intro": "An opening everyone reads.",
             "body": "The part behind the paywall.",
             "visibility": Visibility.PREMIUM,
+            "meter": "hard",
             "status": Status.DRAFT,
             "publish_at_0": "",
             "publish_at_1": "",
@@ -41,6 +42,7 @@ def test_a_content_editor_adds_an_article(client, editor, topic, author):
     article = Article.objects.get(slug="notes-from-the-floor")
     assert article.status == Status.DRAFT
     assert article.body == "The part behind the paywall."
+    assert article.meter == "hard"  # never read on the meter (METERED_FREE_ARTICLES)
 
 
 @pytest.mark.parametrize("url", ["/admin/articles/topic/", "/admin/articles/person/"])

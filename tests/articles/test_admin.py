@@ -92,6 +92,7 @@ def test_scheduling_an_article_without_a_date_is_refused_not_published_at_once(
             "intro": "Soon.",
             "body": "Later.",
             "visibility": Visibility.PREMIUM,
+            "meter": "counted",
             "status": Status.SCHEDULED,
             "publish_at_0": "",
             "publish_at_1": "",

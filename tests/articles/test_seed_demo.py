@@ -108,3 +108,40 @@ def test_the_command_prints_the_demo_logins(db, capsys):
     for email in ["admin@example.com", "reader@example.com", "lapsed@example.com"]:
         assert email in out
     assert "masthead-demo" in out
+
+
+# `make run` with each documented value of the trial and meter settings: trials off (0) or
+# on, the meter off (0) or on (the demo's 3, and 1 read a month).
+@pytest.mark.parametrize("trial_days", [0, 7])
+@pytest.mark.parametrize("metered", [0, 1, 3])
+def test_the_demo_seeds_and_serves_with_every_trial_and_meter_setting(
+    client, db, settings, trial_days, metered
+):
+    settings.TRIAL_DAYS = trial_days
+    settings.METERED_FREE_ARTICLES = metered
+
+    seed()
+    seed()  # and again, as every `make run` does
+    premium = Article.objects.filter(visibility=Visibility.PREMIUM).first()
+
+    for email in [None, "reader@example.com", "lapsed@example.com", "admin@example.com"]:
+        if email:
+            client.force_login(User.objects.get(email=email))
+        assert client.get("/").status_code == 200
+        assert client.get(premium.get_absolute_url()).status_code == 200
+
+
+def test_with_trials_off_the_demo_members_are_free_members_on_the_meter(client, db, settings):
+    settings.TRIAL_DAYS = 0
+    settings.METERED_FREE_ARTICLES = 3
+
+    seed()
+    premium = Article.objects.filter(visibility=Visibility.PREMIUM).first()
+    reader = User.objects.get(email="reader@example.com")
+    client.force_login(reader)
+    html = client.get(premium.get_absolute_url()).content.decode()
+
+    assert for_user(reader).state == State.NO_SUBSCRIPTION
+    assert TrialClaim.objects.count() == 0
+    assert "2 of 3 free articles left this month." in html
+    assert 'class="paywall"' not in html

@@ -25,6 +25,11 @@ DEMO_LOGINS = [
         "a member whose trial ends 2 minutes after seeding: watch the worker mail them",
     ),
 ]
+# With trials off (TRIAL_DAYS=0) the three are free members, reading on the meter if it is on.
+DEMO_LOGINS_WITHOUT_TRIALS = [
+    DEMO_LOGINS[0],
+    *[(email, "a free member (no trial: TRIAL_DAYS is 0)") for email, _ in DEMO_LOGINS[1:]],
+]
 PLANS = [("Monthly", 1200, Interval.MONTH), ("Annual", 9900, Interval.YEAR)]
 NEWSLETTERS = [
     {
@@ -120,26 +125,32 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo site ready: {Article.objects.count()} articles.")
         )
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
-        for email, what in DEMO_LOGINS:
+        for email, what in DEMO_LOGINS if settings.TRIAL_DAYS else DEMO_LOGINS_WITHOUT_TRIALS:
             self.stdout.write(f"  {email:<22} {what}")
 
     def _demo_members(self, now):
         admin = self._member("admin@example.com", is_staff=True, is_superuser=True)
         reader = self._member("reader@example.com")
         lapsed = self._member("lapsed@example.com")
+        ending = self._member("ending@example.com")
+        if not settings.TRIAL_DAYS:
+            # Trials are off (a site that meters instead): no trial to seed, so the three are
+            # verified members without one, each reading on the meter (METERED_FREE_ARTICLES).
+            return admin, reader, lapsed, ending
         if not trial_start(user=reader) and not for_user(reader, now).is_trialing:
             # `make run` weeks after the first one: the demo reader is still meant to be in trial
             trial_set(
                 user_id=reader.pk, started_at=now, ends_at=now + timedelta(days=settings.TRIAL_DAYS)
             )
-        if trial_start(user=lapsed) or membership_for(user_id=lapsed.pk).trial_ends_at > now:
-            # a trial that began nine days ago and ended two days ago
+        lapsed_ends = membership_for(user_id=lapsed.pk).trial_ends_at
+        if trial_start(user=lapsed) or lapsed_ends is None or lapsed_ends > now:
+            # a trial that began nine days ago and ended two days ago (also when the site ran
+            # with trials off before, so the member has none yet)
             trial_set(
                 user_id=lapsed.pk,
                 started_at=now - timedelta(days=9),
                 ends_at=now - timedelta(days=2),
             )
-        ending = self._member("ending@example.com")
         trial_start(user=ending)
         # ends a couple of minutes from now on every `make run`, so the trial-expiry job
         # (every minute) ends it and the worker's trial-ended mail shows in the console
