@@ -48,7 +48,7 @@ def person(request, slug):
 @public_when_anonymous
 @caching.shared_for_anonymous
 def article_detail(request, slug):
-    article = _get_article_for_reader(request, slug)
+    article, read_next = _get_article_for_reader(request, slug)
     decision = request.access.decide(article)
     intro_html, body_html = caching.article_html(article, with_body=decision.full)
     context = {
@@ -56,6 +56,7 @@ def article_detail(request, slug):
         "decision": decision,
         "intro_html": intro_html,
         "body_html": body_html,
+        "read_next": read_next,
         "is_preview": not article.is_live(),
         "site": caching.site_settings(request),  # the paywall's social proof and the ad slot
     }
@@ -67,8 +68,9 @@ def article_detail(request, slug):
     return render(request, "articles/article_detail.html", context)
 
 
-def _get_article_for_reader(request, slug) -> Article:
-    """The article, its body only if this reader may read it; drafts and scheduled ones only for staff.
+def _get_article_for_reader(request, slug) -> tuple[Article, list[Article]]:
+    """The article, its body only if this reader may read it, and the articles to read next;
+    drafts and scheduled ones only for staff.
 
     The entitlement module decides first, for each visibility; the one query then selects the
     body (as `readable_body`) only for the visibilities it allowed, and an empty string for any
@@ -76,7 +78,8 @@ def _get_article_for_reader(request, slug) -> Article:
     second query. A live article usually comes from the cache instead, without any body.
     """
     if request.user.is_staff:
-        return get_object_or_404(_articles_for(request), slug=slug)  # previews: never cached
+        article = get_object_or_404(_articles_for(request), slug=slug)  # previews: never cached
+        return article, Article.objects.read_next(article)
     return caching.live_article(
         request, slug, lambda: get_object_or_404(_articles_for(request).published(), slug=slug)
     )
