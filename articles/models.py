@@ -105,8 +105,13 @@ class ArticleQuerySet(ContentQuerySet):
             default=1,
             output_field=models.IntegerField(),
         )
+        # only what a card shows: these ride along in the article's cache entry on every page
+        card_fields = ["title", "slug", "summary", "visibility", "publish_at", "reading_minutes"]
         return list(
-            self.for_listing().filter(candidates).order_by(same_topic_first, "-publish_at")[:count]
+            self.for_listing()
+            .only(*card_fields, "topic__name", "topic__slug", "author__name", "author__slug")
+            .filter(candidates)
+            .order_by(same_topic_first, "-publish_at")[:count]
         )
 
 
