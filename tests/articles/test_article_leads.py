@@ -185,6 +185,17 @@ def test_reading_time_counts_the_words_of_intro_and_body(client, make_article):
     assert element_text(home, css_class="card").endswith("· 4 min read")
 
 
+@pytest.mark.parametrize(
+    "url", ["/", "/topics/leadership/", "/people/ada-byline/", "/search/?q=marathon"]
+)
+def test_every_card_shows_its_reading_time(client, make_article, url):
+    make_article("marathon", title="Marathon", intro="A marathon read.", body="word " * 1000)
+
+    html = get(client, url)
+
+    assert "5 min read" in html  # 1003 words
+
+
 def test_reading_time_follows_an_edit_of_the_body(make_article):
     article = make_article("growing", intro="A short opening.", body="word " * 10)
     assert article.reading_minutes == 1
