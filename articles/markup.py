@@ -50,12 +50,30 @@ ALLOWED_ATTRIBUTES = {
 }
 
 
+# Ids the article page itself uses (the skip link's target, its sections' headings): a heading
+# called "Main" must not become a second #main
+PAGE_IDS = frozenset(
+    {
+        "main",
+        "paywall-heading",
+        "toc-heading",
+        "share-heading",
+        "read-next-heading",
+        "trusted-heading",
+        "newsletter-email-article",
+        "newsletter-email-footer",
+        "newsletter-email-error",
+    }
+)
+
+
 def render(text: str, *, taken_ids: frozenset[str] = frozenset()) -> SafeString:
     """Sanitised HTML of the Markdown, its headings given ids for the table of contents.
 
     taken_ids: ids already used on the page (the intro's headings, when rendering the body),
-    which a heading here must not repeat.
+    which a heading here must not repeat; nor does it repeat one of PAGE_IDS.
     """
+    taken_ids = taken_ids | PAGE_IDS
 
     def heading_id(text: str, separator: str) -> str:
         base = slugify(text, separator) or "section"

@@ -338,6 +338,18 @@ def test_the_teasers_contents_stay_public_after_a_subscriber_read_the_guide(clie
     assert len(toc_links(html)) == 3
 
 
+def test_a_heading_never_takes_an_id_the_page_already_uses(client, make_article):
+    make_article(
+        "chrome", visibility=Visibility.PUBLIC, intro="## Main\n\nText.", body="## Main\n\nMore."
+    )
+
+    html = get(client, "/articles/chrome/")
+
+    assert html.count('id="main"') == 1  # the skip link's target
+    assert '<h2 id="main-2">Main</h2>' in html
+    assert '<h2 id="main-3">Main</h2>' in html
+
+
 def test_a_short_piece_has_no_contents(client, make_article):
     make_article(
         "short",
