@@ -23,7 +23,8 @@ def table_of_contents(intro_html, body_html=None) -> tuple[markup.Section, ...]:
 @register.simple_tag
 def share_links(article) -> dict[str, str]:
     """Where "Share" sends the article: the page's own address, a mail to write, and the share
-    pages of LinkedIn and X (plain links: no script of theirs runs on our page)."""
+    pages of LinkedIn and X (X documents its web intent as x.com/intent/tweet, with text and
+    url). Plain links: no script of theirs runs on our page."""
     url = settings.SITE_URL + article.get_absolute_url()
     return {
         "url": url,
@@ -31,6 +32,6 @@ def share_links(article) -> dict[str, str]:
         "email": "mailto:?" + urlencode({"subject": article.title, "body": url}, quote_via=quote),
         "linkedin": "https://www.linkedin.com/sharing/share-offsite/?"
         + urlencode({"url": url}, quote_via=quote),
-        "x": "https://x.com/intent/post?"
+        "x": "https://x.com/intent/tweet?"
         + urlencode({"text": article.title, "url": url}, quote_via=quote),
     }

@@ -385,7 +385,7 @@ def test_share_links_carry_the_articles_address_and_title_encoded(client, make_a
         "https://www.linkedin.com/sharing/share-offsite/"
         "?url=https%3A%2F%2Fmasthead.example%2Farticles%2Fplans-promises%2F"
     )
-    assert x.startswith("https://x.com/intent/post?")
+    assert x.startswith("https://x.com/intent/tweet?")
     assert parse_qs(urlsplit(x).query) == {"text": ["Plans & Promises: 100% Done?"], "url": [url]}
     assert parse_qs(urlsplit(email).query)["subject"] == ["Plans & Promises: 100% Done?"]
 
