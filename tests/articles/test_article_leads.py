@@ -181,7 +181,7 @@ def test_reading_time_counts_the_words_of_intro_and_body(client, make_article):
     article_page = get(client, "/articles/long-read/")  # the teaser: the body is not loaded
     home = get(client, "/")
 
-    assert "4 min read" in element_text(article_page, css_class="article__meta")
+    assert element_text(article_page, css_class="article__reading-time") == "4 min read"
     assert element_text(home, css_class="card").endswith("· 4 min read")
 
 
