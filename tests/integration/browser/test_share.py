@@ -7,7 +7,9 @@ from django.conf import settings
 @pytest.fixture
 def page_with_clipboard(chromium, live_server):
     # no bypass_csp: our script must run under the policy readers get
-    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}
+    )
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(15_000)
