@@ -18,8 +18,11 @@ In Redis (the default cache), shared by every web node:
   (`is_cacheable_anonymous_request`), and only a page that sets no cookie and used no CSP
   nonce (`can_store_page`): a signed-in reader's page is never stored. Retired by the
   generation; a scheduled article going live by the clock shows within PUBLIC_CACHE_SECONDS.
-- `article:<slug>`: the live article with its topic and people, never its body, so a signed-in
-  reader's page needs no article query. Retired by the generation (or LOOKUP_SECONDS).
+- `article:<slug>`: the live article with its topic and people, never its body, and the
+  articles its page offers to read next (their cards' fields), so a signed-in reader's page
+  needs no article query. Retired by the generation (or LOOKUP_SECONDS): a new, edited or
+  unpublished article in the topic shows in "Read next" on the next request; one going live
+  by the clock within LOOKUP_SECONDS.
 - `site-wide`: the topics menu, the entry price and the site settings, read in the same round
   trip as the article or the page. Retired by the generation (or LOOKUP_SECONDS).
 - `markup:intro:<version>` and `markup:body:<version>`: an article version's sanitised HTML,
@@ -32,7 +35,7 @@ In each process:
 - the same `markup:` entries in the "local" cache (a LocMemCache), in front of Redis: measured,
   it takes about a millisecond of CPU off the subscriber's article page. Keyed by the version.
 - the renders of {% cached_fragment %} (articles/templatetags/fragments.py): the site's
-  chrome, and an article's meta tags and full text. Keyed by everything each block is given,
+  chrome, and an article's meta tags, full text and "Read next". Keyed by everything each block is given,
   and shown with nothing else, so nothing retires them: a changed value is a new key.
 """
 
@@ -59,7 +62,7 @@ from billing.signals import plans_bulk_updated
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
-RENDER_VERSION = 6  # 6: articles carry their meter
+RENDER_VERSION = 7  # 6: articles carry their meter; 7: headings carry ids, reading time
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
@@ -127,20 +130,24 @@ def _store(key: str, generation: str, value, seconds: int) -> None:
 # Live articles
 
 
-def live_article(request, slug: str, load) -> Article:
-    """The live article with its topic and people, cached per slug and content generation.
+def live_article(request, slug: str, load) -> tuple[Article, list[Article]]:
+    """The live article with its topic and people, and the articles to read next, cached per
+    slug and content generation.
 
     `load()` queries it (raising Http404 if it is not live). The stored copy never holds a
-    body: `readable_body` stays with this request only.
+    body: `readable_body` stays with this request only. "Read next" is stored with it, so it
+    is retired with it: any article saved, published or deleted is a new generation.
     """
     key = f"article:{hashlib.sha256(slug.encode()).hexdigest()}"
-    generation, article = _read(key, request)
-    if article is None:
+    generation, stored = _read(key, request)
+    if stored is None:
         article = load()
         body = article.__dict__.pop("readable_body")
-        _store(key, generation, article, LOOKUP_SECONDS)
+        read_next = Article.objects.read_next(article)
+        _store(key, generation, (article, read_next), LOOKUP_SECONDS)
         article.readable_body = body  # pickled above without it
-    return article
+        return article, read_next
+    return stored
 
 
 # The site-wide lookups
@@ -269,21 +276,23 @@ def article_html(article: Article, *, with_body: bool) -> tuple[SafeString, Safe
     is the `readable_body` the reader's own query brought, or read now (the caller has decided).
     """
     version = _version(article)
-    sources = {f"markup:intro:{version}": lambda: article.intro}
+    intro_key = f"markup:intro:{version}"
+    sources = {intro_key: lambda: article.intro}
     if with_body:
         sources[f"markup:body:{version}"] = lambda: _body_of(article)
     local = caches["local"]  # this process's copy saves the round trip on the pages read most
     html = local.get_many(sources)
     if len(html) < len(sources):
         html.update(cache.get_many([key for key in sources if key not in html]))
-        missing = {
-            key: str(markup.render(text())) for key, text in sources.items() if key not in html
-        }
+        missing = {}
+        for key, text in sources.items():  # the intro first: the body's heading ids avoid its own
+            if key not in html:
+                taken = markup.heading_ids(html[intro_key]) if key != intro_key else frozenset()
+                missing[key] = html[key] = str(markup.render(text(), taken_ids=taken))
         if missing:
             cache.set_many(missing, MARKUP_SECONDS)
-            html.update(missing)
         local.set_many(html, MARKUP_SECONDS)
-    intro_key, *body_key = sources
+    _, *body_key = sources
     # Stored as plain strings; markup.render sanitised them before they were stored.
     return mark_safe(html[intro_key]), (mark_safe(html[body_key[0]]) if body_key else None)
 

@@ -90,6 +90,89 @@ PEOPLE = [
 
 ARTICLES = [
     # ------------------------------------------------------------------
+    # A long guide: headings in its public part too, so a teaser reader sees contents of what
+    # they may read, and a member the whole guide's, with its sub-sections.
+    {
+        "title": "Your First Ninety Days as a Manager: A Field Guide",
+        "slug": "first-ninety-days-as-a-manager",
+        "topic": "leadership",
+        "author": "imogen-castellane",
+        "reviewer": "sunniva-hallett",
+        "visibility": "premium",
+        "featured": False,
+        "days_ago": 1,
+        "summary": (
+            "A week-by-week guide for new managers: what to learn, what to leave alone, and "
+            "how to earn the team's trust before you try to change anything."
+        ),
+        "seo_description": (
+            "A field guide to a new manager's first ninety days: listening before acting, "
+            "agreeing priorities with your own manager and making early, modest changes."
+        ),
+        "intro": dedent(
+            """
+            The first three months in a management role shape how a team sees you for years. People decide early whether you listen, whether you keep your word and whether you will defend them when things go wrong. Most of those judgements are formed before you have made a single decision of any weight.
+
+            This guide walks through the period in stages. The first part, below, is about arriving well. The rest covers the conversations, the first changes and the habits worth building before the ninety days are up.
+
+            ## Why the first weeks matter
+
+            A new manager is watched closely, and not always kindly. The team has seen managers come and go, and each of them brought ideas. What they have not always seen is someone who took the trouble to understand how the work is really done before proposing to improve it. Patience in the opening weeks is not passivity: it is how you earn the right to ask for change later.
+
+            ## What not to do in week one
+
+            Resist announcing a vision. Avoid reorganising the team calendar, renaming meetings or replacing tools, however tempting. Do not compare the team unfavourably with your previous one, even in jest; people hear it as a verdict. And do not promise things you cannot yet judge, such as pay rises, promotions or an end to an unpopular process.
+
+            ## A simple plan for the period
+
+            Think of the ninety days as three blocks of roughly a month: listening, agreeing and acting. The boundaries are loose, but the order matters. Acting before listening produces changes nobody asked for; listening without ever agreeing priorities leaves the team unsure what you stand for.
+            """
+        ).strip(),
+        "body": dedent(
+            """
+            ## Days 1 to 30: listen
+
+            Your main task in the first month is to learn how the team works, what it is proud of and what frustrates it. Take notes, and say that you are taking them: it signals that you intend to act on what you hear.
+
+            ### Hold a first one-to-one with everyone
+
+            Book thirty minutes with each person in your first fortnight. Ask the same few questions of everyone so that patterns stand out: what is going well, what gets in the way, what they would change if it were their decision, and what they need from a manager. Do not defend the past or promise fixes during these conversations; thank people and write it down.
+
+            ### Learn the work itself
+
+            Sit in on the team's routine work. Read the last quarter's reports, watch a handover, listen to a difficult customer call. Managers who skip this step end up managing the work as they imagine it rather than as it is.
+
+            ## Days 31 to 60: agree
+
+            By the second month you will have a list of themes. Now is the time to agree what matters most, first with your own manager and then with the team.
+
+            ### Agree expectations with your own manager
+
+            Ask your manager what success looks like at the end of the year, what they worry about, and how they prefer to hear bad news. Write down what you agreed and send it to them. Many new managers discover months later that they were optimising for something nobody above them cared about.
+
+            ### Play the themes back to the team
+
+            Share what you heard, without naming who said what. Pick two or three themes to work on and explain why you chose those and not others. People will forgive you for not fixing everything; they will not forgive you for pretending you did not hear it.
+
+            ## Days 61 to 90: act
+
+            In the third month, make a small number of visible changes that the team itself asked for. Early wins should be modest and reversible: a meeting cut, a report simplified, a decision finally made after months of drift.
+
+            ### Choose changes the team can see
+
+            The best first changes remove an irritation that everyone recognises. They show that listening led somewhere, which makes the next, harder conversation easier.
+
+            ### Build your own routines
+
+            Settle into a rhythm you can keep: a weekly team meeting with a clear purpose, regular one-to-ones that are rarely cancelled, and a short fortnightly note to your own manager. Routines are what make you predictable, and predictability is much of what people mean when they say they trust a manager.
+
+            ## At ninety days: take stock
+
+            Look back at your notes from the first month. Which themes have you acted on, and which are still waiting? Ask two or three people you trust for honest feedback on how you have come across. Then write yourself a short plan for the next quarter, and share the parts that concern the team with the team.
+            """
+        ).strip(),
+    },
+    # ------------------------------------------------------------------
     {
         "title": "Meetings That Actually Decide Things",
         "slug": "meetings-that-decide",

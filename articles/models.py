@@ -1,3 +1,6 @@
+import math
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -57,6 +60,17 @@ class Person(models.Model):
         return reverse("articles:person", args=[self.slug])
 
 
+# A steady adult reading pace for practical prose; the figure shown is rounded up, never below 1.
+WORDS_PER_MINUTE = 230
+_WORD = re.compile(r"[^\W_]+(?:['\u2019.-][^\W_]+)*")
+
+
+def reading_minutes(*texts: str) -> int:
+    """Minutes to read the given Markdown, counting its words (markup characters are not words)."""
+    words = sum(len(_WORD.findall(text)) for text in texts)
+    return max(1, math.ceil(words / WORDS_PER_MINUTE))
+
+
 class Status(models.TextChoices):
     DRAFT = "draft", "Draft"
     SCHEDULED = "scheduled", "Scheduled"
@@ -75,6 +89,30 @@ class ArticleQuerySet(ContentQuerySet):
     def for_listing(self):
         """What cards and listings show: never the premium body."""
         return self.select_related("topic", "author").defer("body")
+
+    def read_next(self, article: "Article", count: int = 3) -> list["Article"]:
+        """Up to `count` live articles to read after this one: its topic's newest, then the newest.
+
+        One query: the candidates are the topic's newest and the site's newest (each a short read
+        of the listing index, stopping at `count`), and only those few are ordered by "same topic
+        first". Ordering every live article that way would sort them all.
+        """
+        live = self.published().exclude(pk=article.pk)
+        candidates = models.Q(pk__in=live.filter(topic_id=article.topic_id).values("pk")[:count])
+        candidates |= models.Q(pk__in=live.values("pk")[:count])
+        same_topic_first = models.Case(
+            models.When(topic_id=article.topic_id, then=0),
+            default=1,
+            output_field=models.IntegerField(),
+        )
+        # only what a card shows: these ride along in the article's cache entry on every page
+        card_fields = ["title", "slug", "summary", "visibility", "publish_at", "reading_minutes"]
+        return list(
+            self.for_listing()
+            .only(*card_fields, "topic__name", "topic__slug", "author__name", "author__slug")
+            .filter(candidates)
+            .order_by(same_topic_first, "-publish_at")[:count]
+        )
 
 
 class Article(models.Model):
@@ -121,6 +159,12 @@ class Article(models.Model):
         blank=True,
         help_text="For search engines; written from the public part only.",
     )
+    # Worked out from intro and body on every save, so that cards and a teaser can show it
+    # without reading the body (deferred everywhere, and never loaded for a reader who may
+    # not read it).
+    reading_minutes = models.PositiveSmallIntegerField(
+        "reading time (minutes)", default=1, editable=False
+    )
 
     objects = ArticleQuerySet.as_manager()
 
@@ -149,6 +193,13 @@ class Article(models.Model):
     def save(self, *args, **kwargs):
         if self.status != Status.DRAFT and self.publish_at is None:
             self.publish_at = timezone.now()
+        fields = kwargs.get("update_fields")
+        if "body" not in self.get_deferred_fields() and (
+            fields is None or {"intro", "body"} & set(fields)
+        ):
+            self.reading_minutes = reading_minutes(self.intro, self.body)
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "reading_minutes"}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):

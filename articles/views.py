@@ -51,7 +51,7 @@ def person(request, slug):
 @public_when_anonymous
 @caching.shared_for_anonymous
 def article_detail(request, slug):
-    article = _get_article_for_reader(request, slug)
+    article, read_next = _get_article_for_reader(request, slug)
     decision, meter_left = _decide_spending(request, article)
     intro_html, body_html = caching.article_html(article, with_body=decision.full)
     context = {
@@ -59,6 +59,7 @@ def article_detail(request, slug):
         "decision": decision,
         "intro_html": intro_html,
         "body_html": body_html,
+        "read_next": read_next,
         "is_preview": not article.is_live(),
         "site": caching.site_settings(request),  # the paywall's social proof and the ad slot
         "meter_left": meter_left,  # a metered member's free reads left this month, or None
@@ -79,7 +80,9 @@ def _decide_spending(request, article) -> tuple[Decision, int | None]:
     last read a moment ago, the answer becomes the teaser.
     """
     access = request.access
-    decision = access.decide(article, spend=True)
+    # Only a reader's GET spends a read: a HEAD (a link checker, a preview fetcher) gets the
+    # answer a first read would, without the body and without the read.
+    decision = access.decide(article, spend=request.method == "GET")
     used = len(access.meter_reads)
     if decision.spends_read:
         used = meter_read_record(user_id=request.user.pk, article_id=article.pk, now=timezone.now())
@@ -96,8 +99,9 @@ def _decide_spending(request, article) -> tuple[Decision, int | None]:
     return decision, None
 
 
-def _get_article_for_reader(request, slug) -> Article:
-    """The article, its body only if this reader may read it; drafts and scheduled ones only for staff.
+def _get_article_for_reader(request, slug) -> tuple[Article, list[Article]]:
+    """The article, its body only if this reader may read it, and the articles to read next;
+    drafts and scheduled ones only for staff.
 
     The entitlement module decides first, for each visibility; the one query then selects the
     body (as `readable_body`) only for the visibilities it allowed, and an empty string for any
@@ -105,7 +109,8 @@ def _get_article_for_reader(request, slug) -> Article:
     second query. A live article usually comes from the cache instead, without any body.
     """
     if request.user.is_staff:
-        return get_object_or_404(_articles_for(request), slug=slug)  # previews: never cached
+        article = get_object_or_404(_articles_for(request), slug=slug)  # previews: never cached
+        return article, Article.objects.read_next(article)
     return caching.live_article(
         request, slug, lambda: get_object_or_404(_articles_for(request).published(), slug=slug)
     )

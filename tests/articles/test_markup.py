@@ -60,7 +60,7 @@ def page(client, make_article):
 def test_markdown_renders_headings_lists_emphasis_links_and_quotes(page):
     body = served_part(page(body=MARKDOWN), "body")
 
-    assert "<h2>Why it matters</h2>" in body
+    assert '<h2 id="why-it-matters">Why it matters</h2>' in body
     assert "<strong>bold</strong>" in body
     assert re.search(
         r'<a href="https://example.com/guide" rel="noopener noreferrer nofollow">useful link</a>',

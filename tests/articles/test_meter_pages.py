@@ -192,6 +192,9 @@ def test_a_metered_members_page_is_private_and_never_served_to_anyone_else(
 def test_a_metered_members_article_page_stays_within_the_budget(
     client, readers, articles, plans, reader_name, django_assert_max_num_queries
 ):
+    # The article as others left it in the cache (with what to read next, a query of its own
+    # when cold): the budget is what this member's visit adds.
+    assert Client().get(URL).status_code == 200
     client.force_login(readers[reader_name])
     warm_site_wide_lookups(client)
 
@@ -256,3 +259,12 @@ def test_search_engines_still_get_the_anonymous_teaser_whatever_they_claim(artic
     assert PREMIUM not in crawler.content.decode()
     assert '"isAccessibleForFree": false' in crawler.content.decode()
     assert not MeterRead.objects.filter(article_id=articles[Visibility.PREMIUM].pk).exists()
+
+
+def test_a_head_request_spends_no_read(client, readers, articles):
+    client.force_login(readers["free"])
+
+    assert client.head(URL).status_code == 200
+    assert reads(readers["free"]) == 0
+    assert PREMIUM in client.get(URL).content.decode()
+    assert reads(readers["free"]) == 1

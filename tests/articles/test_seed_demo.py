@@ -12,6 +12,7 @@ from accounts.entitlements import State, for_user
 from accounts.models import TrialClaim, User
 from articles.models import Article, Person, Topic, Visibility
 from billing.models import Plan
+from tests.pages import element_text
 
 
 def seed():
@@ -39,9 +40,9 @@ def test_seeding_twice_changes_nothing(seeded):
     assert {model: model.objects.count() for model in MODELS} == counts
 
 
-def test_the_demo_publication_has_9_articles_in_3_topics_by_3_authors_and_2_reviewers(seeded):
-    assert Article.objects.count() == 9
-    assert Article.objects.published().count() == 9
+def test_the_demo_publication_has_10_articles_in_3_topics_by_3_authors_and_2_reviewers(seeded):
+    assert Article.objects.count() == 10
+    assert Article.objects.published().count() == 10
     assert Topic.objects.filter(articles__isnull=False).distinct().count() >= 3
     assert Person.objects.filter(articles__isnull=False).distinct().count() == 3
     assert Person.objects.filter(reviewed_articles__isnull=False).distinct().count() == 2
@@ -145,3 +146,35 @@ def test_with_trials_off_the_demo_members_are_free_members_on_the_meter(client, 
     assert TrialClaim.objects.count() == 0
     assert "2 of 3 free articles left this month." in html
     assert 'class="paywall"' not in html
+
+
+GUIDE = "/articles/first-ninety-days-as-a-manager/"
+
+
+def test_the_demo_long_guide_shows_a_teaser_reader_contents_of_its_public_part(client, seeded):
+    html = client.get(GUIDE).content.decode()
+
+    contents = element_text(html, css_class="toc")
+    assert contents == (
+        "In this guide Why the first weeks matter What not to do in week one "
+        "A simple plan for the period"
+    )
+    assert "Days 1 to 30" not in html  # the premium part's sections stay behind the paywall
+
+
+def test_the_demo_long_guide_shows_the_demo_reader_contents_of_the_whole_guide(client, seeded):
+    client.force_login(User.objects.get(email="reader@example.com"))
+
+    contents = element_text(client.get(GUIDE).content.decode(), css_class="toc")
+
+    assert "Days 1 to 30: listen Hold a first one-to-one with everyone" in contents
+    assert contents.endswith("At ninety days: take stock")
+
+
+def test_every_demo_article_ends_with_three_to_read_next(client, seeded):
+    for article in Article.objects.all():
+        html = client.get(article.get_absolute_url()).content.decode()
+        read_next = element_text(html, css_class="read-next")
+        assert read_next.startswith("Read next"), article.slug
+        assert read_next.count("min read") == 3, article.slug
+        assert article.title not in read_next, article.slug
