@@ -1,12 +1,22 @@
-"""Every reader page is valid where the W3C validator found it was not: each <time datetime> is
-a valid HTML date-time (at most three fractional digits of a second), and headings go down one
-level at a time (no h1 followed by an h3)."""
+"""Every reader page is valid HTML: the W3C Nu Html Checker (vnu.jar, from the npm registry with
+the browser tests' axe-core) finds no error on any of them, and, checked without it too, each
+<time datetime> is a valid HTML date-time (at most three fractional digits of a second) and
+headings go down one level at a time (no h1 followed by an h3)."""
 
 import itertools
+import json
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+
+VNU_JAR = (
+    Path(__file__).resolve().parents[1]
+    / "integration/browser/node_modules/vnu-jar/build/dist/vnu.jar"
+)
 
 # HTML's "valid global date and time string": a date, T, a time whose seconds have at most three
 # fractional digits, then Z or an offset
@@ -113,3 +123,27 @@ def test_a_topic_page_lists_its_articles_under_h2s(client, site_settings, articl
     html = client.get("/topics/leadership/").content.decode()
 
     assert _outline(html).headings == [1, 2, 2, 2]
+
+
+@pytest.mark.skipif(
+    not (VNU_JAR.exists() and shutil.which("java")),
+    reason="the Nu Html Checker needs Java and vnu.jar (npm ci in tests/integration/browser)",
+)
+def test_the_nu_html_checker_finds_no_error_on_any_reader_page(
+    client_for, readers, site_settings, plans, articles, guide, tmp_path
+):
+    for number, (page, html) in enumerate(_pages(client_for, readers)):
+        (tmp_path / f"{number:02d}.html").write_text(f"<!-- {page} -->\n{html}")
+
+    checked = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    messages = json.loads(checked.stderr or '{"messages": []}')["messages"]
+    assert [
+        (Path(m.get("url", "")).name, m.get("lastLine"), m.get("message")) for m in messages
+    ] == []
