@@ -177,6 +177,8 @@ def test_a_next_that_leaves_the_site_is_dropped(client, oscar, stripe_plans, sta
 def test_signing_in_from_pricing_keeps_the_article(client, plans):
     html = page(client, "/pricing/?next=/articles/premium-article/")
 
+    # sign in, back to pricing, which still carries the article
     assert (
-        'href="/accounts/login/?next=/pricing/%3Fnext%3D%2Farticles%2Fpremium-article%2F"' in html
+        'href="/accounts/login/?next=%2Fpricing%2F%3Fnext%3D%252Farticles%252Fpremium-article%252F"'
+        in html
     )
