@@ -48,6 +48,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploads (articles' attachments) go to a folder of the test's own, not the checkout's var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """allauth's rate limits count in the cache: without this, sign-ups in one test use up the next's."""
     from django.core.cache import cache
