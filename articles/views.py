@@ -180,7 +180,14 @@ def _attachment_for(request, slug, attachment_id):
     """The attachment, if it belongs to the article at slug: a live one, or any for staff."""
     articles = Article.objects.all() if request.user.is_staff else Article.objects.published()
     attachments = Attachment.objects.select_related("article").only(
-        "file", "filename", "kind", "article__slug", "article__visibility", "article__meter"
+        "file",
+        "filename",
+        "kind",
+        "title",
+        "article__slug",
+        "article__title",
+        "article__visibility",
+        "article__meter",
     )
     return get_object_or_404(
         attachments, pk=attachment_id, article__slug=slug, article__in=articles

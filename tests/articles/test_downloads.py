@@ -377,3 +377,43 @@ def test_the_admin_links_the_file_through_the_download_view_only(editing, worksh
 
     assert f"/articles/premium-article/downloads/{worksheet.pk}/" in html
     assert worksheet.file.name not in html
+
+
+def test_renaming_an_attachment_keeps_its_file_and_replacing_it_deletes_the_old_one(
+    editing, worksheet, media_root, django_capture_on_commit_callbacks
+):
+    article, old_file = worksheet.article, Path(media_root) / worksheet.file.name
+    form = {
+        "title": article.title,
+        "slug": article.slug,
+        "topic": article.topic_id,
+        "author": article.author_id,
+        "summary": article.summary,
+        "intro": article.intro,
+        "body": article.body,
+        "visibility": article.visibility,
+        "meter": article.meter,
+        "status": article.status,
+        "publish_at_0": article.publish_at.strftime("%Y-%m-%d"),
+        "publish_at_1": article.publish_at.strftime("%H:%M:%S"),
+        "attachments-TOTAL_FORMS": "1",
+        "attachments-INITIAL_FORMS": "1",
+        "attachments-0-id": worksheet.pk,
+        "attachments-0-article": article.pk,
+        "attachments-0-title": "Feedback worksheet, renamed",
+        "attachments-0-position": "0",
+    }
+    url = f"/admin/articles/article/{article.pk}/change/"
+
+    assert editing.post(url, form).status_code == 302
+    worksheet.refresh_from_db()
+    assert worksheet.title == "Feedback worksheet, renamed" and old_file.read_bytes() == PDF
+
+    new_pdf = worksheet_pdf(["Second edition"])
+    with django_capture_on_commit_callbacks(execute=True):
+        form["attachments-0-file"] = ContentFile(new_pdf, name="second-edition.pdf")
+        assert editing.post(url, form).status_code == 302
+
+    worksheet.refresh_from_db()
+    assert worksheet.file.read() == new_pdf and worksheet.filename == "second-edition.pdf"
+    assert not old_file.exists()
