@@ -63,8 +63,8 @@ from billing.signals import plans_bulk_updated
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
-# 6: articles carry their meter; 7: headings carry ids, reading time; 8: their attachments' list
-RENDER_VERSION = 8
+RENDER_VERSION = 9  # 6: articles carry their meter; 7: headings carry ids, reading time;
+# 8: typographic quotes and dashes; 9: articles carry their attachments' list
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 

@@ -1,7 +1,8 @@
 """RSS feeds: the whole site and each topic.
 
 An item carries the title, link, summary and the public intro, for every article whatever
-its visibility: a feed reader is anonymous, and the body is never even loaded here.
+its visibility: a feed reader is anonymous, and the body is never even loaded here. A paywalled
+item says so in a category ("Premium", "Members"), so a feed reader warns before the click.
 """
 
 from django.conf import settings
@@ -10,9 +11,11 @@ from django.shortcuts import get_object_or_404
 from django.utils.html import format_html
 
 from articles import markup
-from articles.models import Article, Topic
+from articles.models import Article, Topic, Visibility
 
 FEED_SIZE = 30
+# the badges the site's cards show, as the items' categories
+PAYWALL_CATEGORIES = {Visibility.PREMIUM: "Premium", Visibility.MEMBERS: "Members"}
 
 
 def absolute(path: str) -> str:
@@ -53,7 +56,8 @@ class LatestArticlesFeed(Feed):
         return article.author.name
 
     def item_categories(self, article):
-        return [article.topic.name]
+        badge = PAYWALL_CATEGORIES.get(article.visibility)
+        return [article.topic.name, badge] if badge else [article.topic.name]
 
 
 class TopicFeed(LatestArticlesFeed):

@@ -85,7 +85,9 @@ def render(text: str, *, taken_ids: frozenset[str] = frozenset()) -> SafeString:
 
     html = markdown.markdown(
         text,
-        extensions=["extra", "sane_lists", "toc"],
+        # smarty: typographic apostrophes, quotes and dashes (' " -- ---) as a typeset page has
+        # them, left alone inside code; nh3 below writes its entities as the characters
+        extensions=["extra", "sane_lists", "toc", "smarty"],
         # marker "": a "[TOC]" typed in the text stays text; the page builds its own contents
         extension_configs={"toc": {"slugify": heading_id, "marker": ""}},
         output_format="html",

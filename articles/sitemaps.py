@@ -1,9 +1,11 @@
-"""/sitemap.xml: published articles, topics and people, with absolute URLs from SITE_URL."""
+"""/sitemap.xml: the home and pricing pages, published articles, topics and people, with absolute
+URLs from SITE_URL."""
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
+from django.urls import reverse
 
 from articles.models import Article, Person, Topic
 
@@ -19,6 +21,18 @@ class SiteURLSitemap(Sitemap):
 class _Domain:
     def __init__(self, domain):
         self.domain = domain
+
+
+class PageSitemap(SiteURLSitemap):
+    """The pages a new reader starts from: the home page and the plans."""
+
+    changefreq = "daily"
+
+    def items(self):
+        return ["home", "billing:pricing"]
+
+    def location(self, name):
+        return reverse(name)
 
 
 class ArticleSitemap(SiteURLSitemap):
@@ -46,4 +60,9 @@ class PersonSitemap(SiteURLSitemap):
         return Person.objects.all()
 
 
-SITEMAPS = {"articles": ArticleSitemap, "topics": TopicSitemap, "people": PersonSitemap}
+SITEMAPS = {
+    "pages": PageSitemap,
+    "articles": ArticleSitemap,
+    "topics": TopicSitemap,
+    "people": PersonSitemap,
+}

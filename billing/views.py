@@ -65,6 +65,13 @@ def pricing(request):
     if request.user.is_authenticated:
         # Subscribing during the free trial: the first payment waits for the trial's end.
         context["charged_from"] = services.checkout_trial_end(user=request.user)
+    else:
+        # A visitor subscribes by creating an account first (Checkout needs a member), then comes
+        # back to these plans; a trial needs no plan, so it leads straight back to the article.
+        here = _with_next(reverse("billing:pricing"), context["next"])
+        context["signup_url"] = _with_next(reverse("account_signup"), here)
+        context["trial_url"] = _with_next(reverse("account_signup"), context["next"] or here)
+        context["login_url"] = _with_next(reverse("account_login"), here)
     return render(request, "billing/pricing.html", context)
 
 

@@ -29,7 +29,7 @@ from config.celery import app as celery_app
 
 PASSWORD = "correct-horse-battery-staple"
 SECRET_SENTENCES = {
-    Visibility.PUBLIC: "The public body mentions the lighthouse keeper's tidy logbook.",
+    Visibility.PUBLIC: "The public body mentions the tidy logbook of the lighthouse keeper.",
     Visibility.MEMBERS: "Only members learn that the orchard ledger balances on Tuesdays.",
     Visibility.PREMIUM: "Premium readers discover the copper kettle hidden behind the atlas.",
 }

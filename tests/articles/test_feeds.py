@@ -62,3 +62,17 @@ def test_drafts_and_scheduled_articles_stay_out_of_feeds_and_sitemap(
     for text in (feed, sitemap):
         assert "a-draft" not in text and "A Draft" not in text
         assert "not-yet" not in text and "Not Yet" not in text
+
+
+def test_paywalled_items_say_so_in_a_category_and_free_ones_do_not(client, articles):
+    for url in ("/feed/", "/topics/leadership/feed/"):
+        items = feed_items(client.get(url))
+
+        categories = {
+            title: [c.text for c in item.findall("category")] for title, item in items.items()
+        }
+        assert categories == {
+            "Public Article": ["Leadership"],
+            "Members Article": ["Leadership", "Members"],
+            "Premium Article": ["Leadership", "Premium"],
+        }

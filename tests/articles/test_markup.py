@@ -94,3 +94,28 @@ def test_html_in_a_code_span_is_shown_as_text(page):
     body = served_part(page(body="Type `<script>` to start a script."), "body")
 
     assert "<code>&lt;script&gt;</code>" in body
+
+
+TYPOGRAPHY = """\
+It's "ready" -- pages 3--5 --- or 'not'.
+
+Type `don't "quote" -- me` as it is.
+
+```
+print("it's -- straight")
+```
+"""
+
+
+def test_quotes_and_dashes_are_typographic_except_in_code(page):
+    body = served_part(page(body=TYPOGRAPHY), "body")
+
+    assert "<p>It’s “ready” – pages 3–5 — or ‘not’.</p>" in body  # noqa: RUF001 (the marks under test)
+    assert '<code>don\'t "quote" -- me</code>' in body
+    assert '<pre><code>print("it\'s -- straight")' in body
+
+
+def test_a_heading_with_an_apostrophe_keeps_a_plain_anchor_and_a_curly_title(page):
+    body = served_part(page(body="## Don't wait\n\nText."), "body")
+
+    assert '<h2 id="dont-wait">Don’t wait</h2>' in body  # noqa: RUF001 (the marks under test)

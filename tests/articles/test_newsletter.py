@@ -489,3 +489,19 @@ def test_a_double_click_on_send_makes_one_send(articles, weekly):
 
     assert sorted(outcomes) == ["asked to confirm", "sent"]
     assert NewsletterSend.objects.count() == 1
+
+
+def test_the_mail_has_the_sites_typographic_quotes_and_dashes_in_both_parts(
+    eager, make_article, weekly, on_the_list
+):
+    article = make_article(
+        "typeset", visibility=Visibility.PUBLIC, intro='It\'s "here" -- at last.'
+    )
+
+    send_now(eager, article, weekly)
+
+    parsed = message_from_bytes(outbox.outbox[0].message().as_bytes())
+    parts = [p for p in parsed.walk() if not p.is_multipart()]
+    assert {p.get_content_type() for p in parts} == {"text/plain", "text/html"}
+    for part in parts:
+        assert "It’s “here” – at last." in part.get_payload(decode=True).decode()  # noqa: RUF001 (the marks under test)

@@ -160,3 +160,29 @@ def test_robots_allows_reading_and_keeps_crawlers_out_of_accounts_admin_and_bill
     for path in ["/account/", "/admin/", "/billing/"]:
         assert f"Disallow: {path}" in lines
     assert "Sitemap: https://masthead.example/sitemap.xml" in lines
+
+
+@override_settings(SITE_URL="https://masthead.example")
+def test_the_home_page_head_describes_the_site_for_search_and_link_previews(client, site_settings):
+    head = head_of(client.get("/", HTTP_HOST="127.0.0.1").content.decode())
+
+    assert '<link rel="canonical" href="https://masthead.example/">' in head
+    subheadline = "Short, practical guides, reviewed by people who have run teams."
+    assert meta(head, "name", "description") == subheadline
+    assert meta(head, "property", "og:type") == "website"
+    assert meta(head, "property", "og:title") == "Become the manager your team deserves"
+    assert meta(head, "property", "og:description") == subheadline
+    assert meta(head, "property", "og:url") == "https://masthead.example/"
+    assert meta(head, "property", "og:image").endswith("/static/img/logo.svg")
+    assert meta(head, "name", "twitter:card") == "summary"
+
+
+@override_settings(SITE_URL="https://masthead.example")
+def test_the_pricing_page_head_describes_the_plans(client, plans):
+    head = head_of(client.get("/pricing/?next=/articles/x/").content.decode())
+
+    assert '<link rel="canonical" href="https://masthead.example/pricing/">' in head
+    assert meta(head, "name", "description").startswith("Plans and prices: every article")
+    assert meta(head, "property", "og:title") == "Pricing · Masthead"
+    assert meta(head, "property", "og:url") == "https://masthead.example/pricing/"
+    assert meta(head, "name", "twitter:title") == "Pricing · Masthead"

@@ -11,7 +11,9 @@ SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
 
 
 @override_settings(SITE_URL="https://masthead.example")
-def test_the_sitemap_lists_articles_topics_and_people_on_the_sites_url(client, articles, reviewer):
+def test_the_sitemap_lists_home_pricing_articles_topics_and_people_on_the_sites_url(
+    client, articles, reviewer
+):
     response = client.get("/sitemap.xml", HTTP_HOST="testserver")
 
     assert response.status_code == 200
@@ -19,6 +21,8 @@ def test_the_sitemap_lists_articles_topics_and_people_on_the_sites_url(client, a
         loc.text for loc in ET.fromstring(response.content).findall("s:url/s:loc", SITEMAP_NS)
     }
     assert locations == {
+        "https://masthead.example/",
+        "https://masthead.example/pricing/",
         "https://masthead.example/articles/public-article/",
         "https://masthead.example/articles/members-article/",
         "https://masthead.example/articles/premium-article/",

@@ -1,4 +1,5 @@
-"""axe-core finds no serious or critical violation on the pages a reader decides on, at desktop and phone widths."""
+"""axe-core finds no serious or critical violation on the pages a reader decides on, at desktop
+and phone widths, in the light and the dark colour scheme (the reader's system setting)."""
 
 import pytest
 
@@ -16,10 +17,14 @@ PAGES = {
 }
 
 
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1280, 360])
 @pytest.mark.parametrize("name", PAGES)
-def test_no_serious_accessibility_violations(page, demo_site, make_member, screenshot, name, width):
+def test_no_serious_accessibility_violations(
+    page, demo_site, make_member, screenshot, name, width, scheme
+):
     reader, url = PAGES[name]
+    page.emulate_media(color_scheme=scheme)
     if reader == "in_trial":
         member = make_member("tina@example.com", trial="active", password=PASSWORD)
         sign_in(page, member.email)
@@ -28,7 +33,7 @@ def test_no_serious_accessibility_violations(page, demo_site, make_member, scree
     response = page.goto(url)
 
     assert response.status == 200
-    screenshot(page, f"{name}-{width}")
+    screenshot(page, f"{name}-{width}-{scheme}")
     assert axe_violations(page) == []
     # nothing scrolls sideways at a phone's width
     assert page.evaluate("document.documentElement.scrollWidth") <= width

@@ -173,6 +173,32 @@ def portal_configuration(stripe_client):
     return make
 
 
+def plan_switch_portal(stripe_client, customer, prices, *, features=None, **update):
+    """A portal session for `customer` whose configuration switches between `prices` (Price
+    objects; grouped by product, as Stripe's configuration lists them), with prorations unless
+    `update` says otherwise; `features` adds others (a cancellation mode, say)."""
+    products = {}
+    for price in prices:
+        products.setdefault(price.product, []).append(price.id)
+    configuration = stripe_client.v1.billing_portal.configurations.create(
+        params={
+            "features": {
+                **(features or {}),
+                "subscription_update": {
+                    "enabled": True,
+                    "default_allowed_updates": ["price"],
+                    "proration_behavior": "create_prorations",
+                    "products": [{"product": p, "prices": ids} for p, ids in products.items()],
+                    **update,
+                },
+            }
+        }
+    )
+    return stripe_client.v1.billing_portal.sessions.create(
+        params={"customer": customer, "configuration": configuration.id}
+    )
+
+
 @pytest.fixture
 def subscribe(stripe_client, standin, monthly_price):
     """Make a customer, a checkout session for the monthly plan, and pay it with a card.

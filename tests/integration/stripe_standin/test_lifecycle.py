@@ -8,7 +8,7 @@ import stripe
 
 from stripe_standin.webhooks import retry_delays
 
-from .conftest import control, http
+from .conftest import control, http, plan_switch_portal
 
 pytestmark = pytest.mark.standin
 
@@ -367,26 +367,9 @@ def switching_portal(stripe_client, monthly_price):
             "recurring": {"interval": "year"},
         }
     )
-    configuration = stripe_client.v1.billing_portal.configurations.create(
-        params={
-            "features": {
-                "subscription_update": {
-                    "enabled": True,
-                    "default_allowed_updates": ["price"],
-                    "proration_behavior": "create_prorations",
-                    "products": [
-                        {"product": monthly_price.product, "prices": [monthly_price.id]},
-                        {"product": annual.product, "prices": [annual.id]},
-                    ],
-                }
-            }
-        }
-    )
 
     def make(customer_id):
-        return stripe_client.v1.billing_portal.sessions.create(
-            params={"customer": customer_id, "configuration": configuration.id}
-        )
+        return plan_switch_portal(stripe_client, customer_id, [monthly_price, annual])
 
     return annual, make
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import stripe
 
-from .conftest import control, http
+from .conftest import control, http, plan_switch_portal
 from .test_shapes import assert_event_shape, assert_stripe_shape
 
 pytestmark = pytest.mark.standin
@@ -203,27 +203,12 @@ def switching_portal(stripe_client, monthly_price, annual_price):
     between the monthly and annual prices."""
 
     def make(customer, **settings):
-        configuration = stripe_client.v1.billing_portal.configurations.create(
-            params={
-                "features": {
-                    "subscription_cancel": {"enabled": True, "mode": "at_period_end"},
-                    "subscription_update": {
-                        "enabled": True,
-                        "default_allowed_updates": ["price"],
-                        "proration_behavior": "create_prorations",
-                        "products": [
-                            {
-                                "product": monthly_price.product,
-                                "prices": [monthly_price.id, annual_price.id],
-                            }
-                        ],
-                        **settings,
-                    },
-                }
-            }
-        )
-        return stripe_client.v1.billing_portal.sessions.create(
-            params={"customer": customer, "configuration": configuration.id}
+        return plan_switch_portal(
+            stripe_client,
+            customer,
+            [monthly_price, annual_price],
+            features={"subscription_cancel": {"enabled": True, "mode": "at_period_end"}},
+            **settings,
         )
 
     return make
@@ -281,26 +266,7 @@ def test_a_switch_between_prices_of_one_interval_keeps_the_period_and_needs_no_p
     _, paid = subscribe()
     sub_id = paid["subscription"]
     before = stripe_client.v1.subscriptions.retrieve(sub_id)
-    configuration = stripe_client.v1.billing_portal.configurations.create(
-        params={
-            "features": {
-                "subscription_update": {
-                    "enabled": True,
-                    "default_allowed_updates": ["price"],
-                    "proration_behavior": "create_prorations",
-                    "products": [
-                        {
-                            "product": monthly_price.product,
-                            "prices": [monthly_price.id, other_monthly.id],
-                        }
-                    ],
-                }
-            }
-        }
-    )
-    portal = stripe_client.v1.billing_portal.sessions.create(
-        params={"customer": before.customer, "configuration": configuration.id}
-    )
+    portal = plan_switch_portal(stripe_client, before.customer, [monthly_price, other_monthly])
 
     http(
         portal.url + "/action",

@@ -5,7 +5,7 @@ balance and nothing is due."""
 
 import pytest
 
-from .conftest import control, http
+from .conftest import control, http, plan_switch_portal
 from .test_flows import create_session
 from .test_shapes import assert_stripe_shape
 
@@ -52,21 +52,7 @@ def subscribe(stripe_client, standin, first, *, tax, code=None):
 
 def switch(stripe_client, sub_id, prices, to):
     customer = stripe_client.v1.subscriptions.retrieve(sub_id).customer
-    configuration = stripe_client.v1.billing_portal.configurations.create(
-        params={
-            "features": {
-                "subscription_update": {
-                    "enabled": True,
-                    "default_allowed_updates": ["price"],
-                    "proration_behavior": "create_prorations",
-                    "products": [{"product": to.product, "prices": [p.id for p in prices]}],
-                }
-            }
-        }
-    )
-    portal = stripe_client.v1.billing_portal.sessions.create(
-        params={"customer": customer, "configuration": configuration.id}
-    )
+    portal = plan_switch_portal(stripe_client, customer, prices)
     status, _, _ = http(
         portal.url + "/action", {"subscription": sub_id, "action": "switch", "price": to.id}
     )

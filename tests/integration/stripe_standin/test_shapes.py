@@ -24,7 +24,7 @@ import pytest
 from stripe._object_classes import OBJECT_CLASSES
 from stripe._stripe_object import StripeObject
 
-from .conftest import control, http
+from .conftest import control, http, plan_switch_portal
 from .process import REPO_ROOT
 
 pytestmark = pytest.mark.standin
@@ -436,21 +436,7 @@ def test_every_event_and_response_of_whole_lifecycles_has_the_shapes(
             "recurring": {"interval": "year"},
         }
     )
-    switching = stripe_client.v1.billing_portal.configurations.create(
-        params={
-            "features": {
-                "subscription_update": {
-                    "enabled": True,
-                    "default_allowed_updates": ["price"],
-                    "proration_behavior": "create_prorations",
-                    "products": [{"product": annual.product, "prices": [annual.id]}],
-                }
-            }
-        }
-    )
-    switch_portal = stripe_client.v1.billing_portal.sessions.create(
-        params={"customer": monthly.customer, "configuration": switching.id}
-    )
+    switch_portal = plan_switch_portal(stripe_client, monthly.customer, [annual])
     http(
         switch_portal.url + "/action",
         {"subscription": monthly.id, "action": "switch", "price": annual.id},
