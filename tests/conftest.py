@@ -48,9 +48,10 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Uploads (articles' attachments) go to a folder of the test's own, not the checkout's var/."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def media_root(settings, tmp_path_factory):
+    """Uploads (articles' attachments) go to a folder of the test's own, not the checkout's var/
+    (nor the test's tmp_path, which is the test's to fill)."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     return settings.MEDIA_ROOT
 
 
