@@ -3,10 +3,11 @@
 from django.contrib.auth.models import Group, Permission
 
 CONTENT_EDITORS = "Content editors"
-# Content editors run the publication: articles, topics, people and the newsletter sends. Never
-# members (nor the lists' members) or billing.
+# Content editors run the publication: articles (and their attachments), topics, people and the
+# newsletter sends. Never members (nor the lists' members) or billing.
 CONTENT_EDITOR_MODELS = [
     ("articles", "article"),
+    ("articles", "attachment"),  # the files that come with an article, edited on its page
     ("articles", "topic"),
     ("articles", "person"),
     ("articles", "newslettersend"),  # they send articles as newsletters and follow the sends

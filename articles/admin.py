@@ -1,8 +1,10 @@
 from csp.decorators import csp_update
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -12,6 +14,7 @@ from accounts.models import Newsletter
 from articles import newsletter
 from articles.models import (
     Article,
+    Attachment,
     Audience,
     NewsletterSend,
     Person,
@@ -36,6 +39,29 @@ class PersonAdmin(admin.ModelAdmin):
     search_fields = ["name", "role"]
 
 
+class AttachmentInline(admin.TabularInline):
+    """Files that come with the article: checked by name and content on upload (articles.
+    attachments), served only through the article's download link."""
+
+    model = Attachment
+    extra = 0
+    fields = ["title", "file", "position", "kind", "size_shown", "download_link"]
+    readonly_fields = ["kind", "size_shown", "download_link"]
+    # A plain file input: the default one links the stored file's own URL, and none exists.
+    formfield_overrides = {models.FileField: {"widget": forms.FileInput}}
+
+    @admin.display(description="size")
+    def size_shown(self, attachment):
+        return filesizeformat(attachment.size) if attachment.pk else "-"
+
+    @admin.display(description="download")
+    def download_link(self, attachment):
+        if not attachment.pk:
+            return "-"
+        url = reverse("articles:download", args=[attachment.article.slug, attachment.pk])
+        return format_html('<a href="{}">{}</a>', url, attachment.filename)
+
+
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
     list_display = [
@@ -55,6 +81,7 @@ class ArticleAdmin(admin.ModelAdmin):
     autocomplete_fields = ["topic", "author", "reviewer"]
     date_hierarchy = "publish_at"
     actions = ["publish", "unpublish"]
+    inlines = [AttachmentInline]
     readonly_fields = ["updated_at", "preview_link"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "topic", "author", "reviewer", "summary"]}),

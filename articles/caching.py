@@ -6,8 +6,8 @@ each; "the generation" is the first of them.
 
 In Redis (the default cache), shared by every web node:
 
-- `content-generation`: a token, replaced whenever an article, topic, person, plan or the site
-  settings is saved or deleted (post_save, post_delete) or updated in bulk (the
+- `content-generation`: a token, replaced whenever an article, attachment, topic, person, plan or
+  the site settings is saved or deleted (post_save, post_delete) or updated in bulk (the
   content_bulk_updated and plans_bulk_updated signals their querysets send), through the
   admin, a service or a command alike; replaced again when that transaction commits. The next
   three are stored with the generation they were built in, and read in one round trip with
@@ -18,7 +18,8 @@ In Redis (the default cache), shared by every web node:
   (`is_cacheable_anonymous_request`), and only a page that sets no cookie and used no CSP
   nonce (`can_store_page`): a signed-in reader's page is never stored. Retired by the
   generation; a scheduled article going live by the clock shows within PUBLIC_CACHE_SECONDS.
-- `article:<slug>`: the live article with its topic and people, never its body, and the
+- `article:<slug>`: the live article with its topic, people and attachments (their titles, kinds
+  and sizes; never a file's bytes), never its body, and the
   articles its page offers to read next (their cards' fields), so a signed-in reader's page
   needs no article query. Retired by the generation (or LOOKUP_SECONDS): a new, edited or
   unpublished article in the topic shows in "Read next" on the next request; one going live
@@ -54,7 +55,7 @@ from django.http import HttpResponse
 from django.utils.safestring import SafeString, mark_safe
 
 from articles import markup
-from articles.models import Article, Person, SiteSettings, Topic
+from articles.models import Article, Attachment, Person, SiteSettings, Topic
 from articles.signals import content_bulk_updated
 from articles.templatetags.fragments import forget_renders
 from billing.models import Plan
@@ -62,8 +63,8 @@ from billing.signals import plans_bulk_updated
 
 # Bump when markup.render's output or the shape of a cached value changes, so no entry made
 # by the old code is served by the new.
-RENDER_VERSION = 8  # 6: articles carry their meter; 7: headings carry ids, reading time;
-# 8: typographic quotes and dashes
+RENDER_VERSION = 9  # 6: articles carry their meter; 7: headings carry ids, reading time;
+# 8: typographic quotes and dashes; 9: articles carry their attachments' list
 MARKUP_SECONDS = 60 * 60 * 24 * 7  # an old version's entries simply age out
 LOOKUP_SECONDS = 60 * 10
 
@@ -75,6 +76,7 @@ _SITE_WIDE = f"site-wide:v{RENDER_VERSION}"
 
 
 @receiver([post_save, post_delete], sender=Article)
+@receiver([post_save, post_delete], sender=Attachment)  # listed on the page, cached with it
 @receiver([post_save, post_delete], sender=Topic)
 @receiver([post_save, post_delete], sender=Person)
 @receiver([post_save, post_delete], sender=Plan)

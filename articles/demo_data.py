@@ -676,3 +676,62 @@ ARTICLES = [
         ).strip(),
     },
 ]
+
+
+# The demo's one attachment: a worksheet for the one-to-ones guide (premium), written below as
+# a PDF by hand, so the demo needs no PDF library and no binary file in the repository.
+WORKSHEET = {
+    "article": "one-to-ones-people-look-forward-to",
+    "title": "One-to-one preparation worksheet",
+    "filename": "one-to-one-worksheet.pdf",
+    "lines": [
+        "One-to-one preparation worksheet",
+        "",
+        "Before the meeting (10 minutes)",
+        "1. What has changed for them since we last met?",
+        "2. What did I promise last time, and did I do it?",
+        "3. One thing I noticed them do well this fortnight:",
+        "",
+        "In the meeting: their agenda first",
+        "4. What is on your mind this week?",
+        "5. What is getting in your way, and how can I help?",
+        "6. What would you like more (or less) of from me?",
+        "",
+        "Afterwards",
+        "7. What did we agree, who does it, and by when?",
+    ],
+}
+
+
+def worksheet_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF (1.4) showing `lines` in Helvetica: the least a valid PDF needs, with the
+    cross-reference table's byte offsets worked out, so any reader opens it."""
+
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    text = ["BT", "/F1 12 Tf", "16 TL", "72 770 Td"]
+    text += [f"({escape(line)}) '" for line in lines]
+    text.append("ET")
+    stream = "\n".join(text).encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
+    pdf = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(pdf)

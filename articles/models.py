@@ -1,12 +1,18 @@
 import math
+import os
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import JSONObject
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.entitlements import Meter, Visibility
+from articles import attachments
 from articles.signals import content_bulk_updated
 
 
@@ -86,6 +92,25 @@ class ArticleQuerySet(ContentQuerySet):
         """
         return self.exclude(status=Status.DRAFT).filter(publish_at__lte=now or timezone.now())
 
+    def with_attachment_list(self):
+        """Each article with `attachment_list`: its attachments' ids, titles, kinds and sizes, in
+        the article's own query (a JSON array from a subquery), so the article page lists them
+        without a query of its own. Never a file's bytes nor its stored name."""
+        rows = (
+            Attachment.objects.filter(article=models.OuterRef("pk"))
+            .order_by()
+            .values("article")
+            .annotate(
+                rows=_JSONRows(
+                    JSONObject(
+                        id="id", title="title", kind="kind", size="size", position="position"
+                    )
+                )
+            )
+            .values("rows")
+        )
+        return self.annotate(attachment_list=models.Subquery(rows, output_field=models.JSONField()))
+
     def for_listing(self):
         """What cards and listings show: never the premium body."""
         return self.select_related("topic", "author").defer("body")
@@ -113,6 +138,26 @@ class ArticleQuerySet(ContentQuerySet):
             .filter(candidates)
             .order_by(same_topic_first, "-publish_at")[:count]
         )
+
+
+class _JSONRows(models.Aggregate):
+    """The aggregated values as one JSON array (PostgreSQL's jsonb_agg, SQLite's json_group_array)."""
+
+    function = "JSONB_AGG"
+    output_field = models.JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra)
+
+
+@dataclass(frozen=True)
+class ListedAttachment:
+    """An attachment as the article page lists it: public facts only."""
+
+    id: int
+    title: str
+    kind: str
+    size: int
 
 
 class Article(models.Model):
@@ -213,12 +258,76 @@ class Article(models.Model):
                 {"publish_at": "A scheduled article needs the date and time it goes live."}
             )
 
+    def listed_attachments(self) -> list[ListedAttachment]:
+        """The attachments as loaded by with_attachment_list(), in their order."""
+        rows = sorted(self.attachment_list or (), key=lambda row: (row["position"], row["id"]))
+        return [ListedAttachment(row["id"], row["title"], row["kind"], row["size"]) for row in rows]
+
     def is_live(self, now=None) -> bool:
         return (
             self.status != Status.DRAFT
             and self.publish_at is not None
             and self.publish_at <= (now or timezone.now())
         )
+
+
+class Attachment(models.Model):
+    """A file that comes with an article (a worksheet, a template): its title, kind and size are
+    public, listed on the article's page; its bytes go only to readers who may read the article,
+    through the download view, never from a public URL (the stored name is random)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="attachments")
+    title = models.CharField(
+        max_length=120, help_text='What readers see, e.g. "Feedback worksheet".'
+    )
+    file = models.FileField(
+        upload_to=attachments.stored_name,
+        max_length=200,
+        validators=[attachments.validate_upload],
+        help_text="PDF, Word (.docx) or Excel (.xlsx).",
+    )
+    # Taken from the upload when it is saved: the reader's download name, its kind and size,
+    # shown on the article's page without touching the file.
+    filename = models.CharField(max_length=200, editable=False)
+    kind = models.CharField(max_length=4, choices=attachments.Kind, editable=False)
+    size = models.PositiveBigIntegerField(editable=False)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    objects = ContentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=attachments.Kind.values), name="attachment_kind_known"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        replaced = ""
+        if not self.file._committed:  # a new upload: what the page shows comes from it
+            self.filename = os.path.basename(self.file.name)[:200]
+            self.kind = attachments.kind_of_name(self.file.name)
+            self.size = self.file.size
+            if self.pk:
+                replaced = (
+                    Attachment.objects.filter(pk=self.pk).values_list("file", flat=True).first()
+                )
+        super().save(*args, **kwargs)
+        if replaced:
+            attachments.delete_stored_on_commit(replaced)
+
+    @property
+    def content_type(self) -> str:
+        return attachments.CONTENT_TYPES[self.kind]
+
+
+@receiver(post_delete, sender=Attachment)
+def _attachment_deleted(instance, **kwargs):
+    attachments.delete_stored_on_commit(instance.file.name)
 
 
 class SiteSettings(models.Model):

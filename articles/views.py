@@ -1,14 +1,18 @@
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Case, TextField, Value, When
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_safe
 
 from accounts.entitlements import Decision, Meter, State
 from accounts.services import meter_read_record
 from articles import caching
 from articles.http_cache import public_when_anonymous
-from articles.models import Article, Person, Topic, Visibility
+from articles.models import Article, Attachment, Person, Topic, Visibility
 
 LATEST_COUNT = 12
 FEATURED_COUNT = 3
@@ -56,6 +60,7 @@ def article_detail(request, slug):
     intro_html, body_html = caching.article_html(article, with_body=decision.full)
     context = {
         "article": article,
+        "attachments": article.listed_attachments(),  # loaded with the article: titles, sizes
         "decision": decision,
         "intro_html": intro_html,
         "body_html": body_html,
@@ -120,6 +125,7 @@ def _articles_for(request):
     readable = [v for v in Visibility if request.access.decide(Article(visibility=v)).full]
     articles = (
         Article.objects.select_related("topic", "author", "reviewer")
+        .with_attachment_list()  # the list on the page, in the one query; cached with it
         .defer("body")
         .annotate(
             readable_body=Case(
@@ -130,6 +136,62 @@ def _articles_for(request):
         )
     )
     return articles
+
+
+@require_safe
+def download(request, slug, attachment_id):
+    """An attachment's bytes, for a reader who may read its article; asked again on every request.
+
+    The policy decides as it does for the article's body, without spending a read: a metered
+    member downloads what they may read already (an exempt article, or one read this month), and
+    is sent to the article, whose page spends the read, for one they have not opened. Anyone
+    else gets the reason and the way in, with 403, and never a byte. The file is streamed from
+    storage with no public URL of its own, as an attachment the browser must not sniff or render,
+    and no cache may keep it.
+    """
+    attachment = _attachment_for(request, slug, attachment_id)
+    decision = request.access.decide(attachment.article)
+    if not decision.full:
+        context = {
+            "article": attachment.article,
+            "attachment": attachment,
+            "decision": decision,
+            # a metered member with a read left: the article's page spends it, not this one
+            "spends_read": request.access.decide(attachment.article, spend=True).spends_read,
+        }
+        response = render(request, "articles/download_refused.html", context, status=403)
+    else:
+        try:
+            file = default_storage.open(attachment.file.name, "rb")
+        except FileNotFoundError:
+            raise Http404("This file is missing.") from None
+        response = FileResponse(
+            file,
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def _attachment_for(request, slug, attachment_id):
+    """The attachment, if it belongs to the article at slug: a live one, or any for staff."""
+    articles = Article.objects.all() if request.user.is_staff else Article.objects.published()
+    attachments = Attachment.objects.select_related("article").only(
+        "file",
+        "filename",
+        "kind",
+        "title",
+        "article__slug",
+        "article__title",
+        "article__visibility",
+        "article__meter",
+    )
+    return get_object_or_404(
+        attachments, pk=attachment_id, article__slug=slug, article__in=articles
+    )
 
 
 def _page(request, articles):

@@ -427,6 +427,11 @@ STATIC_URL = "static/"
 # Where collectstatic (the release step) writes, and whitenoise serves from on each web node.
 STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files: articles' attachments, which only the download view serves, after the
+# entitlement check (articles/views.py download). No URL serves this folder, so MEDIA_URL stays
+# unset; made at start, so a fresh clone or a new volume works.
+MEDIA_ROOT = folder_ready("MEDIA_ROOT", env("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+ATTACHMENT_MAX_BYTES = envint("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024), minimum=1)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

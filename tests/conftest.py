@@ -48,6 +48,14 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    """Uploads (articles' attachments) go to a folder of the test's own, not the checkout's var/
+    (nor the test's tmp_path, which is the test's to fill)."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
 def empty_cache():
     """allauth's rate limits count in the cache: without this, sign-ups in one test use up the next's."""
     from django.core.cache import cache

@@ -35,6 +35,8 @@ def test_a_content_editor_adds_an_article(client, editor, topic, author):
             "publish_at_0": "",
             "publish_at_1": "",
             "seo_description": "",
+            "attachments-TOTAL_FORMS": "0",  # the attachments inline, left empty
+            "attachments-INITIAL_FORMS": "0",
         },
     )
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.entitlements import State, for_user
 from accounts.models import TrialClaim, User
-from articles.models import Article, Person, Topic, Visibility
+from articles.models import Article, Attachment, Person, Topic, Visibility
 from billing.models import Plan
 from tests.pages import element_text
 
@@ -24,7 +24,7 @@ DEMO_STATES = {
     "reader@example.com": State.TRIAL,
     "lapsed@example.com": State.TRIAL_OVER,
 }
-MODELS = [Article, Topic, Person, Plan, User, TrialClaim]
+MODELS = [Article, Attachment, Topic, Person, Plan, User, TrialClaim]
 
 
 @pytest.fixture
@@ -178,3 +178,25 @@ def test_every_demo_article_ends_with_three_to_read_next(client, seeded):
         assert read_next.startswith("Read next"), article.slug
         assert read_next.count("min read") == 3, article.slug
         assert article.title not in read_next, article.slug
+
+
+def test_the_demo_one_to_ones_guide_comes_with_a_worksheet_for_its_readers(client, seeded):
+    url = "/articles/one-to-ones-people-look-forward-to/"
+    worksheet = Attachment.objects.get()
+    assert worksheet.article.visibility == Visibility.PREMIUM
+    assert "One-to-one preparation worksheet" in client.get(url).content.decode()
+    download = f"{url}downloads/{worksheet.pk}/"
+    assert client.get(download).status_code == 403  # anonymous: no bytes
+
+    client.force_login(User.objects.get(email="reader@example.com"))  # in the trial
+    response = client.get(download)
+
+    pdf = b"".join(response.streaming_content)
+    assert response["Content-Disposition"] == 'attachment; filename="one-to-one-worksheet.pdf"'
+    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
+    assert b"(One-to-one preparation worksheet) '" in pdf
+    # the cross-reference table points at each object: a PDF reader can open it
+    xref = int(pdf.rsplit(b"startxref", 1)[1].split()[0])
+    assert pdf[xref:].startswith(b"xref\n0 6\n")
+    offsets = [int(line.split()[0]) for line in pdf[xref:].splitlines()[3:8]]
+    assert [pdf[o:].split(b" ", 1)[0] for o in offsets] == [b"1", b"2", b"3", b"4", b"5"]

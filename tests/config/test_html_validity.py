@@ -12,6 +12,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from django.core.files.base import ContentFile
+
+from articles.models import Attachment
 
 VNU_JAR = (
     Path(__file__).resolve().parents[1]
@@ -77,13 +80,17 @@ def _pages(client_for, readers):
 
 @pytest.fixture
 def guide(articles):
-    """The premium article with sections and subsections in its body, as long guides have."""
+    """The premium article with sections and subsections in its body, as long guides have, and
+    a worksheet to download (its list on the page)."""
     article = articles["premium"]
     article.body = (
         "## First steps\n\nText.\n\n### A detail\n\nMore.\n\n## Next steps\n\nEnd.\n\n"
         + (article.body)
     )
     article.save()
+    Attachment.objects.create(
+        article=article, title="Worksheet", file=ContentFile(b"%PDF-1.4\n", name="worksheet.pdf")
+    )
     return article
 
 

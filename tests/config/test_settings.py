@@ -25,6 +25,8 @@ PROJECT_VARIABLES = {
     "DATABASE_CONN_MAX_AGE",
     "TRIAL_DAYS",
     "METERED_FREE_ARTICLES",
+    "MEDIA_ROOT",
+    "ATTACHMENT_MAX_BYTES",
     "SITE_URL",
     "REDIS_URL",
     "EMAIL_PORT",
@@ -66,6 +68,8 @@ def start(**variables) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "METERED_FREE_ARTICLES": "three"}, "METERED_FREE_ARTICLES"),
         ({"DEBUG": "1", "METERED_FREE_ARTICLES": "-1"}, "METERED_FREE_ARTICLES"),
         ({"DEBUG": "1", "METERED_FREE_ARTICLES": "101"}, "METERED_FREE_ARTICLES"),
+        ({"DEBUG": "1", "ATTACHMENT_MAX_BYTES": "20MB"}, "ATTACHMENT_MAX_BYTES"),
+        ({"DEBUG": "1", "ATTACHMENT_MAX_BYTES": "0"}, "ATTACHMENT_MAX_BYTES"),
         ({"DEBUG": "0"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": ""}, "SECRET_KEY"),
         (
@@ -96,6 +100,8 @@ def start(**variables) -> subprocess.CompletedProcess:
         "meter-not-a-number",
         "meter-negative",
         "meter-over-100",
+        "attachment-limit-not-a-number",
+        "attachment-limit-zero",
         "production-without-secret-key",
         "production-with-empty-secret-key",
         "production-without-allowed-hosts",
@@ -411,6 +417,7 @@ def folder_settings(root: Path) -> dict[str, str]:
         "EMAIL_FILE_PATH": str(root / "mail"),
         "CELERY_BROKER_URL": "filesystem://localhost/",
         "CELERY_FILESYSTEM_FOLDER": str(root / "celery"),
+        "MEDIA_ROOT": str(root / "media"),
     }
 
 
@@ -422,10 +429,13 @@ def test_the_folders_the_settings_name_are_made_at_start_up(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (root / "database").is_dir()
     assert (root / "mail").is_dir()
+    assert (root / "media").is_dir()
     assert {p.name for p in (root / "celery").iterdir()} == {"queue", "processed", "control"}
 
 
-@pytest.mark.parametrize("named", ["DATABASE_URL", "EMAIL_FILE_PATH", "CELERY_FILESYSTEM_FOLDER"])
+@pytest.mark.parametrize(
+    "named", ["DATABASE_URL", "EMAIL_FILE_PATH", "CELERY_FILESYSTEM_FOLDER", "MEDIA_ROOT"]
+)
 def test_a_folder_that_cannot_be_made_stops_start_up_naming_its_setting(tmp_path, named):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

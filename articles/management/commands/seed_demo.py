@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -11,8 +12,8 @@ from django.utils import timezone
 from accounts.entitlements import for_user
 from accounts.models import Newsletter, NewsletterSubscription, User
 from accounts.services import membership_for, trial_set, trial_start
-from articles import demo_data
-from articles.models import Article, Person, SiteSettings, Status, Topic
+from articles import attachments, demo_data
+from articles.models import Article, Attachment, Person, SiteSettings, Status, Topic
 from billing.models import Interval, Plan
 
 DEMO_PASSWORD = "masthead-demo"
@@ -104,6 +105,7 @@ class Command(BaseCommand):
                     "publish_at": now - timedelta(days=item["days_ago"]),
                 },
             )
+        self._worksheet()
         for name, amount, interval in PLANS:
             Plan.objects.update_or_create(
                 name=name,
@@ -127,6 +129,16 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
         for email, what in DEMO_LOGINS if settings.TRIAL_DAYS else DEMO_LOGINS_WITHOUT_TRIALS:
             self.stdout.write(f"  {email:<22} {what}")
+
+    def _worksheet(self):
+        """The premium one-to-ones guide's worksheet: made once, kept on later runs."""
+        sheet = demo_data.WORKSHEET
+        article = Article.objects.get(slug=sheet["article"])
+        if not article.attachments.filter(title=sheet["title"]).exists():
+            pdf = ContentFile(demo_data.worksheet_pdf(sheet["lines"]), name=sheet["filename"])
+            attachment = Attachment(article=article, title=sheet["title"], file=pdf)
+            attachments.validate_upload(attachment.file)  # the admin's checks pass it too
+            attachment.save()
 
     def _demo_members(self, now):
         admin = self._member("admin@example.com", is_staff=True, is_superuser=True)

@@ -235,6 +235,7 @@ def test_the_production_processes_serve_a_member_from_sign_up_to_the_end_of_thei
             EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
             EMAIL_FILE_PATH=mail_folder,
             STATIC_ROOT=state / "static",
+            MEDIA_ROOT=state / "media",
             CELERY_BEAT_SCHEDULE_FILENAME=state / "beat" / "celerybeat-schedule",
             # plain HTTP on the loopback: the README's relaxations for it
             SECURE_SSL_REDIRECT="0",

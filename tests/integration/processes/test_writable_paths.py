@@ -37,7 +37,13 @@ def test_make_runs_worker_and_beat_start_on_a_fresh_clone_with_the_broker_folder
 ):
     clone = fresh_clone(tmp_path / "clone")
     outside = tmp_path / "elsewhere" / "celery"  # not made yet either
-    env = environment(DEBUG="1", CELERY_FILESYSTEM_FOLDER=outside, TRIAL_END_SWEEP_SECONDS="1")
+    env = environment(
+        DEBUG="1",
+        CELERY_FILESYSTEM_FOLDER=outside,
+        # uploads outside too (every process makes MEDIA_ROOT at start), so var/ is beat's alone
+        MEDIA_ROOT=tmp_path / "elsewhere" / "media",
+        TRIAL_END_SWEEP_SECONDS="1",
+    )
     subprocess.run(
         [".venv/bin/python", "manage.py", "migrate", "--no-input"],
         cwd=clone,
