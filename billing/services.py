@@ -276,13 +276,9 @@ def _checkout_session_close(session: CheckoutSession) -> bool:
 
 def _checkout_session_copy_subscription(session: dict) -> None:
     """Copy a paid session's subscription now, so the account page the member is sent to shows it."""
-    subscription = session.get("subscription")
-    if subscription:
-        subscription_refresh(
-            stripe_subscription_id=subscription["id"]
-            if isinstance(subscription, dict)
-            else subscription
-        )
+    subscription_id = _id_of(session.get("subscription"))
+    if subscription_id:
+        subscription_refresh(stripe_subscription_id=subscription_id)
 
 
 def _checkout_trial_days(*, user: User, plan: Plan) -> int | None:
@@ -347,10 +343,9 @@ def checkout_confirm(*, user: User, session_id: str) -> dict | None:
 
 def checkout_subscription(*, user: User, session: dict) -> Subscription | None:
     """Our copy of the subscription a member's Checkout Session made (None before it made one)."""
-    subscription = session.get("subscription")
-    if not subscription:
+    subscription_id = _id_of(session.get("subscription"))
+    if not subscription_id:
         return None
-    subscription_id = subscription["id"] if isinstance(subscription, dict) else subscription
     return (
         Subscription.objects.filter(user=user, stripe_subscription_id=subscription_id)
         .select_related("plan")
@@ -801,8 +796,7 @@ def _invoice_subscription_id(invoice: dict) -> str | None:
     # parent.subscription_details since API version 2025-03-31.basil (invoice.subscription is gone).
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
-    subscription = details.get("subscription")
-    return subscription["id"] if isinstance(subscription, dict) else subscription
+    return _id_of(details.get("subscription")) or None
 
 
 def _on_checkout_completed(event: dict) -> None:
