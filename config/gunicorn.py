@@ -19,7 +19,12 @@ try:
     cores = len(os.sched_getaffinity(0))
 except AttributeError:  # not Linux
     cores = os.cpu_count() or 1
-workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * cores + 1)
+_concurrency = os.environ.get("WEB_CONCURRENCY") or str(2 * cores + 1)
+if not _concurrency.isdigit() or int(_concurrency) < 1:
+    raise SystemExit(
+        f"WEB_CONCURRENCY must be a whole number of workers, at least 1, not {_concurrency!r}."
+    )
+workers = int(_concurrency)
 worker_class = "sync"
 
 # A worker silent for 30 s is killed and replaced, its request answered by the proxy with an
