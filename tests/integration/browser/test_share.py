@@ -25,7 +25,8 @@ def test_copy_link_copies_the_articles_address_and_says_so(
 
     page.get_by_role("link", name="Copy link").click()
 
-    assert page.get_by_role("status").filter(has_text="Link copied.").is_visible()
+    # the clipboard answers asynchronously: wait for the announcement (fails after the timeout)
+    page.get_by_role("status").filter(has_text="Link copied.").wait_for(state="visible")
     assert page.url.endswith("/articles/public-article/")  # stayed on the page
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == f"{settings.SITE_URL}/articles/public-article/"
